@@ -1,0 +1,67 @@
+//! Environment variable names, defined once. The functions read them, Terraform sets them
+//! (a test checks that both agree), and the local stack exports them.
+
+/// One environment variable a function reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: &'static str,
+    pub required: bool,
+    pub help: &'static str,
+}
+
+const fn required(name: &'static str, help: &'static str) -> EnvVar {
+    EnvVar { name, required: true, help }
+}
+const fn optional(name: &'static str, help: &'static str) -> EnvVar {
+    EnvVar { name, required: false, help }
+}
+
+pub const EVENTS_TABLE: &str = "PULSE_EVENTS_TABLE";
+pub const COINS_TABLE: &str = "PULSE_COINS_TABLE";
+pub const TIME_BUCKET_INDEX: &str = "PULSE_TIME_BUCKET_INDEX";
+pub const SCAN_SEGMENTS: &str = "PULSE_SCAN_SEGMENTS";
+pub const ALERTS_QUEUE_URL: &str = "PULSE_ALERTS_QUEUE_URL";
+pub const REDIS_URL: &str = "PULSE_REDIS_URL";
+pub const REDIS_AUTH_PARAMETER: &str = "PULSE_REDIS_AUTH_PARAMETER";
+pub const THRESHOLDS_FILE: &str = "PULSE_THRESHOLDS_FILE";
+pub const METRICS_NAMESPACE: &str = "PULSE_METRICS_NAMESPACE";
+pub const METRICS_MODE: &str = "PULSE_METRICS_MODE";
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+pub const ROUTES_FILE: &str = "PULSE_ROUTES_FILE";
+pub const SECRETS_PARAMETER_PATH: &str = "PULSE_SECRETS_PARAMETER_PATH";
+pub const DEAD_LETTER_QUEUE_URL: &str = "PULSE_DEAD_LETTER_QUEUE_URL";
+pub const MAX_REDRIVE_COUNT: &str = "PULSE_MAX_REDRIVE_COUNT";
+
+/// Default CloudWatch namespace for every pulse metric.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "Pulse";
+
+/// Variables the detector reads.
+pub const DETECTOR: &[EnvVar] = &[
+    required(EVENTS_TABLE, "DynamoDB table with TVL and dimensions records"),
+    required(COINS_TABLE, "DynamoDB table with token prices (may equal the events table)"),
+    optional(TIME_BUCKET_INDEX, "GSI to Query by time bucket instead of a segmented Scan"),
+    optional(SCAN_SEGMENTS, "parallel Scan segments (default 4)"),
+    required(ALERTS_QUEUE_URL, "SQS queue for high-priority alerts"),
+    required(REDIS_URL, "redis:// or rediss:// URL of the state and pub/sub Redis"),
+    optional(REDIS_AUTH_PARAMETER, "SSM SecureString holding the Redis AUTH token"),
+    optional(THRESHOLDS_FILE, "TOML file overriding the built-in detection thresholds"),
+    optional(METRICS_NAMESPACE, "CloudWatch namespace (default Pulse)"),
+    optional(METRICS_MODE, "emf (default, log lines) or api (PutMetricData)"),
+];
+
+/// Variables the alert consumer reads.
+pub const ALERT_CONSUMER: &[EnvVar] = &[
+    required(REDIS_URL, "redis:// or rediss:// URL for idempotency records"),
+    optional(REDIS_AUTH_PARAMETER, "SSM SecureString holding the Redis AUTH token"),
+    required(ROUTES_FILE, "TOML routing tree and receivers"),
+    optional(SECRETS_PARAMETER_PATH, "SSM path under which receiver secrets live"),
+    optional(METRICS_NAMESPACE, "CloudWatch namespace (default Pulse)"),
+];
+
+/// Variables the DLQ redrive function reads.
+pub const DLQ_REDRIVE: &[EnvVar] = &[
+    required(DEAD_LETTER_QUEUE_URL, "the alerts dead-letter queue"),
+    optional(ALERTS_QUEUE_URL, "default destination when the redrive relationship is not used"),
+    optional(MAX_REDRIVE_COUNT, "messages redriven more often than this stay put (default 3)"),
+    optional(METRICS_NAMESPACE, "CloudWatch namespace (default Pulse)"),
+];

@@ -1,0 +1,2 @@
+//! pulse core. Placeholder while the engine lands.
+pub mod env;
