@@ -10,10 +10,18 @@ pub struct EnvVar {
 }
 
 const fn required(name: &'static str, help: &'static str) -> EnvVar {
-    EnvVar { name, required: true, help }
+    EnvVar {
+        name,
+        required: true,
+        help,
+    }
 }
 const fn optional(name: &'static str, help: &'static str) -> EnvVar {
-    EnvVar { name, required: false, help }
+    EnvVar {
+        name,
+        required: false,
+        help,
+    }
 }
 
 pub const EVENTS_TABLE: &str = "PULSE_EVENTS_TABLE";
@@ -37,31 +45,67 @@ pub const DEFAULT_METRICS_NAMESPACE: &str = "Pulse";
 
 /// Variables the detector reads.
 pub const DETECTOR: &[EnvVar] = &[
-    required(EVENTS_TABLE, "DynamoDB table with TVL and dimensions records"),
-    required(COINS_TABLE, "DynamoDB table with token prices (may equal the events table)"),
-    optional(TIME_BUCKET_INDEX, "GSI to Query by time bucket instead of a segmented Scan"),
+    required(
+        EVENTS_TABLE,
+        "DynamoDB table with TVL and dimensions records",
+    ),
+    required(
+        COINS_TABLE,
+        "DynamoDB table with token prices (may equal the events table)",
+    ),
+    optional(
+        TIME_BUCKET_INDEX,
+        "GSI to Query by time bucket instead of a segmented Scan",
+    ),
     optional(SCAN_SEGMENTS, "parallel Scan segments (default 4)"),
     required(ALERTS_QUEUE_URL, "SQS queue for high-priority alerts"),
-    required(REDIS_URL, "redis:// or rediss:// URL of the state and pub/sub Redis"),
-    optional(REDIS_AUTH_PARAMETER, "SSM SecureString holding the Redis AUTH token"),
-    optional(THRESHOLDS_FILE, "TOML file overriding the built-in detection thresholds"),
+    required(
+        REDIS_URL,
+        "redis:// or rediss:// URL of the state and pub/sub Redis",
+    ),
+    optional(
+        REDIS_AUTH_PARAMETER,
+        "SSM SecureString holding the Redis AUTH token",
+    ),
+    optional(
+        THRESHOLDS_FILE,
+        "TOML file overriding the built-in detection thresholds",
+    ),
     optional(METRICS_NAMESPACE, "CloudWatch namespace (default Pulse)"),
-    optional(METRICS_MODE, "emf (default, log lines) or api (PutMetricData)"),
+    optional(
+        METRICS_MODE,
+        "emf (default, log lines) or api (PutMetricData)",
+    ),
 ];
 
 /// Variables the alert consumer reads.
 pub const ALERT_CONSUMER: &[EnvVar] = &[
-    required(REDIS_URL, "redis:// or rediss:// URL for idempotency records"),
-    optional(REDIS_AUTH_PARAMETER, "SSM SecureString holding the Redis AUTH token"),
+    required(
+        REDIS_URL,
+        "redis:// or rediss:// URL for idempotency records",
+    ),
+    optional(
+        REDIS_AUTH_PARAMETER,
+        "SSM SecureString holding the Redis AUTH token",
+    ),
     required(ROUTES_FILE, "TOML routing tree and receivers"),
-    optional(SECRETS_PARAMETER_PATH, "SSM path under which receiver secrets live"),
+    optional(
+        SECRETS_PARAMETER_PATH,
+        "SSM path under which receiver secrets live",
+    ),
     optional(METRICS_NAMESPACE, "CloudWatch namespace (default Pulse)"),
 ];
 
 /// Variables the DLQ redrive function reads.
 pub const DLQ_REDRIVE: &[EnvVar] = &[
     required(DEAD_LETTER_QUEUE_URL, "the alerts dead-letter queue"),
-    optional(ALERTS_QUEUE_URL, "default destination when the redrive relationship is not used"),
-    optional(MAX_REDRIVE_COUNT, "messages redriven more often than this stay put (default 3)"),
+    optional(
+        ALERTS_QUEUE_URL,
+        "default destination when the redrive relationship is not used",
+    ),
+    optional(
+        MAX_REDRIVE_COUNT,
+        "messages redriven more often than this stay put (default 3)",
+    ),
     optional(METRICS_NAMESPACE, "CloudWatch namespace (default Pulse)"),
 ];
