@@ -1,2 +1,35 @@
-//! pulse core. Placeholder while the engine lands.
+//! pulse core: the domain, with no I/O. A map for newcomers:
+//!
+//! - [`record`]: input records (TVL, dimensions, token removals, prices) and why one is rejected;
+//! - [`parse`]: the three encodings (plain JSON, DynamoDB export, DynamoDB Streams) into records;
+//! - [`config`]: every threshold, window and list, with built-in defaults and TOML overrides;
+//! - [`rules`]: where each decision is made — update events in [`rules::publish`], price and
+//!   TVL window alerts (the TVL threshold) in [`rules::window`], pegs in [`rules::peg`],
+//!   repetition in [`rules::cooldown`];
+//! - [`window`]: sliding extremes over time windows;
+//! - [`state`]: per-key state (baselines, windows, cooldowns);
+//! - [`engine`]: records and state in, events and new state out;
+//! - [`event`]: the wire envelope, event ids, confidence, channels, the SQS body;
+//! - [`ports`]: the traits adapters implement (state, pub/sub, alerts, metrics) and their
+//!   in-memory versions;
+//! - [`replay`]: the local replay job (lines in, events and a summary out);
+//! - [`env`]: environment variable names, shared with Terraform.
+
+pub mod config;
+pub mod engine;
 pub mod env;
+pub mod event;
+pub mod parse;
+pub mod pipeline;
+pub mod ports;
+pub mod record;
+pub mod replay;
+pub mod rules;
+pub mod state;
+pub mod tally;
+pub mod window;
+
+pub use config::Config;
+pub use engine::{Context, Engine};
+pub use event::Event;
+pub use record::{Record, RejectReason, Rejection};

@@ -1,0 +1,466 @@
+//! The detection engine: a record and its key's state in, update events and alerts out,
+//! state updated in place. No I/O and no clock: "now" comes from the [`Context`], so the
+//! same input always gives the same output.
+
+use crate::config::{Config, WindowThreshold};
+use crate::event::{
+    self, Alert, AlertRule, ENVELOPE_VERSION, Event, FieldChange, Metadata, Payload, PriceUpdate, ProtocolUpdate, Severity, Source, TvlChange,
+    UpdateType,
+};
+use crate::record::{PriceRecord, Record, RecordBody, TokenRemovalRecord, TvlRecord, UnixSecs};
+use crate::rules::cooldown::{self, Decision, Observation};
+use crate::rules::publish::{self, PublishDecision, Published};
+use crate::rules::window::{self, WindowHit};
+use crate::rules::peg;
+use crate::state::{EntityState, SeriesState, StateMap};
+use std::collections::{BTreeMap, HashSet};
+use uuid::Uuid;
+
+/// Where and when a batch is detected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Context {
+    pub source: Source,
+    /// Detection time; `None` takes each record's own time (replays).
+    pub now: Option<UnixSecs>,
+}
+
+impl Context {
+    pub fn replay() -> Self {
+        Context { source: Source::Manual, now: None }
+    }
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    Applied,
+    /// Not newer than the newest record already applied for its key (a re-read or a late write).
+    Stale,
+}
+
+/// The result of a batch.
+#[derive(Debug, Default)]
+pub struct BatchOutput {
+    pub events: Vec<Event>,
+    pub applied: usize,
+    pub stale: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    config: Config,
+    pegged: HashSet<String>,
+}
+
+/// Per-record facts shared by every event made from it.
+struct Emit<'a> {
+    record: &'a Record,
+    ctx: &'a Context,
+    correlation_id: Option<Uuid>,
+    source_confidence: Option<f64>,
+}
+
+impl Emit<'_> {
+    fn event(&mut self, key: &str, rule: &str, change_percent: f64, tags: Vec<String>, payload: Payload) -> Event {
+        let time = self.record.time;
+        let age = self.ctx.now.map_or(0, |now| (now - time).max(0));
+        let pk = &self.record.pk;
+        let correlation_id = *self.correlation_id.get_or_insert_with(|| event::event_id(pk, time, "record"));
+        Event {
+            event_id: event::event_id(key, time, rule),
+            payload,
+            timestamp: time * 1000,
+            source: self.ctx.source,
+            version: ENVELOPE_VERSION.to_string(),
+            metadata: Metadata {
+                correlation_id,
+                confidence: event::confidence(self.source_confidence, age, change_percent),
+                processing_time: age * 1000,
+                retry_count: 0,
+                tags,
+            },
+        }
+    }
+}
+
+fn push_magnitude(tags: &mut Vec<String>, change_percent: f64) {
+    if let Some(tag) = event::magnitude_tag(change_percent) {
+        tags.push(tag.to_string());
+    }
+}
+
+/// What a window or peg rule found, ready to become an alert.
+struct Finding<'a> {
+    rule: AlertRule,
+    severity: Severity,
+    key: &'a str,
+    value: f64,
+    reference: f64,
+    change_percent: f64,
+    threshold_percent: f64,
+    window: Option<String>,
+    level: u8,
+    message: String,
+}
+
+/// Who an alert is about.
+#[derive(Default)]
+struct Subject<'a> {
+    token_id: Option<&'a str>,
+    protocol_id: Option<&'a str>,
+    chain: Option<&'a str>,
+    symbol: Option<&'a str>,
+    stablecoin: bool,
+}
+
+fn alert_event(emit: &mut Emit<'_>, f: Finding<'_>, who: &Subject<'_>) -> Event {
+    let mut tags = vec!["type:alert".to_string(), format!("rule:{}", f.rule.as_str()), format!("severity:{}", f.severity.as_str())];
+    if let Some(t) = who.token_id {
+        tags.push(format!("token:{t}"));
+    }
+    if let Some(p) = who.protocol_id {
+        tags.push(format!("protocol:{p}"));
+    }
+    if let Some(c) = who.chain {
+        tags.push(format!("chain:{c}"));
+    }
+    if who.stablecoin {
+        tags.push("stablecoin".to_string());
+    }
+    push_magnitude(&mut tags, f.change_percent);
+    let rule_id = format!("alert:{}", f.rule.as_str());
+    let alert = Alert {
+        rule: f.rule,
+        severity: f.severity,
+        key: f.key.to_string(),
+        token_id: who.token_id.map(str::to_string),
+        protocol_id: who.protocol_id.map(str::to_string),
+        chain: who.chain.map(str::to_string),
+        symbol: who.symbol.map(str::to_string),
+        value: f.value,
+        reference: f.reference,
+        change_percent: round4(f.change_percent),
+        threshold_percent: f.threshold_percent,
+        window: f.window,
+        level: f.level,
+        message: f.message,
+    };
+    emit.event(f.key, &rule_id, f.change_percent, tags, Payload::Alert(alert))
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+fn severity_of_window_level(level: u8) -> Severity {
+    if level >= 2 { Severity::Critical } else { Severity::Warning }
+}
+
+fn usd(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e9 {
+        format!("${:.2}bn", x / 1e9)
+    } else if a >= 1e6 {
+        format!("${:.2}M", x / 1e6)
+    } else if a >= 1e3 {
+        format!("${:.1}k", x / 1e3)
+    } else {
+        format!("${x:.4}")
+    }
+}
+
+impl Engine {
+    /// An engine with a validated config.
+    pub fn new(config: Config) -> Self {
+        let pegged = config.peg.assets.iter().cloned().collect();
+        Engine { config, pegged }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether a token is judged against the peg: by coingecko id, token id or redirect.
+    pub fn is_pegged(&self, price: &PriceRecord, token_id: &str) -> bool {
+        let by_redirect = price.redirect.as_deref().and_then(|r| r.strip_prefix("coingecko#")).is_some_and(|id| self.pegged.contains(id));
+        price.token.coingecko_id().is_some_and(|id| self.pegged.contains(id)) || self.pegged.contains(token_id) || by_redirect
+    }
+
+    /// Runs a batch: records are applied per key in time order (the sort is stable), against
+    /// `states`, which is updated in place. Keys missing from `states` start fresh.
+    pub fn detect_batch(&self, records: &[Record], states: &mut StateMap, ctx: &Context) -> BatchOutput {
+        let mut order: Vec<&Record> = records.iter().collect();
+        order.sort_by_key(|r| r.time);
+        let mut out = BatchOutput::default();
+        for record in order {
+            let state = states.entry(record.state_key()).or_default();
+            match self.observe(record, state, ctx, &mut out.events) {
+                Observed::Applied => out.applied += 1,
+                Observed::Stale => out.stale += 1,
+            }
+        }
+        out
+    }
+
+    /// Applies one record to its key's state, appending any events to `out`.
+    pub fn observe(&self, record: &Record, state: &mut EntityState, ctx: &Context, out: &mut Vec<Event>) -> Observed {
+        if state.last_time.is_some_and(|last| record.time <= last) {
+            return Observed::Stale;
+        }
+        let first_sighting = state.last_time.is_none();
+        state.last_time = Some(record.time);
+        match &record.body {
+            RecordBody::Price(p) => self.observe_price(record, p, state, ctx, out),
+            RecordBody::Tvl(t) => self.observe_tvl(record, t, state, first_sighting, ctx, out),
+            RecordBody::TokenRemoval(r) => self.observe_removal(record, r, ctx, out),
+            // Dimensions are parsed and counted; SPEC section 2 defines no event for them yet.
+            RecordBody::Dimension(_) => {}
+        }
+        Observed::Applied
+    }
+
+    fn observe_price(&self, record: &Record, p: &PriceRecord, state: &mut EntityState, ctx: &Context, out: &mut Vec<Event>) {
+        let t = record.time;
+        let token_id = p.token.to_string();
+        let key = format!("price:{token_id}");
+        let mut emit = Emit { record, ctx, correlation_id: None, source_confidence: p.confidence };
+        let cfg = &self.config;
+        let pegged = self.is_pegged(p, &token_id);
+
+        match publish::decide(&cfg.publish.price, cfg.publish.heartbeat, state.main.published, p.price, t) {
+            PublishDecision::Seed => state.main.published = Some(Published { value: p.price, time: t }),
+            PublishDecision::Hold => {}
+            PublishDecision::Publish { previous, heartbeat } => {
+                let change = publish::change_percent(previous.value, p.price);
+                let mut tags = vec!["type:price".to_string(), format!("token:{token_id}")];
+                if let Some(chain) = p.token.chain() {
+                    tags.push(format!("chain:{chain}"));
+                }
+                if pegged {
+                    tags.push("stablecoin".to_string());
+                }
+                if heartbeat {
+                    tags.push("heartbeat".to_string());
+                }
+                push_magnitude(&mut tags, change);
+                let data = PriceUpdate {
+                    token_id: token_id.clone(),
+                    symbol: p.symbol.clone(),
+                    chain: p.token.chain().map(str::to_string),
+                    previous_price: previous.value,
+                    current_price: p.price,
+                    change_percent: round4(change),
+                    change_absolute: p.price - previous.value,
+                    decimals: p.decimals,
+                };
+                out.push(emit.event(&key, "price_update", change, tags, Payload::PriceUpdate(data)));
+                state.main.published = Some(Published { value: p.price, time: t });
+            }
+        }
+
+        let who = Subject { token_id: Some(&token_id), chain: p.token.chain(), symbol: p.symbol.as_deref(), stablecoin: pegged, ..Subject::default() };
+        let name = p.symbol.as_deref().unwrap_or(&token_id);
+        if pegged {
+            let peg_cfg = &cfg.peg;
+            let deviation = peg::deviation_percent(peg_cfg, p.price);
+            let change = (p.price - peg_cfg.peg) / peg_cfg.peg * 100.0;
+            let base = Finding {
+                rule: AlertRule::PegDeviation,
+                severity: Severity::Warning,
+                key: &key,
+                value: p.price,
+                reference: peg_cfg.peg,
+                change_percent: change,
+                threshold_percent: 0.0,
+                window: None,
+                level: 0,
+                message: String::new(),
+            };
+            match cooldown::decide(&mut state.peg, peg::observe(peg_cfg, p.price), t, cfg.cooldown.period) {
+                Decision::Fire => {
+                    let level = state.peg.active;
+                    let threshold = peg_cfg.levels_percent.get(usize::from(level).saturating_sub(1)).copied().unwrap_or(0.0);
+                    let severity = if usize::from(level) >= peg_cfg.critical_level { Severity::Critical } else { Severity::Warning };
+                    let message = format!("{name} is {deviation:.2}% off its ${} peg at ${} (past the {threshold}% level)", peg_cfg.peg, p.price);
+                    let f = Finding { severity, threshold_percent: threshold, level, message, ..base };
+                    out.push(alert_event(&mut emit, f, &who));
+                }
+                Decision::Recovered => {
+                    let message = format!("{name} is back within {}% of its ${} peg at ${}", peg_cfg.recovery_percent, peg_cfg.peg, p.price);
+                    let f = Finding { rule: AlertRule::PegRecovery, severity: Severity::Info, threshold_percent: peg_cfg.recovery_percent, message, ..base };
+                    out.push(alert_event(&mut emit, f, &who));
+                }
+                Decision::Quiet | Decision::Suppressed => {}
+            }
+        } else {
+            let windows = &cfg.price_alerts.windows;
+            let extremes = state.main.window_extremes(windows, t);
+            let hit = window::price_move(windows, &extremes, p.price);
+            state.main.push_window_value(t, p.price);
+            if let Some(f) = self.window_finding(AlertRule::PriceMove, &mut state.main, hit, windows, &key, p.price, t, name) {
+                out.push(alert_event(&mut emit, f, &who));
+            }
+        }
+    }
+
+    /// Runs the cooldown for a window rule and describes the alert when it fires.
+    #[allow(clippy::too_many_arguments)]
+    fn window_finding<'k>(
+        &self,
+        rule: AlertRule,
+        series: &mut SeriesState,
+        hit: Option<WindowHit>,
+        windows: &[WindowThreshold],
+        key: &'k str,
+        value: f64,
+        t: UnixSecs,
+        name: &str,
+    ) -> Option<Finding<'k>> {
+        let seen = hit.map_or(Observation::Clear, |h| Observation::Level(h.level));
+        if cooldown::decide(&mut series.alert, seen, t, self.config.cooldown.period) != Decision::Fire {
+            return None;
+        }
+        let hit = hit?;
+        let window = windows.get(hit.window).map(|w| w.window.to_string()).unwrap_or_default();
+        let message = match rule {
+            AlertRule::TvlDrop => format!(
+                "TVL of {name} dropped {:.2}% within {window}, from {} to {}",
+                -hit.change_percent,
+                usd(hit.reference),
+                usd(value)
+            ),
+            _ => format!("{name} moved {:+.2}% within {window}, from ${} to ${}", hit.change_percent, hit.reference, value),
+        };
+        Some(Finding {
+            rule,
+            severity: severity_of_window_level(hit.level),
+            key,
+            value,
+            reference: hit.reference,
+            change_percent: hit.change_percent,
+            threshold_percent: hit.threshold_percent,
+            window: Some(window),
+            level: hit.level,
+            message,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tvl_series(
+        &self,
+        emit: &mut Emit<'_>,
+        series: &mut SeriesState,
+        key: &str,
+        protocol_id: &str,
+        chain: Option<&str>,
+        value: f64,
+        breakdown: Option<&[(String, f64)]>,
+        alerts: bool,
+        out: &mut Vec<Event>,
+    ) {
+        let cfg = &self.config;
+        let t = emit.record.time;
+        match publish::decide(&cfg.publish.tvl, cfg.publish.heartbeat, series.published, value, t) {
+            PublishDecision::Seed => series.published = Some(Published { value, time: t }),
+            PublishDecision::Hold => {}
+            PublishDecision::Publish { previous, heartbeat } => {
+                let change = publish::change_percent(previous.value, value);
+                let mut tags = vec!["type:tvl".to_string(), format!("protocol:{protocol_id}")];
+                if let Some(c) = chain.and_then(event::chain_of_breakdown_key) {
+                    tags.push(format!("chain:{c}"));
+                }
+                if heartbeat {
+                    tags.push("heartbeat".to_string());
+                }
+                push_magnitude(&mut tags, change);
+                let data = TvlChange {
+                    protocol_id: protocol_id.to_string(),
+                    protocol_name: protocol_id.to_string(),
+                    chain: chain.map(str::to_string),
+                    previous_tvl: previous.value,
+                    current_tvl: value,
+                    change_percent: round4(change),
+                    change_absolute: value - previous.value,
+                    breakdown: breakdown.map(|b| b.iter().cloned().collect::<BTreeMap<_, _>>()),
+                };
+                out.push(emit.event(key, "tvl_change", change, tags, Payload::TvlChange(data)));
+                series.published = Some(Published { value, time: t });
+            }
+        }
+        if !alerts {
+            return;
+        }
+        let windows = &cfg.tvl_alerts.windows;
+        let extremes = series.window_extremes(windows, t);
+        let hit = window::tvl_drop(windows, &extremes, value, cfg.tvl_alerts.min_drop_usd);
+        series.push_window_value(t, value);
+        let name = match chain {
+            Some(c) => format!("{protocol_id} on {c}"),
+            None => protocol_id.to_string(),
+        };
+        if let Some(f) = self.window_finding(AlertRule::TvlDrop, series, hit, windows, key, value, t, &name) {
+            let who = Subject { protocol_id: Some(protocol_id), chain, ..Subject::default() };
+            out.push(alert_event(emit, f, &who));
+        }
+    }
+
+    fn observe_tvl(&self, record: &Record, t: &TvlRecord, state: &mut EntityState, first: bool, ctx: &Context, out: &mut Vec<Event>) {
+        let mut emit = Emit { record, ctx, correlation_id: None, source_confidence: None };
+        let pid = t.protocol_id.as_str();
+        let key = format!("tvl:{pid}");
+        self.tvl_series(&mut emit, &mut state.main, &key, pid, None, t.tvl, Some(&t.chains), true, out);
+
+        for (chain, value) in &t.chains {
+            let series = match state.chains.get_mut(chain) {
+                Some(s) => s,
+                None => state.chains.entry(chain.clone()).or_default(),
+            };
+            // A chain that is the whole protocol would only repeat the total's alerts.
+            let alerts = (value - t.tvl).abs() > 1e-9 * t.tvl.abs().max(1.0);
+            let chain_key = format!("tvl:{pid}:{chain}");
+            self.tvl_series(&mut emit, series, &chain_key, pid, Some(chain), *value, None, alerts, out);
+        }
+
+        let now_present: Vec<&str> = t.chains.iter().map(|(c, _)| c.as_str()).collect();
+        if !first && now_present.iter().copied().ne(state.present_chains.iter().map(String::as_str)) {
+            let added: Vec<&str> = now_present.iter().copied().filter(|c| !state.present_chains.iter().any(|p| p == c)).collect();
+            let removed: Vec<&str> = state.present_chains.iter().map(String::as_str).filter(|p| !now_present.contains(p)).collect();
+            for (update_type, chains, rule) in [(UpdateType::ChainAdded, &added, "chain_added"), (UpdateType::ChainRemoved, &removed, "chain_removed")] {
+                if chains.is_empty() {
+                    continue;
+                }
+                let changes = chains
+                    .iter()
+                    .map(|c| {
+                        let (previous_value, current_value) = match update_type {
+                            UpdateType::ChainAdded => (serde_json::Value::Null, serde_json::Value::from(*c)),
+                            _ => (serde_json::Value::from(*c), serde_json::Value::Null),
+                        };
+                        FieldChange { field: "chain".to_string(), previous_value, current_value }
+                    })
+                    .collect();
+                let tags = vec!["type:protocol".to_string(), format!("protocol:{pid}"), format!("update:{rule}")];
+                let data = ProtocolUpdate { protocol_id: pid.to_string(), protocol_name: pid.to_string(), update_type, changes };
+                out.push(emit.event(&key, rule, 0.0, tags, Payload::ProtocolUpdate(data)));
+            }
+        }
+        if first || now_present.iter().copied().ne(state.present_chains.iter().map(String::as_str)) {
+            state.present_chains = now_present.iter().map(|c| c.to_string()).collect();
+        }
+    }
+
+    fn observe_removal(&self, record: &Record, r: &TokenRemovalRecord, ctx: &Context, out: &mut Vec<Event>) {
+        let mut emit = Emit { record, ctx, correlation_id: None, source_confidence: None };
+        let mut changes: Vec<FieldChange> = r
+            .fields
+            .iter()
+            .map(|(field, value)| FieldChange { field: field.clone(), previous_value: serde_json::Value::from(value.as_str()), current_value: serde_json::Value::Null })
+            .collect();
+        if changes.is_empty() {
+            changes.push(FieldChange { field: "token".to_string(), previous_value: serde_json::Value::from(r.target.as_str()), current_value: serde_json::Value::Null });
+        }
+        let tags = vec!["type:protocol".to_string(), format!("protocol:{}", r.protocol_id), "update:token_removal".to_string()];
+        let data = ProtocolUpdate { protocol_id: r.protocol_id.clone(), protocol_name: r.protocol_id.clone(), update_type: UpdateType::Metadata, changes };
+        out.push(emit.event(&record.state_key(), "token_removal", 0.0, tags, Payload::ProtocolUpdate(data)));
+    }
+}

@@ -1,0 +1,387 @@
+//! Events on the wire (SPEC section 2): the camelCase envelope the WebSocket side already
+//! consumes, deterministic event ids, confidence, tags, the SQS alert body, and the Redis
+//! pub/sub channels an event goes to (SPEC section 3). `schema/event.schema.json` describes
+//! the same envelope; a test checks every kind of event against it.
+
+use crate::record::UnixSecs;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Namespace of every pulse event id (UUID v5).
+pub const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x7a1c_2f4e_8b3d_4c59_a1e0_5d6f_9b2c_3e71);
+
+/// Envelope version.
+pub const ENVELOPE_VERSION: &str = "1.0";
+
+/// A deterministic event id: UUID v5 over the state key, the record time and the rule, so a
+/// retried batch yields the same ids and consumers drop duplicates.
+pub fn event_id(key: &str, record_time: UnixSecs, rule: &str) -> Uuid {
+    Uuid::new_v5(&EVENT_ID_NAMESPACE, format!("{key}|{record_time}|{rule}").as_bytes())
+}
+
+/// Where the records behind an event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// DynamoDB Streams.
+    Dynamodb,
+    /// The every-minute scheduled tick.
+    Scheduled,
+    /// A replay or a hand-run tick.
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// SQS priority of an alert of this severity.
+    pub fn priority(self) -> Priority {
+        match self {
+            Severity::Critical => Priority::High,
+            Severity::Warning => Priority::Medium,
+            Severity::Info => Priority::Low,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    High,
+    Medium,
+    Low,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// Shared by every event made from the same record.
+    pub correlation_id: Uuid,
+    /// 0.5..1.0, see [`confidence`].
+    pub confidence: f64,
+    /// Milliseconds from the record's time to its detection.
+    pub processing_time: i64,
+    pub retry_count: u32,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceUpdate {
+    pub token_id: String,
+    pub symbol: Option<String>,
+    pub chain: Option<String>,
+    pub previous_price: f64,
+    pub current_price: f64,
+    pub change_percent: f64,
+    pub change_absolute: f64,
+    pub decimals: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TvlChange {
+    pub protocol_id: String,
+    pub protocol_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    pub previous_tvl: f64,
+    pub current_tvl: f64,
+    pub change_percent: f64,
+    pub change_absolute: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<BTreeMap<String, f64>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateType {
+    Metadata,
+    Category,
+    ChainAdded,
+    ChainRemoved,
+    Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldChange {
+    pub field: String,
+    pub previous_value: serde_json::Value,
+    pub current_value: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtocolUpdate {
+    pub protocol_id: String,
+    pub protocol_name: String,
+    pub update_type: UpdateType,
+    pub changes: Vec<FieldChange>,
+}
+
+/// The rule that raised an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertRule {
+    /// A price move within a window.
+    PriceMove,
+    /// A pegged asset off its peg.
+    PegDeviation,
+    /// A pegged asset back near its peg after an alert.
+    PegRecovery,
+    /// A TVL drop within a window.
+    TvlDrop,
+}
+
+impl AlertRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertRule::PriceMove => "price_move",
+            AlertRule::PegDeviation => "peg_deviation",
+            AlertRule::PegRecovery => "peg_recovery",
+            AlertRule::TvlDrop => "tvl_drop",
+        }
+    }
+}
+
+/// A high-priority alert: what crossed which threshold, against what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub rule: AlertRule,
+    pub severity: Severity,
+    /// The state key, e.g. `price:coingecko:usd-coin` or `tvl:uniswap:bsc`.
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// The new value.
+    pub value: f64,
+    /// What it was compared with: the window's extreme, or the peg.
+    pub reference: f64,
+    /// Signed change from `reference`, in percent.
+    pub change_percent: f64,
+    /// The threshold crossed, in percent.
+    pub threshold_percent: f64,
+    /// The window, e.g. `1h`; absent for peg rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// Which threshold level was crossed (1 = the first).
+    pub level: u8,
+    pub message: String,
+}
+
+/// Event payloads; `eventType` names the variant and `data` holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "eventType", content = "data", rename_all = "snake_case")]
+pub enum Payload {
+    PriceUpdate(PriceUpdate),
+    TvlChange(TvlChange),
+    ProtocolUpdate(ProtocolUpdate),
+    Alert(Alert),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    PriceUpdate,
+    TvlChange,
+    ProtocolUpdate,
+    Alert,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 4] = [EventType::PriceUpdate, EventType::TvlChange, EventType::ProtocolUpdate, EventType::Alert];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PriceUpdate => "price_update",
+            EventType::TvlChange => "tvl_change",
+            EventType::ProtocolUpdate => "protocol_update",
+            EventType::Alert => "alert",
+        }
+    }
+}
+
+/// The envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub event_id: Uuid,
+    #[serde(flatten)]
+    pub payload: Payload,
+    /// The record's time, in milliseconds.
+    pub timestamp: i64,
+    pub source: Source,
+    pub version: String,
+    pub metadata: Metadata,
+}
+
+impl Event {
+    pub fn event_type(&self) -> EventType {
+        match self.payload {
+            Payload::PriceUpdate(_) => EventType::PriceUpdate,
+            Payload::TvlChange(_) => EventType::TvlChange,
+            Payload::ProtocolUpdate(_) => EventType::ProtocolUpdate,
+            Payload::Alert(_) => EventType::Alert,
+        }
+    }
+
+    pub fn alert(&self) -> Option<&Alert> {
+        match &self.payload {
+            Payload::Alert(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The Redis pub/sub channels this event is published to (SPEC section 3).
+    pub fn channels(&self) -> Vec<String> {
+        match &self.payload {
+            Payload::PriceUpdate(p) => {
+                let mut c = vec!["events:prices".to_string(), format!("events:token:{}", p.token_id)];
+                if let Some(chain) = &p.chain {
+                    c.push(format!("events:chain:{chain}:prices"));
+                }
+                c
+            }
+            Payload::TvlChange(t) => {
+                let mut c = vec!["events:tvl".to_string(), format!("events:protocol:{}", t.protocol_id)];
+                if let Some(chain) = t.chain.as_deref().and_then(chain_of_breakdown_key) {
+                    c.push(format!("events:chain:{chain}:tvl"));
+                }
+                c
+            }
+            Payload::ProtocolUpdate(p) => vec!["events:protocols".to_string(), format!("events:protocol:{}", p.protocol_id)],
+            Payload::Alert(a) => {
+                let mut c = vec!["events:alerts".to_string()];
+                if let Some(token) = &a.token_id {
+                    c.push(format!("events:token:{token}"));
+                }
+                if let Some(protocol) = &a.protocol_id {
+                    c.push(format!("events:protocol:{protocol}"));
+                }
+                c
+            }
+        }
+    }
+
+    /// The SQS message body for an alert (SPEC section 2).
+    pub fn to_sqs_body(&self) -> Option<SqsAlertBody> {
+        let alert = self.alert()?;
+        Some(SqsAlertBody { event: self.clone(), priority: alert.severity.priority(), retry_count: 0, timestamp: self.timestamp })
+    }
+}
+
+/// Sections a TVL breakdown key may carry after its chain (`ethereum-staking`).
+const SECTIONS: &[&str] = &["staking", "pool2", "borrowed", "vesting", "treasury", "offers", "doublecounted", "liquidstaking", "dcAndLsOverlap"];
+
+/// The chain a breakdown key belongs to: `ethereum` for `ethereum` and `ethereum-staking`,
+/// none for a bare section such as `borrowed`.
+pub fn chain_of_breakdown_key(key: &str) -> Option<&str> {
+    if SECTIONS.contains(&key) {
+        return None;
+    }
+    match key.rsplit_once('-') {
+        Some((chain, section)) if SECTIONS.contains(&section) && !chain.is_empty() => Some(chain),
+        _ => Some(key),
+    }
+}
+
+/// What goes on the alerts queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsAlertBody {
+    pub event: Event,
+    pub priority: Priority,
+    pub retry_count: u32,
+    pub timestamp: i64,
+}
+
+/// Confidence of an event, in 0.5..=1.0:
+/// `0.5 + 0.5 × source × freshness × plausibility`, where
+/// - `source` is the record's own confidence (0..1; 0.9 when it gives none);
+/// - `freshness` is 1 up to 5 minutes after the record's time, falling linearly to 0 at 24 h;
+/// - `plausibility` is 1 for changes up to 50 %, falling linearly to 0 at 100 % (a price
+///   halving or doubling in one step is more often a bad feed than a market).
+///
+/// Rounded to 3 decimals, so replays are byte-identical.
+pub fn confidence(source: Option<f64>, age_secs: i64, change_percent: f64) -> f64 {
+    let source = source.unwrap_or(0.9).clamp(0.0, 1.0);
+    let freshness = if age_secs <= 300 { 1.0 } else { (1.0 - (age_secs - 300) as f64 / (86_400.0 - 300.0)).max(0.0) };
+    let change = change_percent.abs();
+    let plausibility = if !change.is_finite() {
+        0.0
+    } else if change <= 50.0 {
+        1.0
+    } else {
+        (1.0 - (change - 50.0) / 50.0).max(0.0)
+    };
+    let c = 0.5 + 0.5 * source * freshness * plausibility;
+    (c * 1000.0).round() / 1000.0
+}
+
+/// Magnitude tags for a change in percent.
+pub fn magnitude_tag(change_percent: f64) -> Option<&'static str> {
+    let c = change_percent.abs();
+    if c >= 50.0 {
+        Some("extreme-change")
+    } else if c >= 10.0 {
+        Some("large-change")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_deterministic_and_distinct() {
+        let a = event_id("price:coingecko:usd-coin", 1_678_543_259, "price_update");
+        assert_eq!(a, event_id("price:coingecko:usd-coin", 1_678_543_259, "price_update"));
+        assert_eq!(a.get_version_num(), 5);
+        assert_ne!(a, event_id("price:coingecko:usd-coin", 1_678_543_260, "price_update"));
+        assert_ne!(a, event_id("price:coingecko:usd-coin", 1_678_543_259, "alert:peg_deviation"));
+    }
+
+    #[test]
+    fn confidence_stays_in_range() {
+        assert_eq!(confidence(Some(1.0), 0, 1.0), 1.0);
+        assert_eq!(confidence(Some(0.0), 0, 1.0), 0.5);
+        assert_eq!(confidence(None, 0, 1.0), 0.95);
+        assert_eq!(confidence(Some(1.0), 86_400 * 2, 1.0), 0.5);
+        assert_eq!(confidence(Some(1.0), 0, 100.0), 0.5);
+        assert_eq!(confidence(Some(1.0), 0, 75.0), 0.75);
+        assert_eq!(confidence(Some(1.0), 0, f64::NAN), 0.5);
+    }
+
+    #[test]
+    fn breakdown_keys_map_to_chains() {
+        assert_eq!(chain_of_breakdown_key("ethereum"), Some("ethereum"));
+        assert_eq!(chain_of_breakdown_key("ethereum-staking"), Some("ethereum"));
+        assert_eq!(chain_of_breakdown_key("borrowed"), None);
+        assert_eq!(chain_of_breakdown_key("polygon-zkevm"), Some("polygon-zkevm"));
+    }
+}

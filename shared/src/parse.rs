@@ -1,0 +1,493 @@
+//! The three encodings of a DynamoDB item (SPEC section 1) decoded into one [`Item`], then
+//! validated into a [`Record`]: plain JSON lines, DynamoDB-export JSON lines
+//! (`{"Item":{"PK":{"S":..}}}`), and DynamoDB Streams records (`dynamodb.NewImage`).
+//! Strings are borrowed from the input where JSON allows it, so parsing allocates little.
+
+use crate::config::ValidationConfig;
+use crate::record::{RejectReason, Rejection, Record};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+
+/// One attribute value, whatever the encoding it came in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Map(Item<'a>),
+    List(Vec<Attr<'a>>),
+    /// A DynamoDB `N` that is not a number.
+    BadNumber,
+    /// A DynamoDB attribute value of no known type.
+    Invalid,
+}
+
+/// One item: field names and values, in input order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Item<'a>(pub Vec<(Cow<'a, str>, Attr<'a>)>);
+
+impl<'a> Item<'a> {
+    pub fn get(&self, name: &str) -> Option<&Attr<'a>> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &Attr<'a>)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    fn has_invalid(&self) -> bool {
+        self.0.iter().any(|(_, v)| matches!(v, Attr::Invalid))
+    }
+}
+
+/// A string that borrows from the input when it can.
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = CowStr<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// Plain JSON: numbers are numbers, strings are strings.
+struct PlainVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for PlainVisitor<'a> {
+    type Value = Attr<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Attr::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Attr::Num(v as f64))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Attr::Num(v as f64))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Attr::Num(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Attr::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Attr::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Attr::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Attr::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Plain(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Attr::List(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some((CowStr(k), Plain(v))) = map.next_entry()? {
+            out.push((k, v));
+        }
+        Ok(Attr::Map(Item(out)))
+    }
+}
+
+struct Plain<'a>(Attr<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Plain<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PlainVisitor(std::marker::PhantomData)).map(Plain)
+    }
+}
+
+/// DynamoDB JSON: every value is `{"<type>": value}`.
+struct Ddb<'a>(Attr<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Ddb<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Ddb<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a DynamoDB attribute value such as {\"S\": \"...\"}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let Some(CowStr(kind)) = map.next_key()? else {
+                    return Ok(Ddb(Attr::Invalid));
+                };
+                let value = match kind.as_ref() {
+                    "S" => Attr::Str(map.next_value::<CowStr>()?.0),
+                    "N" => {
+                        let text = map.next_value::<CowStr>()?.0;
+                        text.trim().parse::<f64>().map(Attr::Num).unwrap_or(Attr::BadNumber)
+                    }
+                    "BOOL" => Attr::Bool(map.next_value()?),
+                    "NULL" => {
+                        map.next_value::<IgnoredAny>()?;
+                        Attr::Null
+                    }
+                    "M" => Attr::Map(map.next_value::<DdbItem>()?.0),
+                    "L" => Attr::List(map.next_value::<Vec<Ddb>>()?.into_iter().map(|d| d.0).collect()),
+                    "SS" => Attr::List(map.next_value::<Vec<CowStr>>()?.into_iter().map(|s| Attr::Str(s.0)).collect()),
+                    "NS" => Attr::List(
+                        map.next_value::<Vec<CowStr>>()?
+                            .into_iter()
+                            .map(|s| s.0.trim().parse::<f64>().map(Attr::Num).unwrap_or(Attr::BadNumber))
+                            .collect(),
+                    ),
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                        Attr::Invalid
+                    }
+                };
+                // A second type key makes the value ambiguous.
+                if map.next_key::<IgnoredAny>()?.is_some() {
+                    while map.next_value::<IgnoredAny>().is_ok() && map.next_key::<IgnoredAny>()?.is_some() {}
+                    return Ok(Ddb(Attr::Invalid));
+                }
+                Ok(Ddb(value))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A DynamoDB-JSON item: `{"PK":{"S":..}, ...}`.
+struct DdbItem<'a>(Item<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for DdbItem<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = DdbItem<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a DynamoDB item")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((CowStr(k), Ddb(v))) = map.next_entry()? {
+                    out.push((k, v));
+                }
+                Ok(DdbItem(Item(out)))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// Which encoding a line is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One plain JSON item per line.
+    Plain,
+    /// One `{"Item": {...}}` per line, as an S3 table export writes.
+    DdbExport,
+    /// DynamoDB Streams: a Lambda event `{"Records":[...]}` or one stream record per line.
+    Stream,
+}
+
+impl Format {
+    /// Guesses the format from a line: the first key decides.
+    pub fn detect(line: &str) -> Format {
+        let head: String = line.trim_start().chars().take(64).filter(|c| !c.is_whitespace()).collect();
+        if head.starts_with("{\"Item\"") {
+            Format::DdbExport
+        } else if head.starts_with("{\"Records\"") || line.contains("\"dynamodb\"") {
+            Format::Stream
+        } else {
+            Format::Plain
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::DdbExport => "ddb-export",
+            Format::Stream => "stream",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "plain" | "json" | "ndjson" => Ok(Format::Plain),
+            "ddb-export" | "export" | "ddb" => Ok(Format::DdbExport),
+            "stream" | "streams" => Ok(Format::Stream),
+            _ => Err(format!("unknown format `{s}`: use plain, ddb-export or stream")),
+        }
+    }
+}
+
+fn malformed() -> Rejection {
+    Rejection::new(RejectReason::Malformed)
+}
+
+/// Parses one plain JSON item.
+pub fn plain_item(line: &str) -> Result<Item<'_>, Rejection> {
+    match serde_json::from_str::<Plain>(line) {
+        Ok(Plain(Attr::Map(item))) => Ok(item),
+        _ => Err(malformed()),
+    }
+}
+
+/// Parses one DynamoDB-export line.
+pub fn export_item(line: &str) -> Result<Item<'_>, Rejection> {
+    #[derive(Deserialize)]
+    struct Line<'a> {
+        #[serde(rename = "Item", borrow)]
+        item: DdbItem<'a>,
+    }
+    let item = serde_json::from_str::<Line>(line).map_err(|_| malformed())?.item.0;
+    if item.has_invalid() {
+        return Err(Rejection::new(RejectReason::BadAttribute));
+    }
+    Ok(item)
+}
+
+/// Parses a DynamoDB-JSON image (a stream record's `NewImage`, or any item in that shape).
+pub fn ddb_image(json: &str) -> Result<Item<'_>, Rejection> {
+    let item = serde_json::from_str::<DdbItem>(json).map_err(|_| malformed())?.0;
+    if item.has_invalid() {
+        return Err(Rejection::new(RejectReason::BadAttribute));
+    }
+    Ok(item)
+}
+
+/// One DynamoDB Streams record, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamRecord {
+    /// `dynamodb.SequenceNumber`, what a partial batch failure names.
+    pub sequence_number: Option<String>,
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    pub event_name: Option<String>,
+    /// The new image as a record; `Ok(None)` for a REMOVE (no new image).
+    pub record: Result<Option<Record>, Rejection>,
+}
+
+#[derive(Deserialize)]
+struct RawStreamRecord<'a> {
+    #[serde(rename = "eventName", default)]
+    event_name: Option<String>,
+    #[serde(borrow)]
+    dynamodb: Option<RawStreamBody<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawStreamBody<'a> {
+    #[serde(rename = "SequenceNumber", default)]
+    sequence_number: Option<String>,
+    #[serde(rename = "NewImage", borrow, default)]
+    new_image: Option<DdbItem<'a>>,
+}
+
+/// Decodes one stream record given as a JSON value (as found in a Lambda stream event).
+pub fn stream_record(value: &serde_json::Value, limits: &ValidationConfig) -> StreamRecord {
+    let text = value.to_string();
+    stream_record_str(&text, limits)
+}
+
+fn stream_record_str(text: &str, limits: &ValidationConfig) -> StreamRecord {
+    let raw = match serde_json::from_str::<RawStreamRecord>(text) {
+        Ok(raw) => raw,
+        Err(_) => return StreamRecord { sequence_number: None, event_name: None, record: Err(malformed()) },
+    };
+    let Some(body) = raw.dynamodb else {
+        return StreamRecord { sequence_number: None, event_name: raw.event_name, record: Err(malformed()) };
+    };
+    let record = match body.new_image {
+        None => Ok(None),
+        Some(DdbItem(item)) if item.has_invalid() => Err(Rejection::new(RejectReason::BadAttribute)),
+        Some(DdbItem(item)) => Record::from_item(&item, limits).map(Some),
+    };
+    StreamRecord { sequence_number: body.sequence_number, event_name: raw.event_name, record }
+}
+
+/// Decodes a whole Lambda DynamoDB stream event (`{"Records":[...]}`).
+pub fn stream_event(json: &str, limits: &ValidationConfig) -> Result<Vec<StreamRecord>, Rejection> {
+    #[derive(Deserialize)]
+    struct Event {
+        #[serde(rename = "Records")]
+        records: Vec<serde_json::Value>,
+    }
+    let event: Event = serde_json::from_str(json).map_err(|_| malformed())?;
+    Ok(event.records.iter().map(|r| stream_record(r, limits)).collect())
+}
+
+/// Parses one line of `format` and hands each record (or rejection) found in it to `sink`.
+/// A stream line may hold a whole event with many records; a REMOVE yields nothing.
+pub fn parse_line(format: Format, line: &str, limits: &ValidationConfig, mut sink: impl FnMut(Result<Record, Rejection>)) {
+    match format {
+        Format::Plain => sink(plain_item(line).and_then(|item| Record::from_item(&item, limits))),
+        Format::DdbExport => sink(export_item(line).and_then(|item| Record::from_item(&item, limits))),
+        Format::Stream => {
+            let is_event = line.trim_start().strip_prefix('{').is_some_and(|r| r.trim_start().starts_with("\"Records\""));
+            let records = if is_event {
+                match stream_event(line, limits) {
+                    Ok(records) => records,
+                    Err(rejection) => return sink(Err(rejection)),
+                }
+            } else {
+                vec![stream_record_str(line, limits)]
+            };
+            for r in records {
+                match r.record {
+                    Ok(Some(record)) => sink(Ok(record)),
+                    Ok(None) => {}
+                    Err(rejection) => sink(Err(rejection)),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RecordBody, TokenId, TvlGranularity};
+
+    fn limits() -> ValidationConfig {
+        ValidationConfig::default()
+    }
+
+    fn one(format: Format, line: &str) -> Result<Record, Rejection> {
+        let mut out = Vec::new();
+        parse_line(format, line, &limits(), |r| out.push(r));
+        assert_eq!(out.len(), 1, "{line}");
+        out.remove(0)
+    }
+
+    fn reason(format: Format, line: &str) -> RejectReason {
+        one(format, line).unwrap_err().reason
+    }
+
+    #[test]
+    fn coingecko_price() {
+        let r = one(Format::Plain, r#"{"PK":"coingecko#usd-coin","SK":1678543259,"price":0.9121,"symbol":"USDC","decimals":6,"timestamp":1678543259,"confidence":0.99,"adapter":"binance-kline"}"#).unwrap();
+        assert_eq!(r.time, 1_678_543_259);
+        let RecordBody::Price(p) = r.body else { panic!() };
+        assert_eq!(p.token, TokenId::Coingecko("usd-coin".into()));
+        assert_eq!(p.token.to_string(), "coingecko:usd-coin");
+        assert_eq!(p.price, 0.9121);
+        assert_eq!(p.decimals, Some(6));
+        assert_eq!(p.confidence, Some(0.99));
+    }
+
+    #[test]
+    fn asset_price_with_solana_address_is_a_token_not_a_protocol() {
+        let r = one(Format::Plain, r#"{"PK":"asset#solana:EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v","SK":1700000000,"price":1.0,"redirect":"coingecko#usd-coin"}"#).unwrap();
+        assert_eq!(r.state_key(), "price:solana:EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
+        let RecordBody::Price(p) = r.body else { panic!() };
+        assert_eq!(p.token.chain(), Some("solana"));
+        assert_eq!(p.redirect.as_deref(), Some("coingecko#usd-coin"));
+    }
+
+    #[test]
+    fn latest_price_row_uses_its_timestamp() {
+        let r = one(Format::Plain, r#"{"PK":"coingecko#dai","SK":0,"price":1.0,"timestamp":1700000100}"#).unwrap();
+        assert_eq!(r.time, 1_700_000_100);
+    }
+
+    #[test]
+    fn tvl_with_chains_and_sections() {
+        let r = one(Format::Plain, r#"{"PK":"hourlyTvl#111","SK":1700000000,"SK_ORIGNAL":1699999990,"source":"tvl-adapter","tvl":300,"ethereum":200,"bsc":100,"ethereum-staking":5,"tvlPrev1Day":280}"#).unwrap();
+        let RecordBody::Tvl(t) = r.body else { panic!() };
+        assert_eq!(t.protocol_id, "111");
+        assert_eq!(t.granularity, TvlGranularity::Hourly);
+        assert_eq!(t.chains, vec![("bsc".into(), 100.0), ("ethereum".into(), 200.0), ("ethereum-staking".into(), 5.0)]);
+    }
+
+    #[test]
+    fn dimensions_and_token_removal() {
+        let r = one(Format::Plain, r#"{"PK":"daily#fees#111","SK":1700000000,"source":"dimension-adapter","data":{"aggregated":{"dailyFees":{"value":1234.5},"dailyRevenue":{"value":99}}}}"#).unwrap();
+        let RecordBody::Dimension(d) = r.body else { panic!() };
+        assert_eq!((d.metric.as_str(), d.protocol_id.as_str()), ("fees", "111"));
+        assert_eq!(d.values.len(), 2);
+        let r = one(Format::Plain, r#"{"PK":"delete#hourlyTvl#111","SK":1700000000,"source":"tvl-adapter-token-removal","token":"0xdead"}"#).unwrap();
+        let RecordBody::TokenRemoval(t) = r.body else { panic!() };
+        assert_eq!(t.protocol_id, "111");
+        assert_eq!(t.fields, vec![("token".into(), "0xdead".into())]);
+    }
+
+    #[test]
+    fn export_encoding_matches_plain() {
+        let plain = one(Format::Plain, r#"{"PK":"hourlyTvl#uniswap","SK":1541116800,"SK_ORIGNAL":1541116800,"source":"tvl-adapter","ethereum":34643.89061,"tvl":34643.89061}"#).unwrap();
+        let export = one(Format::DdbExport, r#"{"Item":{"PK":{"S":"hourlyTvl#uniswap"},"SK":{"N":"1541116800"},"SK_ORIGNAL":{"N":"1541116800"},"source":{"S":"tvl-adapter"},"ethereum":{"N":"34643.89061"},"tvl":{"N":"34643.89061"}}}"#).unwrap();
+        assert_eq!(plain, export);
+    }
+
+    #[test]
+    fn stream_event_with_insert_and_remove() {
+        let event = r#"{"Records":[
+          {"eventID":"1","eventName":"INSERT","dynamodb":{"SequenceNumber":"111","NewImage":{"PK":{"S":"coingecko#dai"},"SK":{"N":"1700000000"},"price":{"N":"0.999"}}}},
+          {"eventID":"2","eventName":"REMOVE","dynamodb":{"SequenceNumber":"112","OldImage":{"PK":{"S":"coingecko#dai"}}}},
+          {"eventID":"3","eventName":"INSERT","dynamodb":{"SequenceNumber":"113","NewImage":{"PK":{"S":"coingecko#dai"},"SK":{"N":"1700000060"},"price":{"N":"abc"}}}}
+        ]}"#;
+        let records = stream_event(event, &limits()).unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].sequence_number.as_deref(), Some("111"));
+        assert!(matches!(records[0].record, Ok(Some(_))));
+        assert_eq!(records[1].record, Ok(None));
+        assert_eq!(records[2].record.as_ref().unwrap_err().reason, RejectReason::NonNumeric);
+        let mut seen = Vec::new();
+        parse_line(Format::Stream, &event.replace('\n', ""), &limits(), |r| seen.push(r.is_ok()));
+        assert_eq!(seen, vec![true, false]);
+    }
+
+    #[test]
+    fn rejections_are_typed() {
+        use RejectReason::*;
+        let p = Format::Plain;
+        assert_eq!(reason(p, "not json"), Malformed);
+        assert_eq!(reason(p, "[1,2]"), Malformed);
+        assert_eq!(reason(p, r#"{"SK":1700000000,"price":1}"#), MissingPk);
+        assert_eq!(reason(p, r#"{"PK":"","SK":1700000000,"price":1}"#), MissingPk);
+        assert_eq!(reason(p, r#"{"PK":"weird#1","SK":1700000000,"price":1}"#), UnknownPkShape);
+        assert_eq!(reason(p, r#"{"PK":"nohash","SK":1700000000,"price":1}"#), UnknownPkShape);
+        assert_eq!(reason(p, r#"{"PK":"asset#nocolon","SK":1700000000,"price":1}"#), UnknownPkShape);
+        assert_eq!(reason(p, r#"{"PK":"coingecko#x","price":1}"#), MissingTime);
+        assert_eq!(reason(p, r#"{"PK":"coingecko#x","SK":1700000000}"#), MissingValue);
+        assert_eq!(reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":"1.0"}"#), NonNumeric);
+        assert_eq!(reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":-1}"#), Negative);
+        assert_eq!(reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":0}"#), ZeroPrice);
+        assert_eq!(reason(p, r#"{"PK":"hourlyTvl#1","SK":1700000000,"tvl":2e12}"#), AbsurdMagnitude);
+        assert_eq!(reason(p, r#"{"PK":"hourlyTvl#1","SK":1700000000,"tvl":10,"bsc":-3}"#), Negative);
+        let e = Format::DdbExport;
+        assert_eq!(reason(e, r#"{"Item":{"PK":{"S":"coingecko#x"},"SK":{"N":"1700000000"},"price":{"N":"NaN"}}}"#), NotFinite);
+        assert_eq!(reason(e, r#"{"Item":{"PK":{"S":"coingecko#x"},"SK":{"N":"1700000000"},"price":{"Q":"1"}}}"#), BadAttribute);
+        assert_eq!(reason(e, r#"{"PK":"coingecko#x"}"#), Malformed);
+    }
+
+    #[test]
+    fn format_detection() {
+        assert_eq!(Format::detect(r#"{"PK":"x"}"#), Format::Plain);
+        assert_eq!(Format::detect(r#"  { "Item" : {}}"#), Format::DdbExport);
+        assert_eq!(Format::detect(r#"{"Records":[]}"#), Format::Stream);
+        assert_eq!(Format::detect(r#"{"eventName":"INSERT","dynamodb":{}}"#), Format::Stream);
+    }
+}

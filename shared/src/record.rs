@@ -1,0 +1,343 @@
+//! Input records, as the data platform writes them to DynamoDB (SPEC section 1), and the
+//! typed reasons a record is rejected. Building a [`Record`] is the only way to get one,
+//! so a `Record` that exists is valid.
+
+use crate::config::ValidationConfig;
+use crate::parse::{Attr, Item};
+use std::fmt;
+
+/// Unix time in seconds.
+pub type UnixSecs = i64;
+
+/// A token, named the way the coins API names it: `coingecko:usd-coin`, `ethereum:0xa0b8...`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TokenId {
+    Coingecko(String),
+    Asset { chain: String, address: String },
+}
+
+impl TokenId {
+    /// The chain, for on-chain assets; coingecko ids have none.
+    pub fn chain(&self) -> Option<&str> {
+        match self {
+            TokenId::Coingecko(_) => None,
+            TokenId::Asset { chain, .. } => Some(chain),
+        }
+    }
+
+    /// The coingecko id, when this is one.
+    pub fn coingecko_id(&self) -> Option<&str> {
+        match self {
+            TokenId::Coingecko(id) => Some(id),
+            TokenId::Asset { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenId::Coingecko(id) => write!(f, "coingecko:{id}"),
+            TokenId::Asset { chain, address } => write!(f, "{chain}:{address}"),
+        }
+    }
+}
+
+/// A coins-table row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceRecord {
+    pub token: TokenId,
+    pub price: f64,
+    pub symbol: Option<String>,
+    pub decimals: Option<u32>,
+    /// The source's own confidence, 0..1.
+    pub confidence: Option<f64>,
+    /// `coingecko#<id>` this asset redirects to, if any.
+    pub redirect: Option<String>,
+}
+
+/// Whether a TVL row came from an hourly or a daily adapter run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TvlGranularity {
+    Hourly,
+    Daily,
+}
+
+/// A protocol TVL row with its per-chain (or per-section) breakdown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TvlRecord {
+    pub protocol_id: String,
+    pub granularity: TvlGranularity,
+    pub tvl: f64,
+    /// Chain or section keys (`ethereum`, `bsc`, `ethereum-staking`, `borrowed`), sorted by name.
+    pub chains: Vec<(String, f64)>,
+}
+
+/// A dimensions row (fees, volume, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DimensionRecord {
+    pub metric: String,
+    pub protocol_id: String,
+    /// `data.aggregated.<name>.value`, sorted by name.
+    pub values: Vec<(String, f64)>,
+}
+
+/// A token removal by a TVL adapter (`delete#...`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRemovalRecord {
+    /// What follows `delete#`.
+    pub target: String,
+    pub protocol_id: String,
+    /// The row's other text fields (the removed token and the like), sorted by name.
+    pub fields: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordBody {
+    Price(PriceRecord),
+    Tvl(TvlRecord),
+    Dimension(DimensionRecord),
+    TokenRemoval(TokenRemovalRecord),
+}
+
+/// One valid input record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The raw partition key, as written.
+    pub pk: String,
+    /// The record's time (SK, or `timestamp` on a latest-price row whose SK is 0).
+    pub time: UnixSecs,
+    pub body: RecordBody,
+}
+
+impl Record {
+    /// The key state is kept under: `price:{tokenId}`, `tvl:{protocolId}`,
+    /// `dimension:{metric}:{protocolId}` or `removal:{target}`.
+    pub fn state_key(&self) -> String {
+        match &self.body {
+            RecordBody::Price(p) => format!("price:{}", p.token),
+            RecordBody::Tvl(t) => format!("tvl:{}", t.protocol_id),
+            RecordBody::Dimension(d) => format!("dimension:{}:{}", d.metric, d.protocol_id),
+            RecordBody::TokenRemoval(r) => format!("removal:{}", r.target),
+        }
+    }
+}
+
+/// Why a record was rejected. Each reason is counted under [`RejectReason::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectReason {
+    /// Not a JSON object, or not valid JSON at all.
+    Malformed,
+    /// DynamoDB JSON that is not a valid attribute value.
+    BadAttribute,
+    MissingPk,
+    UnknownPkShape,
+    MissingTime,
+    MissingValue,
+    NonNumeric,
+    Negative,
+    NotFinite,
+    ZeroPrice,
+    AbsurdMagnitude,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 11] = [
+        RejectReason::Malformed,
+        RejectReason::BadAttribute,
+        RejectReason::MissingPk,
+        RejectReason::UnknownPkShape,
+        RejectReason::MissingTime,
+        RejectReason::MissingValue,
+        RejectReason::NonNumeric,
+        RejectReason::Negative,
+        RejectReason::NotFinite,
+        RejectReason::ZeroPrice,
+        RejectReason::AbsurdMagnitude,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Malformed => "malformed",
+            RejectReason::BadAttribute => "bad_attribute",
+            RejectReason::MissingPk => "missing_pk",
+            RejectReason::UnknownPkShape => "unknown_pk_shape",
+            RejectReason::MissingTime => "missing_time",
+            RejectReason::MissingValue => "missing_value",
+            RejectReason::NonNumeric => "non_numeric",
+            RejectReason::Negative => "negative",
+            RejectReason::NotFinite => "not_finite",
+            RejectReason::ZeroPrice => "zero_price",
+            RejectReason::AbsurdMagnitude => "absurd_magnitude",
+        }
+    }
+}
+
+/// A rejected record: the reason, and which field (when one is to blame).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record rejected ({}){}", reason.as_str(), field.as_ref().map(|f| format!(": field `{f}`")).unwrap_or_default())]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub field: Option<String>,
+}
+
+impl Rejection {
+    pub fn new(reason: RejectReason) -> Self {
+        Rejection { reason, field: None }
+    }
+    fn at(reason: RejectReason, field: &str) -> Self {
+        Rejection { reason, field: Some(field.to_string()) }
+    }
+}
+
+/// Item fields that are never a chain in a TVL row.
+const TVL_NON_CHAIN_FIELDS: &[&str] =
+    &["PK", "SK", "SK_ORIGNAL", "tvl", "source", "timestamp", "tvlPrev1Hour", "tvlPrev1Day", "tvlPrev1Week"];
+
+fn number(item: &Item<'_>, field: &str) -> Result<Option<f64>, Rejection> {
+    match item.get(field) {
+        None | Some(Attr::Null) => Ok(None),
+        Some(Attr::Num(n)) => Ok(Some(*n)),
+        Some(_) => Err(Rejection::at(RejectReason::NonNumeric, field)),
+    }
+}
+
+fn text(item: &Item<'_>, field: &str) -> Option<String> {
+    match item.get(field) {
+        Some(Attr::Str(s)) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+/// A value that must be finite and not negative.
+fn amount(field: &str, v: f64, max: f64) -> Result<f64, Rejection> {
+    if !v.is_finite() {
+        return Err(Rejection::at(RejectReason::NotFinite, field));
+    }
+    if v < 0.0 {
+        return Err(Rejection::at(RejectReason::Negative, field));
+    }
+    if v > max {
+        return Err(Rejection::at(RejectReason::AbsurdMagnitude, field));
+    }
+    Ok(v)
+}
+
+fn record_time(item: &Item<'_>) -> Result<UnixSecs, Rejection> {
+    let sk = number(item, "SK").map_err(|_| Rejection::at(RejectReason::MissingTime, "SK"))?;
+    let ts = number(item, "timestamp").map_err(|_| Rejection::at(RejectReason::MissingTime, "timestamp"))?;
+    // Plausible unix seconds: 2000-01-01 .. 2100-01-01. SK 0 marks the latest-price row.
+    let plausible = |t: f64| t.is_finite() && (946_684_800.0..4_102_444_800.0).contains(&t);
+    match (sk, ts) {
+        (Some(sk), _) if plausible(sk) => Ok(sk as UnixSecs),
+        (_, Some(ts)) if plausible(ts) => Ok(ts as UnixSecs),
+        _ => Err(Rejection::at(RejectReason::MissingTime, "SK")),
+    }
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl Record {
+    /// Validates one DynamoDB item (already decoded from any encoding) into a record.
+    pub fn from_item(item: &Item<'_>, limits: &ValidationConfig) -> Result<Record, Rejection> {
+        let pk = match item.get("PK") {
+            Some(Attr::Str(s)) if !s.is_empty() => s.as_ref(),
+            Some(Attr::Str(_)) | None | Some(Attr::Null) => return Err(Rejection::at(RejectReason::MissingPk, "PK")),
+            Some(_) => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
+        };
+        let (kind, rest) = pk.split_once('#').ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
+        let body = match kind {
+            "coingecko" | "asset" => {
+                let token = match kind {
+                    "coingecko" => TokenId::Coingecko(non_empty(rest).ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?.to_string()),
+                    _ => {
+                        let (chain, address) = rest.split_once(':').ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
+                        match (non_empty(chain), non_empty(address)) {
+                            (Some(chain), Some(address)) => TokenId::Asset { chain: chain.to_string(), address: address.to_string() },
+                            _ => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
+                        }
+                    }
+                };
+                let price = number(item, "price")?.ok_or(Rejection::at(RejectReason::MissingValue, "price"))?;
+                let price = amount("price", price, limits.max_price_usd)?;
+                if price == 0.0 {
+                    return Err(Rejection::at(RejectReason::ZeroPrice, "price"));
+                }
+                let confidence = number(item, "confidence")?.filter(|c| c.is_finite()).map(|c| c.clamp(0.0, 1.0));
+                let decimals = number(item, "decimals")?.filter(|d| d.is_finite() && *d >= 0.0 && *d <= 255.0).map(|d| d as u32);
+                RecordBody::Price(PriceRecord { token, price, symbol: text(item, "symbol"), decimals, confidence, redirect: text(item, "redirect") })
+            }
+            "hourlyTvl" | "dailyTvl" => {
+                let protocol_id = non_empty(rest).ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?.to_string();
+                let tvl = number(item, "tvl")?.ok_or(Rejection::at(RejectReason::MissingValue, "tvl"))?;
+                let tvl = amount("tvl", tvl, limits.max_tvl_usd)?;
+                let mut chains = Vec::new();
+                for (name, value) in item.fields() {
+                    if let Attr::Num(v) = value
+                        && !TVL_NON_CHAIN_FIELDS.contains(&name)
+                    {
+                        chains.push((name.to_string(), amount(name, *v, limits.max_tvl_usd)?));
+                    }
+                }
+                chains.sort_by(|a, b| a.0.cmp(&b.0));
+                chains.dedup_by(|a, b| a.0 == b.0);
+                let granularity = if kind == "hourlyTvl" { TvlGranularity::Hourly } else { TvlGranularity::Daily };
+                RecordBody::Tvl(TvlRecord { protocol_id, granularity, tvl, chains })
+            }
+            "daily" => {
+                let (metric, protocol_id) = rest.split_once('#').ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
+                let (Some(metric), Some(protocol_id)) = (non_empty(metric), non_empty(protocol_id)) else {
+                    return Err(Rejection::at(RejectReason::UnknownPkShape, "PK"));
+                };
+                let aggregated = match item.get("data") {
+                    Some(Attr::Map(data)) => match data.get("aggregated") {
+                        Some(Attr::Map(agg)) => agg,
+                        _ => return Err(Rejection::at(RejectReason::MissingValue, "data.aggregated")),
+                    },
+                    _ => return Err(Rejection::at(RejectReason::MissingValue, "data")),
+                };
+                let mut values = Vec::new();
+                for (name, entry) in aggregated.fields() {
+                    let Attr::Map(entry) = entry else { continue };
+                    let field = format!("data.aggregated.{name}.value");
+                    let v = number(entry, "value").map_err(|r| Rejection::at(r.reason, &field))?;
+                    let v = v.ok_or(Rejection::at(RejectReason::MissingValue, &field))?;
+                    // Dimensions can be negative (net flows); only reject the absurd.
+                    if !v.is_finite() {
+                        return Err(Rejection::at(RejectReason::NotFinite, &field));
+                    }
+                    if v.abs() > limits.max_tvl_usd {
+                        return Err(Rejection::at(RejectReason::AbsurdMagnitude, &field));
+                    }
+                    values.push((name.to_string(), v));
+                }
+                if values.is_empty() {
+                    return Err(Rejection::at(RejectReason::MissingValue, "data.aggregated"));
+                }
+                values.sort_by(|a, b| a.0.cmp(&b.0));
+                RecordBody::Dimension(DimensionRecord { metric: metric.to_string(), protocol_id: protocol_id.to_string(), values })
+            }
+            "delete" => {
+                let target = non_empty(rest).ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?.to_string();
+                // `delete#hourlyTvl#111` names protocol 111; a bare `delete#111` names it directly.
+                let protocol_id = target.rsplit('#').next().unwrap_or(&target).to_string();
+                let mut fields: Vec<(String, String)> = item
+                    .fields()
+                    .filter(|(name, _)| !matches!(*name, "PK" | "SK" | "SK_ORIGNAL" | "source"))
+                    .filter_map(|(name, v)| match v {
+                        Attr::Str(s) => Some((name.to_string(), s.to_string())),
+                        Attr::Num(n) => Some((name.to_string(), n.to_string())),
+                        _ => None,
+                    })
+                    .collect();
+                fields.sort();
+                RecordBody::TokenRemoval(TokenRemovalRecord { target, protocol_id, fields })
+            }
+            _ => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
+        };
+        let time = record_time(item)?;
+        Ok(Record { pk: pk.to_string(), time, body })
+    }
+}

@@ -1,0 +1,117 @@
+//! The local replay job, without the I/O: lines of records go through the engine with
+//! in-memory state; events come out, and a summary of what was read, rejected and raised.
+
+use crate::config::Config;
+use crate::engine::{Context, Engine, Observed};
+use crate::event::{Event, EventType, Severity};
+use crate::parse::{self, Format};
+use crate::record::RejectReason;
+use crate::state::StateMap;
+use crate::tally::Tally;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One alert, as the summary lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertLine {
+    pub event_id: String,
+    /// Milliseconds, as on the event.
+    pub timestamp: i64,
+    pub key: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub value: f64,
+}
+
+/// What `--summary-json` writes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Records read (applied, stale and rejected).
+    pub records: u64,
+    pub applied: u64,
+    pub stale: u64,
+    pub rejected: BTreeMap<&'static str, u64>,
+    pub events: BTreeMap<&'static str, u64>,
+    pub alerts_by_severity: BTreeMap<&'static str, u64>,
+    pub alerts: Vec<AlertLine>,
+    pub seconds: f64,
+    pub records_per_second: f64,
+}
+
+/// A replay in progress.
+#[derive(Debug)]
+pub struct Replay {
+    engine: Engine,
+    ctx: Context,
+    states: StateMap,
+    pub tally: Tally,
+    alerts: Vec<AlertLine>,
+}
+
+impl Replay {
+    pub fn new(config: Config) -> Self {
+        Replay { engine: Engine::new(config), ctx: Context::replay(), states: StateMap::new(), tally: Tally::default(), alerts: Vec::new() }
+    }
+
+    /// Parses one line and runs what it holds through the engine; events are appended to `out`.
+    /// Blank lines are skipped.
+    pub fn feed_line(&mut self, format: Format, line: &str, out: &mut Vec<Event>) {
+        if line.trim().is_empty() {
+            return;
+        }
+        let limits = &self.engine.config().validation;
+        let (engine, ctx, states, tally, alerts) = (&self.engine, &self.ctx, &mut self.states, &mut self.tally, &mut self.alerts);
+        parse::parse_line(format, line, limits, |parsed| match parsed {
+            Err(rejection) => tally.reject(rejection.reason),
+            Ok(record) => {
+                let start = out.len();
+                let state = match states.get_mut(&record.state_key()) {
+                    Some(s) => s,
+                    None => states.entry(record.state_key()).or_default(),
+                };
+                match engine.observe(&record, state, ctx, out) {
+                    Observed::Applied => tally.applied += 1,
+                    Observed::Stale => tally.stale += 1,
+                }
+                for event in &out[start..] {
+                    tally.count_event(event);
+                    if let Some(a) = event.alert() {
+                        alerts.push(AlertLine {
+                            event_id: event.event_id.to_string(),
+                            timestamp: event.timestamp,
+                            key: a.key.clone(),
+                            rule: a.rule.as_str().to_string(),
+                            severity: a.severity,
+                            value: a.value,
+                        });
+                    }
+                }
+            }
+        });
+    }
+
+    pub fn alerts(&self) -> &[AlertLine] {
+        &self.alerts
+    }
+
+    pub fn summary(&self, seconds: f64) -> Summary {
+        let t = &self.tally;
+        let records = t.records();
+        Summary {
+            records,
+            applied: t.applied,
+            stale: t.stale,
+            rejected: RejectReason::ALL.iter().filter_map(|r| t.rejected.get(r).map(|n| (r.as_str(), *n))).collect(),
+            events: EventType::ALL.iter().map(|e| (e.as_str(), t.events.get(e).copied().unwrap_or(0))).collect(),
+            alerts_by_severity: [Severity::Info, Severity::Warning, Severity::Critical]
+                .iter()
+                .map(|s| (s.as_str(), t.alerts.get(s).copied().unwrap_or(0)))
+                .collect(),
+            alerts: self.alerts.clone(),
+            seconds,
+            records_per_second: if seconds > 0.0 { records as f64 / seconds } else { 0.0 },
+        }
+    }
+}

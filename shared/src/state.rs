@@ -1,0 +1,58 @@
+//! Per-key state the engine reads and returns: baselines, window extremes, alert cooldowns.
+//! It is plain serialisable data; where it is kept (memory, Redis) is behind
+//! [`crate::ports::StateStore`].
+
+use crate::config::WindowThreshold;
+use crate::record::UnixSecs;
+use crate::rules::cooldown::RuleState;
+use crate::rules::publish::Published;
+use crate::window::{Extremes, WindowTracker};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// One series: a price, a protocol's total TVL, or one chain of it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SeriesState {
+    /// The last published value: the baseline for update events.
+    pub published: Option<Published>,
+    /// Window extremes, one per configured window, tagged with the window's length.
+    pub windows: Vec<(i64, WindowTracker)>,
+    /// Cooldown of the window rule (price move or TVL drop).
+    pub alert: RuleState,
+}
+
+impl SeriesState {
+    /// Extremes of every configured window at `now`, in config order. Trackers are rebuilt
+    /// when the configured windows changed since the state was written.
+    pub fn window_extremes(&mut self, windows: &[WindowThreshold], now: UnixSecs) -> Vec<Option<Extremes>> {
+        let matches = self.windows.len() == windows.len() && self.windows.iter().zip(windows).all(|((len, _), w)| *len == w.window.0);
+        if !matches {
+            self.windows = windows.iter().map(|w| (w.window.0, WindowTracker::default())).collect();
+        }
+        self.windows.iter_mut().map(|(len, tracker)| tracker.extremes(now, *len)).collect()
+    }
+
+    pub fn push_window_value(&mut self, time: UnixSecs, value: f64) {
+        for (_, tracker) in &mut self.windows {
+            tracker.push(time, value);
+        }
+    }
+}
+
+/// Everything kept for one state key (`price:{tokenId}` or `tvl:{protocolId}`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EntityState {
+    /// Time of the newest record applied; older or equal records are skipped as stale.
+    pub last_time: Option<UnixSecs>,
+    /// The price, or the protocol's total TVL.
+    pub main: SeriesState,
+    /// Peg rule cooldown, for pegged assets.
+    pub peg: RuleState,
+    /// Per-chain TVL series (kept when a chain disappears, in case it returns).
+    pub chains: BTreeMap<String, SeriesState>,
+    /// Chains present in the newest TVL record, sorted.
+    pub present_chains: Vec<String>,
+}
+
+/// States by key, as loaded for a batch.
+pub type StateMap = HashMap<String, EntityState>;
