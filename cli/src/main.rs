@@ -1,1 +1,38 @@
-fn main() {}
+//! `pulse`: replay market history through the engine locally, and on-call tools.
+//! Each subcommand lives in its own module; this file only parses arguments and dispatches.
+
+mod replay;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "pulse",
+    version,
+    about = "Real-time change detection for DeFi data: local replay and on-call tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay record files (NDJSON, DynamoDB export or stream lines) through the engine, with no services.
+    Replay(replay::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => replay::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -17,15 +17,23 @@ impl Secs {
 
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let n: i64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 90s, 5m, 1h or 7d"))?;
+        let n: i64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration like 90s, 5m, 1h or 7d"))?;
         let scale = match unit {
             "" | "s" => 1,
             "m" => 60,
             "h" => 3600,
             "d" => 86_400,
-            _ => return Err(format!("`{text}`: unknown unit `{unit}` (use s, m, h or d)")),
+            _ => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{unit}` (use s, m, h or d)"
+                ));
+            }
         };
         Ok(Secs(n * scale))
     }
@@ -101,8 +109,16 @@ pub struct PublishConfig {
 impl Default for PublishConfig {
     fn default() -> Self {
         PublishConfig {
-            price: PublishRule { relative_percent: 0.1, absolute_floor: 0.0, mode: ThresholdMode::Both },
-            tvl: PublishRule { relative_percent: 1.0, absolute_floor: 10_000.0, mode: ThresholdMode::Both },
+            price: PublishRule {
+                relative_percent: 0.1,
+                absolute_floor: 0.0,
+                mode: ThresholdMode::Both,
+            },
+            tvl: PublishRule {
+                relative_percent: 1.0,
+                absolute_floor: 10_000.0,
+                mode: ThresholdMode::Both,
+            },
             heartbeat: Secs::hours(1),
         }
     }
@@ -129,8 +145,16 @@ impl Default for PriceAlertConfig {
     fn default() -> Self {
         PriceAlertConfig {
             windows: vec![
-                WindowThreshold { window: Secs::hours(1), warning_percent: 5.0, critical_percent: 15.0 },
-                WindowThreshold { window: Secs::hours(24), warning_percent: 10.0, critical_percent: 25.0 },
+                WindowThreshold {
+                    window: Secs::hours(1),
+                    warning_percent: 5.0,
+                    critical_percent: 15.0,
+                },
+                WindowThreshold {
+                    window: Secs::hours(24),
+                    warning_percent: 10.0,
+                    critical_percent: 25.0,
+                },
             ],
         }
     }
@@ -148,8 +172,16 @@ impl Default for TvlAlertConfig {
     fn default() -> Self {
         TvlAlertConfig {
             windows: vec![
-                WindowThreshold { window: Secs::hours(1), warning_percent: 10.0, critical_percent: 25.0 },
-                WindowThreshold { window: Secs::hours(24), warning_percent: 20.0, critical_percent: 40.0 },
+                WindowThreshold {
+                    window: Secs::hours(1),
+                    warning_percent: 10.0,
+                    critical_percent: 25.0,
+                },
+                WindowThreshold {
+                    window: Secs::hours(24),
+                    warning_percent: 20.0,
+                    critical_percent: 40.0,
+                },
             ],
             min_drop_usd: 1_000_000.0,
         }
@@ -175,9 +207,17 @@ pub struct PegConfig {
 impl Default for PegConfig {
     fn default() -> Self {
         PegConfig {
-            assets: ["usd-coin", "tether", "dai", "terrausd", "binance-usd", "frax", "true-usd"]
-                .map(String::from)
-                .to_vec(),
+            assets: [
+                "usd-coin",
+                "tether",
+                "dai",
+                "terrausd",
+                "binance-usd",
+                "frax",
+                "true-usd",
+            ]
+            .map(String::from)
+            .to_vec(),
             peg: 1.0,
             levels_percent: vec![2.0, 5.0, 10.0, 25.0],
             critical_level: 2,
@@ -196,7 +236,9 @@ pub struct CooldownConfig {
 
 impl Default for CooldownConfig {
     fn default() -> Self {
-        CooldownConfig { period: Secs::hours(1) }
+        CooldownConfig {
+            period: Secs::hours(1),
+        }
     }
 }
 
@@ -210,7 +252,10 @@ pub struct ValidationConfig {
 
 impl Default for ValidationConfig {
     fn default() -> Self {
-        ValidationConfig { max_tvl_usd: 1e12, max_price_usd: 1e9 }
+        ValidationConfig {
+            max_tvl_usd: 1e12,
+            max_price_usd: 1e9,
+        }
     }
 }
 
@@ -235,7 +280,10 @@ pub enum ConfigError {
 }
 
 fn invalid(setting: impl Into<String>, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { setting: setting.into(), problem: problem.into() }
+    ConfigError::Invalid {
+        setting: setting.into(),
+        problem: problem.into(),
+    }
 }
 
 impl Config {
@@ -249,19 +297,33 @@ impl Config {
     /// Checks every setting; the error names the one at fault.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = |name: &str, v: f64| {
-            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(invalid(name, format!("must be a positive number, got {v}"))) }
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(invalid(name, format!("must be a positive number, got {v}")))
+            }
         };
         let non_negative = |name: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(invalid(name, format!("must be zero or more, got {v}"))) }
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(invalid(name, format!("must be zero or more, got {v}")))
+            }
         };
-        for (name, rule) in [("publish.price", &self.publish.price), ("publish.tvl", &self.publish.tvl)] {
+        for (name, rule) in [
+            ("publish.price", &self.publish.price),
+            ("publish.tvl", &self.publish.tvl),
+        ] {
             non_negative(&format!("{name}.relative_percent"), rule.relative_percent)?;
             non_negative(&format!("{name}.absolute_floor"), rule.absolute_floor)?;
         }
         if self.publish.heartbeat.0 <= 0 {
             return Err(invalid("publish.heartbeat", "must be longer than 0s"));
         }
-        for (name, windows) in [("price_alerts.windows", &self.price_alerts.windows), ("tvl_alerts.windows", &self.tvl_alerts.windows)] {
+        for (name, windows) in [
+            ("price_alerts.windows", &self.price_alerts.windows),
+            ("tvl_alerts.windows", &self.tvl_alerts.windows),
+        ] {
             for (i, w) in windows.iter().enumerate() {
                 let at = format!("{name}[{i}]");
                 if w.window.0 <= 0 {
@@ -270,10 +332,16 @@ impl Config {
                 positive(&format!("{at}.warning_percent"), w.warning_percent)?;
                 positive(&format!("{at}.critical_percent"), w.critical_percent)?;
                 if w.critical_percent < w.warning_percent {
-                    return Err(invalid(at, "critical_percent must not be below warning_percent"));
+                    return Err(invalid(
+                        at,
+                        "critical_percent must not be below warning_percent",
+                    ));
                 }
                 if windows[..i].iter().any(|o| o.window == w.window) {
-                    return Err(invalid(format!("{at}.window"), format!("window {} is listed twice", w.window)));
+                    return Err(invalid(
+                        format!("{at}.window"),
+                        format!("window {} is listed twice", w.window),
+                    ));
                 }
             }
         }
@@ -281,14 +349,26 @@ impl Config {
         positive("peg.peg", self.peg.peg)?;
         positive("peg.recovery_percent", self.peg.recovery_percent)?;
         let levels = &self.peg.levels_percent;
-        if levels.is_empty() || levels.windows(2).any(|p| p[0] >= p[1]) || levels.iter().any(|l| !(l.is_finite() && *l > 0.0)) {
-            return Err(invalid("peg.levels_percent", "must be positive and strictly increasing, e.g. [2, 5, 10, 25]"));
+        if levels.is_empty()
+            || levels.windows(2).any(|p| p[0] >= p[1])
+            || levels.iter().any(|l| !(l.is_finite() && *l > 0.0))
+        {
+            return Err(invalid(
+                "peg.levels_percent",
+                "must be positive and strictly increasing, e.g. [2, 5, 10, 25]",
+            ));
         }
         if self.peg.recovery_percent >= levels[0] {
-            return Err(invalid("peg.recovery_percent", "must be below the first level, or recovery and alert would flap"));
+            return Err(invalid(
+                "peg.recovery_percent",
+                "must be below the first level, or recovery and alert would flap",
+            ));
         }
         if self.peg.critical_level == 0 || self.peg.critical_level > levels.len() {
-            return Err(invalid("peg.critical_level", format!("must be between 1 and {}", levels.len())));
+            return Err(invalid(
+                "peg.critical_level",
+                format!("must be between 1 and {}", levels.len()),
+            ));
         }
         if self.cooldown.period.0 < 0 {
             return Err(invalid("cooldown.period", "must not be negative"));
@@ -325,24 +405,39 @@ mod tests {
 
     #[test]
     fn partial_override_keeps_other_defaults() {
-        let c = Config::from_toml("[publish.tvl]\nrelative_percent = 2\nabsolute_floor = 0\nmode = \"either\"\n").unwrap();
+        let c = Config::from_toml(
+            "[publish.tvl]\nrelative_percent = 2\nabsolute_floor = 0\nmode = \"either\"\n",
+        )
+        .unwrap();
         assert_eq!(c.publish.tvl.mode, ThresholdMode::Either);
         assert_eq!(c.publish.price, PublishConfig::default().price);
     }
 
     #[test]
     fn errors_name_the_setting() {
-        let err = Config::from_toml("[peg]\nlevels_percent = [5, 2]\n").unwrap_err().to_string();
+        let err = Config::from_toml("[peg]\nlevels_percent = [5, 2]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("peg.levels_percent"), "{err}");
-        let err = Config::from_toml("[publish]\nheartbeat = \"1y\"\n").unwrap_err().to_string();
+        let err = Config::from_toml("[publish]\nheartbeat = \"1y\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown unit"), "{err}");
-        let err = Config::from_toml("[publish]\nheartbeet = \"1h\"\n").unwrap_err().to_string();
+        let err = Config::from_toml("[publish]\nheartbeet = \"1h\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("heartbeet"), "{err}");
     }
 
     #[test]
     fn durations_round_trip() {
-        for (text, secs) in [("90s", 90), ("5m", 300), ("1h", 3600), ("7d", 604_800), ("45", 45)] {
+        for (text, secs) in [
+            ("90s", 90),
+            ("5m", 300),
+            ("1h", 3600),
+            ("7d", 604_800),
+            ("45", 45),
+        ] {
             assert_eq!(Secs::parse(text).unwrap(), Secs(secs));
         }
         assert_eq!(Secs(86_400).to_string(), "1d");

@@ -4,14 +4,14 @@
 
 use crate::config::{Config, WindowThreshold};
 use crate::event::{
-    self, Alert, AlertRule, ENVELOPE_VERSION, Event, FieldChange, Metadata, Payload, PriceUpdate, ProtocolUpdate, Severity, Source, TvlChange,
-    UpdateType,
+    self, Alert, AlertRule, ENVELOPE_VERSION, Event, FieldChange, Metadata, Payload, PriceUpdate,
+    ProtocolUpdate, Severity, Source, TvlChange, UpdateType,
 };
 use crate::record::{PriceRecord, Record, RecordBody, TokenRemovalRecord, TvlRecord, UnixSecs};
 use crate::rules::cooldown::{self, Decision, Observation};
+use crate::rules::peg;
 use crate::rules::publish::{self, PublishDecision, Published};
 use crate::rules::window::{self, WindowHit};
-use crate::rules::peg;
 use crate::state::{EntityState, SeriesState, StateMap};
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
@@ -26,7 +26,10 @@ pub struct Context {
 
 impl Context {
     pub fn replay() -> Self {
-        Context { source: Source::Manual, now: None }
+        Context {
+            source: Source::Manual,
+            now: None,
+        }
     }
 }
 
@@ -61,11 +64,20 @@ struct Emit<'a> {
 }
 
 impl Emit<'_> {
-    fn event(&mut self, key: &str, rule: &str, change_percent: f64, tags: Vec<String>, payload: Payload) -> Event {
+    fn event(
+        &mut self,
+        key: &str,
+        rule: &str,
+        change_percent: f64,
+        tags: Vec<String>,
+        payload: Payload,
+    ) -> Event {
         let time = self.record.time;
         let age = self.ctx.now.map_or(0, |now| (now - time).max(0));
         let pk = &self.record.pk;
-        let correlation_id = *self.correlation_id.get_or_insert_with(|| event::event_id(pk, time, "record"));
+        let correlation_id = *self
+            .correlation_id
+            .get_or_insert_with(|| event::event_id(pk, time, "record"));
         Event {
             event_id: event::event_id(key, time, rule),
             payload,
@@ -114,7 +126,11 @@ struct Subject<'a> {
 }
 
 fn alert_event(emit: &mut Emit<'_>, f: Finding<'_>, who: &Subject<'_>) -> Event {
-    let mut tags = vec!["type:alert".to_string(), format!("rule:{}", f.rule.as_str()), format!("severity:{}", f.severity.as_str())];
+    let mut tags = vec![
+        "type:alert".to_string(),
+        format!("rule:{}", f.rule.as_str()),
+        format!("severity:{}", f.severity.as_str()),
+    ];
     if let Some(t) = who.token_id {
         tags.push(format!("token:{t}"));
     }
@@ -145,7 +161,13 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding<'_>, who: &Subject<'_>) -> Event 
         level: f.level,
         message: f.message,
     };
-    emit.event(f.key, &rule_id, f.change_percent, tags, Payload::Alert(alert))
+    emit.event(
+        f.key,
+        &rule_id,
+        f.change_percent,
+        tags,
+        Payload::Alert(alert),
+    )
 }
 
 fn round4(x: f64) -> f64 {
@@ -153,7 +175,11 @@ fn round4(x: f64) -> f64 {
 }
 
 fn severity_of_window_level(level: u8) -> Severity {
-    if level >= 2 { Severity::Critical } else { Severity::Warning }
+    if level >= 2 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
 }
 
 fn usd(x: f64) -> String {
@@ -182,13 +208,27 @@ impl Engine {
 
     /// Whether a token is judged against the peg: by coingecko id, token id or redirect.
     pub fn is_pegged(&self, price: &PriceRecord, token_id: &str) -> bool {
-        let by_redirect = price.redirect.as_deref().and_then(|r| r.strip_prefix("coingecko#")).is_some_and(|id| self.pegged.contains(id));
-        price.token.coingecko_id().is_some_and(|id| self.pegged.contains(id)) || self.pegged.contains(token_id) || by_redirect
+        let by_redirect = price
+            .redirect
+            .as_deref()
+            .and_then(|r| r.strip_prefix("coingecko#"))
+            .is_some_and(|id| self.pegged.contains(id));
+        price
+            .token
+            .coingecko_id()
+            .is_some_and(|id| self.pegged.contains(id))
+            || self.pegged.contains(token_id)
+            || by_redirect
     }
 
     /// Runs a batch: records are applied per key in time order (the sort is stable), against
     /// `states`, which is updated in place. Keys missing from `states` start fresh.
-    pub fn detect_batch(&self, records: &[Record], states: &mut StateMap, ctx: &Context) -> BatchOutput {
+    pub fn detect_batch(
+        &self,
+        records: &[Record],
+        states: &mut StateMap,
+        ctx: &Context,
+    ) -> BatchOutput {
         let mut order: Vec<&Record> = records.iter().collect();
         order.sort_by_key(|r| r.time);
         let mut out = BatchOutput::default();
@@ -203,7 +243,13 @@ impl Engine {
     }
 
     /// Applies one record to its key's state, appending any events to `out`.
-    pub fn observe(&self, record: &Record, state: &mut EntityState, ctx: &Context, out: &mut Vec<Event>) -> Observed {
+    pub fn observe(
+        &self,
+        record: &Record,
+        state: &mut EntityState,
+        ctx: &Context,
+        out: &mut Vec<Event>,
+    ) -> Observed {
         if state.last_time.is_some_and(|last| record.time <= last) {
             return Observed::Stale;
         }
@@ -219,18 +265,44 @@ impl Engine {
         Observed::Applied
     }
 
-    fn observe_price(&self, record: &Record, p: &PriceRecord, state: &mut EntityState, ctx: &Context, out: &mut Vec<Event>) {
+    fn observe_price(
+        &self,
+        record: &Record,
+        p: &PriceRecord,
+        state: &mut EntityState,
+        ctx: &Context,
+        out: &mut Vec<Event>,
+    ) {
         let t = record.time;
         let token_id = p.token.to_string();
         let key = format!("price:{token_id}");
-        let mut emit = Emit { record, ctx, correlation_id: None, source_confidence: p.confidence };
+        let mut emit = Emit {
+            record,
+            ctx,
+            correlation_id: None,
+            source_confidence: p.confidence,
+        };
         let cfg = &self.config;
         let pegged = self.is_pegged(p, &token_id);
 
-        match publish::decide(&cfg.publish.price, cfg.publish.heartbeat, state.main.published, p.price, t) {
-            PublishDecision::Seed => state.main.published = Some(Published { value: p.price, time: t }),
+        match publish::decide(
+            &cfg.publish.price,
+            cfg.publish.heartbeat,
+            state.main.published,
+            p.price,
+            t,
+        ) {
+            PublishDecision::Seed => {
+                state.main.published = Some(Published {
+                    value: p.price,
+                    time: t,
+                })
+            }
             PublishDecision::Hold => {}
-            PublishDecision::Publish { previous, heartbeat } => {
+            PublishDecision::Publish {
+                previous,
+                heartbeat,
+            } => {
                 let change = publish::change_percent(previous.value, p.price);
                 let mut tags = vec!["type:price".to_string(), format!("token:{token_id}")];
                 if let Some(chain) = p.token.chain() {
@@ -253,12 +325,27 @@ impl Engine {
                     change_absolute: p.price - previous.value,
                     decimals: p.decimals,
                 };
-                out.push(emit.event(&key, "price_update", change, tags, Payload::PriceUpdate(data)));
-                state.main.published = Some(Published { value: p.price, time: t });
+                out.push(emit.event(
+                    &key,
+                    "price_update",
+                    change,
+                    tags,
+                    Payload::PriceUpdate(data),
+                ));
+                state.main.published = Some(Published {
+                    value: p.price,
+                    time: t,
+                });
             }
         }
 
-        let who = Subject { token_id: Some(&token_id), chain: p.token.chain(), symbol: p.symbol.as_deref(), stablecoin: pegged, ..Subject::default() };
+        let who = Subject {
+            token_id: Some(&token_id),
+            chain: p.token.chain(),
+            symbol: p.symbol.as_deref(),
+            stablecoin: pegged,
+            ..Subject::default()
+        };
         let name = p.symbol.as_deref().unwrap_or(&token_id);
         if pegged {
             let peg_cfg = &cfg.peg;
@@ -276,18 +363,49 @@ impl Engine {
                 level: 0,
                 message: String::new(),
             };
-            match cooldown::decide(&mut state.peg, peg::observe(peg_cfg, p.price), t, cfg.cooldown.period) {
+            match cooldown::decide(
+                &mut state.peg,
+                peg::observe(peg_cfg, p.price),
+                t,
+                cfg.cooldown.period,
+            ) {
                 Decision::Fire => {
                     let level = state.peg.active;
-                    let threshold = peg_cfg.levels_percent.get(usize::from(level).saturating_sub(1)).copied().unwrap_or(0.0);
-                    let severity = if usize::from(level) >= peg_cfg.critical_level { Severity::Critical } else { Severity::Warning };
-                    let message = format!("{name} is {deviation:.2}% off its ${} peg at ${} (past the {threshold}% level)", peg_cfg.peg, p.price);
-                    let f = Finding { severity, threshold_percent: threshold, level, message, ..base };
+                    let threshold = peg_cfg
+                        .levels_percent
+                        .get(usize::from(level).saturating_sub(1))
+                        .copied()
+                        .unwrap_or(0.0);
+                    let severity = if usize::from(level) >= peg_cfg.critical_level {
+                        Severity::Critical
+                    } else {
+                        Severity::Warning
+                    };
+                    let message = format!(
+                        "{name} is {deviation:.2}% off its ${} peg at ${} (past the {threshold}% level)",
+                        peg_cfg.peg, p.price
+                    );
+                    let f = Finding {
+                        severity,
+                        threshold_percent: threshold,
+                        level,
+                        message,
+                        ..base
+                    };
                     out.push(alert_event(&mut emit, f, &who));
                 }
                 Decision::Recovered => {
-                    let message = format!("{name} is back within {}% of its ${} peg at ${}", peg_cfg.recovery_percent, peg_cfg.peg, p.price);
-                    let f = Finding { rule: AlertRule::PegRecovery, severity: Severity::Info, threshold_percent: peg_cfg.recovery_percent, message, ..base };
+                    let message = format!(
+                        "{name} is back within {}% of its ${} peg at ${}",
+                        peg_cfg.recovery_percent, peg_cfg.peg, p.price
+                    );
+                    let f = Finding {
+                        rule: AlertRule::PegRecovery,
+                        severity: Severity::Info,
+                        threshold_percent: peg_cfg.recovery_percent,
+                        message,
+                        ..base
+                    };
                     out.push(alert_event(&mut emit, f, &who));
                 }
                 Decision::Quiet | Decision::Suppressed => {}
@@ -297,7 +415,16 @@ impl Engine {
             let extremes = state.main.window_extremes(windows, t);
             let hit = window::price_move(windows, &extremes, p.price);
             state.main.push_window_value(t, p.price);
-            if let Some(f) = self.window_finding(AlertRule::PriceMove, &mut state.main, hit, windows, &key, p.price, t, name) {
+            if let Some(f) = self.window_finding(
+                AlertRule::PriceMove,
+                &mut state.main,
+                hit,
+                windows,
+                &key,
+                p.price,
+                t,
+                name,
+            ) {
                 out.push(alert_event(&mut emit, f, &who));
             }
         }
@@ -317,11 +444,16 @@ impl Engine {
         name: &str,
     ) -> Option<Finding<'k>> {
         let seen = hit.map_or(Observation::Clear, |h| Observation::Level(h.level));
-        if cooldown::decide(&mut series.alert, seen, t, self.config.cooldown.period) != Decision::Fire {
+        if cooldown::decide(&mut series.alert, seen, t, self.config.cooldown.period)
+            != Decision::Fire
+        {
             return None;
         }
         let hit = hit?;
-        let window = windows.get(hit.window).map(|w| w.window.to_string()).unwrap_or_default();
+        let window = windows
+            .get(hit.window)
+            .map(|w| w.window.to_string())
+            .unwrap_or_default();
         let message = match rule {
             AlertRule::TvlDrop => format!(
                 "TVL of {name} dropped {:.2}% within {window}, from {} to {}",
@@ -329,7 +461,10 @@ impl Engine {
                 usd(hit.reference),
                 usd(value)
             ),
-            _ => format!("{name} moved {:+.2}% within {window}, from ${} to ${}", hit.change_percent, hit.reference, value),
+            _ => format!(
+                "{name} moved {:+.2}% within {window}, from ${} to ${}",
+                hit.change_percent, hit.reference, value
+            ),
         };
         Some(Finding {
             rule,
@@ -360,10 +495,19 @@ impl Engine {
     ) {
         let cfg = &self.config;
         let t = emit.record.time;
-        match publish::decide(&cfg.publish.tvl, cfg.publish.heartbeat, series.published, value, t) {
+        match publish::decide(
+            &cfg.publish.tvl,
+            cfg.publish.heartbeat,
+            series.published,
+            value,
+            t,
+        ) {
             PublishDecision::Seed => series.published = Some(Published { value, time: t }),
             PublishDecision::Hold => {}
-            PublishDecision::Publish { previous, heartbeat } => {
+            PublishDecision::Publish {
+                previous,
+                heartbeat,
+            } => {
                 let change = publish::change_percent(previous.value, value);
                 let mut tags = vec!["type:tvl".to_string(), format!("protocol:{protocol_id}")];
                 if let Some(c) = chain.and_then(event::chain_of_breakdown_key) {
@@ -398,17 +542,53 @@ impl Engine {
             Some(c) => format!("{protocol_id} on {c}"),
             None => protocol_id.to_string(),
         };
-        if let Some(f) = self.window_finding(AlertRule::TvlDrop, series, hit, windows, key, value, t, &name) {
-            let who = Subject { protocol_id: Some(protocol_id), chain, ..Subject::default() };
+        if let Some(f) = self.window_finding(
+            AlertRule::TvlDrop,
+            series,
+            hit,
+            windows,
+            key,
+            value,
+            t,
+            &name,
+        ) {
+            let who = Subject {
+                protocol_id: Some(protocol_id),
+                chain,
+                ..Subject::default()
+            };
             out.push(alert_event(emit, f, &who));
         }
     }
 
-    fn observe_tvl(&self, record: &Record, t: &TvlRecord, state: &mut EntityState, first: bool, ctx: &Context, out: &mut Vec<Event>) {
-        let mut emit = Emit { record, ctx, correlation_id: None, source_confidence: None };
+    fn observe_tvl(
+        &self,
+        record: &Record,
+        t: &TvlRecord,
+        state: &mut EntityState,
+        first: bool,
+        ctx: &Context,
+        out: &mut Vec<Event>,
+    ) {
+        let mut emit = Emit {
+            record,
+            ctx,
+            correlation_id: None,
+            source_confidence: None,
+        };
         let pid = t.protocol_id.as_str();
         let key = format!("tvl:{pid}");
-        self.tvl_series(&mut emit, &mut state.main, &key, pid, None, t.tvl, Some(&t.chains), true, out);
+        self.tvl_series(
+            &mut emit,
+            &mut state.main,
+            &key,
+            pid,
+            None,
+            t.tvl,
+            Some(&t.chains),
+            true,
+            out,
+        );
 
         for (chain, value) in &t.chains {
             let series = match state.chains.get_mut(chain) {
@@ -418,14 +598,41 @@ impl Engine {
             // A chain that is the whole protocol would only repeat the total's alerts.
             let alerts = (value - t.tvl).abs() > 1e-9 * t.tvl.abs().max(1.0);
             let chain_key = format!("tvl:{pid}:{chain}");
-            self.tvl_series(&mut emit, series, &chain_key, pid, Some(chain), *value, None, alerts, out);
+            self.tvl_series(
+                &mut emit,
+                series,
+                &chain_key,
+                pid,
+                Some(chain),
+                *value,
+                None,
+                alerts,
+                out,
+            );
         }
 
         let now_present: Vec<&str> = t.chains.iter().map(|(c, _)| c.as_str()).collect();
-        if !first && now_present.iter().copied().ne(state.present_chains.iter().map(String::as_str)) {
-            let added: Vec<&str> = now_present.iter().copied().filter(|c| !state.present_chains.iter().any(|p| p == c)).collect();
-            let removed: Vec<&str> = state.present_chains.iter().map(String::as_str).filter(|p| !now_present.contains(p)).collect();
-            for (update_type, chains, rule) in [(UpdateType::ChainAdded, &added, "chain_added"), (UpdateType::ChainRemoved, &removed, "chain_removed")] {
+        if !first
+            && now_present
+                .iter()
+                .copied()
+                .ne(state.present_chains.iter().map(String::as_str))
+        {
+            let added: Vec<&str> = now_present
+                .iter()
+                .copied()
+                .filter(|c| !state.present_chains.iter().any(|p| p == c))
+                .collect();
+            let removed: Vec<&str> = state
+                .present_chains
+                .iter()
+                .map(String::as_str)
+                .filter(|p| !now_present.contains(p))
+                .collect();
+            for (update_type, chains, rule) in [
+                (UpdateType::ChainAdded, &added, "chain_added"),
+                (UpdateType::ChainRemoved, &removed, "chain_removed"),
+            ] {
                 if chains.is_empty() {
                     continue;
                 }
@@ -433,34 +640,88 @@ impl Engine {
                     .iter()
                     .map(|c| {
                         let (previous_value, current_value) = match update_type {
-                            UpdateType::ChainAdded => (serde_json::Value::Null, serde_json::Value::from(*c)),
+                            UpdateType::ChainAdded => {
+                                (serde_json::Value::Null, serde_json::Value::from(*c))
+                            }
                             _ => (serde_json::Value::from(*c), serde_json::Value::Null),
                         };
-                        FieldChange { field: "chain".to_string(), previous_value, current_value }
+                        FieldChange {
+                            field: "chain".to_string(),
+                            previous_value,
+                            current_value,
+                        }
                     })
                     .collect();
-                let tags = vec!["type:protocol".to_string(), format!("protocol:{pid}"), format!("update:{rule}")];
-                let data = ProtocolUpdate { protocol_id: pid.to_string(), protocol_name: pid.to_string(), update_type, changes };
+                let tags = vec![
+                    "type:protocol".to_string(),
+                    format!("protocol:{pid}"),
+                    format!("update:{rule}"),
+                ];
+                let data = ProtocolUpdate {
+                    protocol_id: pid.to_string(),
+                    protocol_name: pid.to_string(),
+                    update_type,
+                    changes,
+                };
                 out.push(emit.event(&key, rule, 0.0, tags, Payload::ProtocolUpdate(data)));
             }
         }
-        if first || now_present.iter().copied().ne(state.present_chains.iter().map(String::as_str)) {
+        if first
+            || now_present
+                .iter()
+                .copied()
+                .ne(state.present_chains.iter().map(String::as_str))
+        {
             state.present_chains = now_present.iter().map(|c| c.to_string()).collect();
         }
     }
 
-    fn observe_removal(&self, record: &Record, r: &TokenRemovalRecord, ctx: &Context, out: &mut Vec<Event>) {
-        let mut emit = Emit { record, ctx, correlation_id: None, source_confidence: None };
+    fn observe_removal(
+        &self,
+        record: &Record,
+        r: &TokenRemovalRecord,
+        ctx: &Context,
+        out: &mut Vec<Event>,
+    ) {
+        let mut emit = Emit {
+            record,
+            ctx,
+            correlation_id: None,
+            source_confidence: None,
+        };
         let mut changes: Vec<FieldChange> = r
             .fields
             .iter()
-            .map(|(field, value)| FieldChange { field: field.clone(), previous_value: serde_json::Value::from(value.as_str()), current_value: serde_json::Value::Null })
+            .map(|(field, value)| FieldChange {
+                field: field.clone(),
+                previous_value: serde_json::Value::from(value.as_str()),
+                current_value: serde_json::Value::Null,
+            })
             .collect();
         if changes.is_empty() {
-            changes.push(FieldChange { field: "token".to_string(), previous_value: serde_json::Value::from(r.target.as_str()), current_value: serde_json::Value::Null });
+            changes.push(FieldChange {
+                field: "token".to_string(),
+                previous_value: serde_json::Value::from(r.target.as_str()),
+                current_value: serde_json::Value::Null,
+            });
         }
-        let tags = vec!["type:protocol".to_string(), format!("protocol:{}", r.protocol_id), "update:token_removal".to_string()];
-        let data = ProtocolUpdate { protocol_id: r.protocol_id.clone(), protocol_name: r.protocol_id.clone(), update_type: UpdateType::Metadata, changes };
-        out.push(emit.event(&record.state_key(), "token_removal", 0.0, tags, Payload::ProtocolUpdate(data)));
+        let tags = vec![
+            "type:protocol".to_string(),
+            format!("protocol:{}", r.protocol_id),
+            "update:token_removal".to_string(),
+        ];
+        let data = ProtocolUpdate {
+            protocol_id: r.protocol_id.clone(),
+            protocol_name: r.protocol_id.clone(),
+            update_type: UpdateType::Metadata,
+            changes,
+        };
+        out.push(emit.event(
+            &record.state_key(),
+            "token_removal",
+            0.0,
+            tags,
+            Payload::ProtocolUpdate(data),
+        ));
     }
 }

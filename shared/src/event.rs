@@ -17,7 +17,10 @@ pub const ENVELOPE_VERSION: &str = "1.0";
 /// A deterministic event id: UUID v5 over the state key, the record time and the rule, so a
 /// retried batch yields the same ids and consumers drop duplicates.
 pub fn event_id(key: &str, record_time: UnixSecs, rule: &str) -> Uuid {
-    Uuid::new_v5(&EVENT_ID_NAMESPACE, format!("{key}|{record_time}|{rule}").as_bytes())
+    Uuid::new_v5(
+        &EVENT_ID_NAMESPACE,
+        format!("{key}|{record_time}|{rule}").as_bytes(),
+    )
 }
 
 /// Where the records behind an event came from.
@@ -212,7 +215,12 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] = [EventType::PriceUpdate, EventType::TvlChange, EventType::ProtocolUpdate, EventType::Alert];
+    pub const ALL: [EventType; 4] = [
+        EventType::PriceUpdate,
+        EventType::TvlChange,
+        EventType::ProtocolUpdate,
+        EventType::Alert,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -259,20 +267,29 @@ impl Event {
     pub fn channels(&self) -> Vec<String> {
         match &self.payload {
             Payload::PriceUpdate(p) => {
-                let mut c = vec!["events:prices".to_string(), format!("events:token:{}", p.token_id)];
+                let mut c = vec![
+                    "events:prices".to_string(),
+                    format!("events:token:{}", p.token_id),
+                ];
                 if let Some(chain) = &p.chain {
                     c.push(format!("events:chain:{chain}:prices"));
                 }
                 c
             }
             Payload::TvlChange(t) => {
-                let mut c = vec!["events:tvl".to_string(), format!("events:protocol:{}", t.protocol_id)];
+                let mut c = vec![
+                    "events:tvl".to_string(),
+                    format!("events:protocol:{}", t.protocol_id),
+                ];
                 if let Some(chain) = t.chain.as_deref().and_then(chain_of_breakdown_key) {
                     c.push(format!("events:chain:{chain}:tvl"));
                 }
                 c
             }
-            Payload::ProtocolUpdate(p) => vec!["events:protocols".to_string(), format!("events:protocol:{}", p.protocol_id)],
+            Payload::ProtocolUpdate(p) => vec![
+                "events:protocols".to_string(),
+                format!("events:protocol:{}", p.protocol_id),
+            ],
             Payload::Alert(a) => {
                 let mut c = vec!["events:alerts".to_string()];
                 if let Some(token) = &a.token_id {
@@ -289,12 +306,27 @@ impl Event {
     /// The SQS message body for an alert (SPEC section 2).
     pub fn to_sqs_body(&self) -> Option<SqsAlertBody> {
         let alert = self.alert()?;
-        Some(SqsAlertBody { event: self.clone(), priority: alert.severity.priority(), retry_count: 0, timestamp: self.timestamp })
+        Some(SqsAlertBody {
+            event: self.clone(),
+            priority: alert.severity.priority(),
+            retry_count: 0,
+            timestamp: self.timestamp,
+        })
     }
 }
 
 /// Sections a TVL breakdown key may carry after its chain (`ethereum-staking`).
-const SECTIONS: &[&str] = &["staking", "pool2", "borrowed", "vesting", "treasury", "offers", "doublecounted", "liquidstaking", "dcAndLsOverlap"];
+const SECTIONS: &[&str] = &[
+    "staking",
+    "pool2",
+    "borrowed",
+    "vesting",
+    "treasury",
+    "offers",
+    "doublecounted",
+    "liquidstaking",
+    "dcAndLsOverlap",
+];
 
 /// The chain a breakdown key belongs to: `ethereum` for `ethereum` and `ethereum-staking`,
 /// none for a bare section such as `borrowed`.
@@ -328,7 +360,11 @@ pub struct SqsAlertBody {
 /// Rounded to 3 decimals, so replays are byte-identical.
 pub fn confidence(source: Option<f64>, age_secs: i64, change_percent: f64) -> f64 {
     let source = source.unwrap_or(0.9).clamp(0.0, 1.0);
-    let freshness = if age_secs <= 300 { 1.0 } else { (1.0 - (age_secs - 300) as f64 / (86_400.0 - 300.0)).max(0.0) };
+    let freshness = if age_secs <= 300 {
+        1.0
+    } else {
+        (1.0 - (age_secs - 300) as f64 / (86_400.0 - 300.0)).max(0.0)
+    };
     let change = change_percent.abs();
     let plausibility = if !change.is_finite() {
         0.0
@@ -360,10 +396,23 @@ mod tests {
     #[test]
     fn event_ids_are_deterministic_and_distinct() {
         let a = event_id("price:coingecko:usd-coin", 1_678_543_259, "price_update");
-        assert_eq!(a, event_id("price:coingecko:usd-coin", 1_678_543_259, "price_update"));
+        assert_eq!(
+            a,
+            event_id("price:coingecko:usd-coin", 1_678_543_259, "price_update")
+        );
         assert_eq!(a.get_version_num(), 5);
-        assert_ne!(a, event_id("price:coingecko:usd-coin", 1_678_543_260, "price_update"));
-        assert_ne!(a, event_id("price:coingecko:usd-coin", 1_678_543_259, "alert:peg_deviation"));
+        assert_ne!(
+            a,
+            event_id("price:coingecko:usd-coin", 1_678_543_260, "price_update")
+        );
+        assert_ne!(
+            a,
+            event_id(
+                "price:coingecko:usd-coin",
+                1_678_543_259,
+                "alert:peg_deviation"
+            )
+        );
     }
 
     #[test]
@@ -382,6 +431,9 @@ mod tests {
         assert_eq!(chain_of_breakdown_key("ethereum"), Some("ethereum"));
         assert_eq!(chain_of_breakdown_key("ethereum-staking"), Some("ethereum"));
         assert_eq!(chain_of_breakdown_key("borrowed"), None);
-        assert_eq!(chain_of_breakdown_key("polygon-zkevm"), Some("polygon-zkevm"));
+        assert_eq!(
+            chain_of_breakdown_key("polygon-zkevm"),
+            Some("polygon-zkevm")
+        );
     }
 }

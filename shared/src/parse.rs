@@ -4,9 +4,9 @@
 //! Strings are borrowed from the input where JSON allows it, so parsing allocates little.
 
 use crate::config::ValidationConfig;
-use crate::record::{RejectReason, Rejection, Record};
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use crate::record::{Record, RejectReason, Rejection};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -120,7 +120,8 @@ struct Plain<'a>(Attr<'a>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Plain<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(PlainVisitor(std::marker::PhantomData)).map(Plain)
+        d.deserialize_any(PlainVisitor(std::marker::PhantomData))
+            .map(Plain)
     }
 }
 
@@ -143,7 +144,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Ddb<'a> {
                     "S" => Attr::Str(map.next_value::<CowStr>()?.0),
                     "N" => {
                         let text = map.next_value::<CowStr>()?.0;
-                        text.trim().parse::<f64>().map(Attr::Num).unwrap_or(Attr::BadNumber)
+                        text.trim()
+                            .parse::<f64>()
+                            .map(Attr::Num)
+                            .unwrap_or(Attr::BadNumber)
                     }
                     "BOOL" => Attr::Bool(map.next_value()?),
                     "NULL" => {
@@ -151,12 +155,27 @@ impl<'de: 'a, 'a> Deserialize<'de> for Ddb<'a> {
                         Attr::Null
                     }
                     "M" => Attr::Map(map.next_value::<DdbItem>()?.0),
-                    "L" => Attr::List(map.next_value::<Vec<Ddb>>()?.into_iter().map(|d| d.0).collect()),
-                    "SS" => Attr::List(map.next_value::<Vec<CowStr>>()?.into_iter().map(|s| Attr::Str(s.0)).collect()),
+                    "L" => Attr::List(
+                        map.next_value::<Vec<Ddb>>()?
+                            .into_iter()
+                            .map(|d| d.0)
+                            .collect(),
+                    ),
+                    "SS" => Attr::List(
+                        map.next_value::<Vec<CowStr>>()?
+                            .into_iter()
+                            .map(|s| Attr::Str(s.0))
+                            .collect(),
+                    ),
                     "NS" => Attr::List(
                         map.next_value::<Vec<CowStr>>()?
                             .into_iter()
-                            .map(|s| s.0.trim().parse::<f64>().map(Attr::Num).unwrap_or(Attr::BadNumber))
+                            .map(|s| {
+                                s.0.trim()
+                                    .parse::<f64>()
+                                    .map(Attr::Num)
+                                    .unwrap_or(Attr::BadNumber)
+                            })
                             .collect(),
                     ),
                     _ => {
@@ -166,7 +185,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Ddb<'a> {
                 };
                 // A second type key makes the value ambiguous.
                 if map.next_key::<IgnoredAny>()?.is_some() {
-                    while map.next_value::<IgnoredAny>().is_ok() && map.next_key::<IgnoredAny>()?.is_some() {}
+                    while map.next_value::<IgnoredAny>().is_ok()
+                        && map.next_key::<IgnoredAny>()?.is_some()
+                    {}
                     return Ok(Ddb(Attr::Invalid));
                 }
                 Ok(Ddb(value))
@@ -213,7 +234,12 @@ pub enum Format {
 impl Format {
     /// Guesses the format from a line: the first key decides.
     pub fn detect(line: &str) -> Format {
-        let head: String = line.trim_start().chars().take(64).filter(|c| !c.is_whitespace()).collect();
+        let head: String = line
+            .trim_start()
+            .chars()
+            .take(64)
+            .filter(|c| !c.is_whitespace())
+            .collect();
         if head.starts_with("{\"Item\"") {
             Format::DdbExport
         } else if head.starts_with("{\"Records\"") || line.contains("\"dynamodb\"") {
@@ -239,7 +265,9 @@ impl std::str::FromStr for Format {
             "plain" | "json" | "ndjson" => Ok(Format::Plain),
             "ddb-export" | "export" | "ddb" => Ok(Format::DdbExport),
             "stream" | "streams" => Ok(Format::Stream),
-            _ => Err(format!("unknown format `{s}`: use plain, ddb-export or stream")),
+            _ => Err(format!(
+                "unknown format `{s}`: use plain, ddb-export or stream"
+            )),
         }
     }
 }
@@ -263,7 +291,10 @@ pub fn export_item(line: &str) -> Result<Item<'_>, Rejection> {
         #[serde(rename = "Item", borrow)]
         item: DdbItem<'a>,
     }
-    let item = serde_json::from_str::<Line>(line).map_err(|_| malformed())?.item.0;
+    let item = serde_json::from_str::<Line>(line)
+        .map_err(|_| malformed())?
+        .item
+        .0;
     if item.has_invalid() {
         return Err(Rejection::new(RejectReason::BadAttribute));
     }
@@ -272,7 +303,9 @@ pub fn export_item(line: &str) -> Result<Item<'_>, Rejection> {
 
 /// Parses a DynamoDB-JSON image (a stream record's `NewImage`, or any item in that shape).
 pub fn ddb_image(json: &str) -> Result<Item<'_>, Rejection> {
-    let item = serde_json::from_str::<DdbItem>(json).map_err(|_| malformed())?.0;
+    let item = serde_json::from_str::<DdbItem>(json)
+        .map_err(|_| malformed())?
+        .0;
     if item.has_invalid() {
         return Err(Rejection::new(RejectReason::BadAttribute));
     }
@@ -315,17 +348,33 @@ pub fn stream_record(value: &serde_json::Value, limits: &ValidationConfig) -> St
 fn stream_record_str(text: &str, limits: &ValidationConfig) -> StreamRecord {
     let raw = match serde_json::from_str::<RawStreamRecord>(text) {
         Ok(raw) => raw,
-        Err(_) => return StreamRecord { sequence_number: None, event_name: None, record: Err(malformed()) },
+        Err(_) => {
+            return StreamRecord {
+                sequence_number: None,
+                event_name: None,
+                record: Err(malformed()),
+            };
+        }
     };
     let Some(body) = raw.dynamodb else {
-        return StreamRecord { sequence_number: None, event_name: raw.event_name, record: Err(malformed()) };
+        return StreamRecord {
+            sequence_number: None,
+            event_name: raw.event_name,
+            record: Err(malformed()),
+        };
     };
     let record = match body.new_image {
         None => Ok(None),
-        Some(DdbItem(item)) if item.has_invalid() => Err(Rejection::new(RejectReason::BadAttribute)),
+        Some(DdbItem(item)) if item.has_invalid() => {
+            Err(Rejection::new(RejectReason::BadAttribute))
+        }
         Some(DdbItem(item)) => Record::from_item(&item, limits).map(Some),
     };
-    StreamRecord { sequence_number: body.sequence_number, event_name: raw.event_name, record }
+    StreamRecord {
+        sequence_number: body.sequence_number,
+        event_name: raw.event_name,
+        record,
+    }
 }
 
 /// Decodes a whole Lambda DynamoDB stream event (`{"Records":[...]}`).
@@ -336,17 +385,31 @@ pub fn stream_event(json: &str, limits: &ValidationConfig) -> Result<Vec<StreamR
         records: Vec<serde_json::Value>,
     }
     let event: Event = serde_json::from_str(json).map_err(|_| malformed())?;
-    Ok(event.records.iter().map(|r| stream_record(r, limits)).collect())
+    Ok(event
+        .records
+        .iter()
+        .map(|r| stream_record(r, limits))
+        .collect())
 }
 
 /// Parses one line of `format` and hands each record (or rejection) found in it to `sink`.
 /// A stream line may hold a whole event with many records; a REMOVE yields nothing.
-pub fn parse_line(format: Format, line: &str, limits: &ValidationConfig, mut sink: impl FnMut(Result<Record, Rejection>)) {
+pub fn parse_line(
+    format: Format,
+    line: &str,
+    limits: &ValidationConfig,
+    mut sink: impl FnMut(Result<Record, Rejection>),
+) {
     match format {
         Format::Plain => sink(plain_item(line).and_then(|item| Record::from_item(&item, limits))),
-        Format::DdbExport => sink(export_item(line).and_then(|item| Record::from_item(&item, limits))),
+        Format::DdbExport => {
+            sink(export_item(line).and_then(|item| Record::from_item(&item, limits)))
+        }
         Format::Stream => {
-            let is_event = line.trim_start().strip_prefix('{').is_some_and(|r| r.trim_start().starts_with("\"Records\""));
+            let is_event = line
+                .trim_start()
+                .strip_prefix('{')
+                .is_some_and(|r| r.trim_start().starts_with("\"Records\""));
             let records = if is_event {
                 match stream_event(line, limits) {
                     Ok(records) => records,
@@ -390,7 +453,9 @@ mod tests {
     fn coingecko_price() {
         let r = one(Format::Plain, r#"{"PK":"coingecko#usd-coin","SK":1678543259,"price":0.9121,"symbol":"USDC","decimals":6,"timestamp":1678543259,"confidence":0.99,"adapter":"binance-kline"}"#).unwrap();
         assert_eq!(r.time, 1_678_543_259);
-        let RecordBody::Price(p) = r.body else { panic!() };
+        let RecordBody::Price(p) = r.body else {
+            panic!()
+        };
         assert_eq!(p.token, TokenId::Coingecko("usd-coin".into()));
         assert_eq!(p.token.to_string(), "coingecko:usd-coin");
         assert_eq!(p.price, 0.9121);
@@ -401,15 +466,24 @@ mod tests {
     #[test]
     fn asset_price_with_solana_address_is_a_token_not_a_protocol() {
         let r = one(Format::Plain, r#"{"PK":"asset#solana:EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v","SK":1700000000,"price":1.0,"redirect":"coingecko#usd-coin"}"#).unwrap();
-        assert_eq!(r.state_key(), "price:solana:EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
-        let RecordBody::Price(p) = r.body else { panic!() };
+        assert_eq!(
+            r.state_key(),
+            "price:solana:EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+        );
+        let RecordBody::Price(p) = r.body else {
+            panic!()
+        };
         assert_eq!(p.token.chain(), Some("solana"));
         assert_eq!(p.redirect.as_deref(), Some("coingecko#usd-coin"));
     }
 
     #[test]
     fn latest_price_row_uses_its_timestamp() {
-        let r = one(Format::Plain, r#"{"PK":"coingecko#dai","SK":0,"price":1.0,"timestamp":1700000100}"#).unwrap();
+        let r = one(
+            Format::Plain,
+            r#"{"PK":"coingecko#dai","SK":0,"price":1.0,"timestamp":1700000100}"#,
+        )
+        .unwrap();
         assert_eq!(r.time, 1_700_000_100);
     }
 
@@ -419,17 +493,28 @@ mod tests {
         let RecordBody::Tvl(t) = r.body else { panic!() };
         assert_eq!(t.protocol_id, "111");
         assert_eq!(t.granularity, TvlGranularity::Hourly);
-        assert_eq!(t.chains, vec![("bsc".into(), 100.0), ("ethereum".into(), 200.0), ("ethereum-staking".into(), 5.0)]);
+        assert_eq!(
+            t.chains,
+            vec![
+                ("bsc".into(), 100.0),
+                ("ethereum".into(), 200.0),
+                ("ethereum-staking".into(), 5.0)
+            ]
+        );
     }
 
     #[test]
     fn dimensions_and_token_removal() {
         let r = one(Format::Plain, r#"{"PK":"daily#fees#111","SK":1700000000,"source":"dimension-adapter","data":{"aggregated":{"dailyFees":{"value":1234.5},"dailyRevenue":{"value":99}}}}"#).unwrap();
-        let RecordBody::Dimension(d) = r.body else { panic!() };
+        let RecordBody::Dimension(d) = r.body else {
+            panic!()
+        };
         assert_eq!((d.metric.as_str(), d.protocol_id.as_str()), ("fees", "111"));
         assert_eq!(d.values.len(), 2);
         let r = one(Format::Plain, r#"{"PK":"delete#hourlyTvl#111","SK":1700000000,"source":"tvl-adapter-token-removal","token":"0xdead"}"#).unwrap();
-        let RecordBody::TokenRemoval(t) = r.body else { panic!() };
+        let RecordBody::TokenRemoval(t) = r.body else {
+            panic!()
+        };
         assert_eq!(t.protocol_id, "111");
         assert_eq!(t.fields, vec![("token".into(), "0xdead".into())]);
     }
@@ -453,9 +538,14 @@ mod tests {
         assert_eq!(records[0].sequence_number.as_deref(), Some("111"));
         assert!(matches!(records[0].record, Ok(Some(_))));
         assert_eq!(records[1].record, Ok(None));
-        assert_eq!(records[2].record.as_ref().unwrap_err().reason, RejectReason::NonNumeric);
+        assert_eq!(
+            records[2].record.as_ref().unwrap_err().reason,
+            RejectReason::NonNumeric
+        );
         let mut seen = Vec::new();
-        parse_line(Format::Stream, &event.replace('\n', ""), &limits(), |r| seen.push(r.is_ok()));
+        parse_line(Format::Stream, &event.replace('\n', ""), &limits(), |r| {
+            seen.push(r.is_ok())
+        });
         assert_eq!(seen, vec![true, false]);
     }
 
@@ -466,20 +556,65 @@ mod tests {
         assert_eq!(reason(p, "not json"), Malformed);
         assert_eq!(reason(p, "[1,2]"), Malformed);
         assert_eq!(reason(p, r#"{"SK":1700000000,"price":1}"#), MissingPk);
-        assert_eq!(reason(p, r#"{"PK":"","SK":1700000000,"price":1}"#), MissingPk);
-        assert_eq!(reason(p, r#"{"PK":"weird#1","SK":1700000000,"price":1}"#), UnknownPkShape);
-        assert_eq!(reason(p, r#"{"PK":"nohash","SK":1700000000,"price":1}"#), UnknownPkShape);
-        assert_eq!(reason(p, r#"{"PK":"asset#nocolon","SK":1700000000,"price":1}"#), UnknownPkShape);
+        assert_eq!(
+            reason(p, r#"{"PK":"","SK":1700000000,"price":1}"#),
+            MissingPk
+        );
+        assert_eq!(
+            reason(p, r#"{"PK":"weird#1","SK":1700000000,"price":1}"#),
+            UnknownPkShape
+        );
+        assert_eq!(
+            reason(p, r#"{"PK":"nohash","SK":1700000000,"price":1}"#),
+            UnknownPkShape
+        );
+        assert_eq!(
+            reason(p, r#"{"PK":"asset#nocolon","SK":1700000000,"price":1}"#),
+            UnknownPkShape
+        );
         assert_eq!(reason(p, r#"{"PK":"coingecko#x","price":1}"#), MissingTime);
-        assert_eq!(reason(p, r#"{"PK":"coingecko#x","SK":1700000000}"#), MissingValue);
-        assert_eq!(reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":"1.0"}"#), NonNumeric);
-        assert_eq!(reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":-1}"#), Negative);
-        assert_eq!(reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":0}"#), ZeroPrice);
-        assert_eq!(reason(p, r#"{"PK":"hourlyTvl#1","SK":1700000000,"tvl":2e12}"#), AbsurdMagnitude);
-        assert_eq!(reason(p, r#"{"PK":"hourlyTvl#1","SK":1700000000,"tvl":10,"bsc":-3}"#), Negative);
+        assert_eq!(
+            reason(p, r#"{"PK":"coingecko#x","SK":1700000000}"#),
+            MissingValue
+        );
+        assert_eq!(
+            reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":"1.0"}"#),
+            NonNumeric
+        );
+        assert_eq!(
+            reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":-1}"#),
+            Negative
+        );
+        assert_eq!(
+            reason(p, r#"{"PK":"coingecko#x","SK":1700000000,"price":0}"#),
+            ZeroPrice
+        );
+        assert_eq!(
+            reason(p, r#"{"PK":"hourlyTvl#1","SK":1700000000,"tvl":2e12}"#),
+            AbsurdMagnitude
+        );
+        assert_eq!(
+            reason(
+                p,
+                r#"{"PK":"hourlyTvl#1","SK":1700000000,"tvl":10,"bsc":-3}"#
+            ),
+            Negative
+        );
         let e = Format::DdbExport;
-        assert_eq!(reason(e, r#"{"Item":{"PK":{"S":"coingecko#x"},"SK":{"N":"1700000000"},"price":{"N":"NaN"}}}"#), NotFinite);
-        assert_eq!(reason(e, r#"{"Item":{"PK":{"S":"coingecko#x"},"SK":{"N":"1700000000"},"price":{"Q":"1"}}}"#), BadAttribute);
+        assert_eq!(
+            reason(
+                e,
+                r#"{"Item":{"PK":{"S":"coingecko#x"},"SK":{"N":"1700000000"},"price":{"N":"NaN"}}}"#
+            ),
+            NotFinite
+        );
+        assert_eq!(
+            reason(
+                e,
+                r#"{"Item":{"PK":{"S":"coingecko#x"},"SK":{"N":"1700000000"},"price":{"Q":"1"}}}"#
+            ),
+            BadAttribute
+        );
         assert_eq!(reason(e, r#"{"PK":"coingecko#x"}"#), Malformed);
     }
 
@@ -488,6 +623,9 @@ mod tests {
         assert_eq!(Format::detect(r#"{"PK":"x"}"#), Format::Plain);
         assert_eq!(Format::detect(r#"  { "Item" : {}}"#), Format::DdbExport);
         assert_eq!(Format::detect(r#"{"Records":[]}"#), Format::Stream);
-        assert_eq!(Format::detect(r#"{"eventName":"INSERT","dynamodb":{}}"#), Format::Stream);
+        assert_eq!(
+            Format::detect(r#"{"eventName":"INSERT","dynamodb":{}}"#),
+            Format::Stream
+        );
     }
 }

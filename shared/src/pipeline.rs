@@ -30,7 +30,12 @@ where
     let mut states = store.load(&keys).await?;
     let out = engine.detect_batch(records, &mut states, ctx);
     publisher.publish(&out.events).await?;
-    let bodies: Vec<SqsAlertBody> = out.events.iter().filter(|e| e.event_type() == EventType::Alert).filter_map(|e| e.to_sqs_body()).collect();
+    let bodies: Vec<SqsAlertBody> = out
+        .events
+        .iter()
+        .filter(|e| e.event_type() == EventType::Alert)
+        .filter_map(|e| e.to_sqs_body())
+        .collect();
     if !bodies.is_empty() {
         alerts.send(&bodies).await?;
     }

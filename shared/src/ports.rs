@@ -20,10 +20,18 @@ pub struct PortError {
 
 impl PortError {
     pub fn retryable(what: impl Into<String>) -> Self {
-        PortError { what: what.into(), retryable: true, source: None }
+        PortError {
+            what: what.into(),
+            retryable: true,
+            source: None,
+        }
     }
     pub fn permanent(what: impl Into<String>) -> Self {
-        PortError { what: what.into(), retryable: false, source: None }
+        PortError {
+            what: what.into(),
+            retryable: false,
+            source: None,
+        }
     }
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
@@ -57,12 +65,21 @@ pub struct MemoryStateStore {
 
 impl StateStore for MemoryStateStore {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
-        let states = self.states.lock().map_err(|_| PortError::permanent("state lock poisoned"))?;
-        Ok(keys.iter().filter_map(|k| states.get(k).map(|s| (k.clone(), s.clone()))).collect())
+        let states = self
+            .states
+            .lock()
+            .map_err(|_| PortError::permanent("state lock poisoned"))?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| states.get(k).map(|s| (k.clone(), s.clone())))
+            .collect())
     }
 
     async fn save(&self, batch: &StateMap) -> Result<(), PortError> {
-        let mut states = self.states.lock().map_err(|_| PortError::permanent("state lock poisoned"))?;
+        let mut states = self
+            .states
+            .lock()
+            .map_err(|_| PortError::permanent("state lock poisoned"))?;
         states.extend(batch.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(())
     }
@@ -76,7 +93,10 @@ pub struct MemoryPublisher {
 
 impl EventPublisher for MemoryPublisher {
     async fn publish(&self, events: &[Event]) -> Result<(), PortError> {
-        let mut out = self.published.lock().map_err(|_| PortError::permanent("publisher lock poisoned"))?;
+        let mut out = self
+            .published
+            .lock()
+            .map_err(|_| PortError::permanent("publisher lock poisoned"))?;
         out.extend(events.iter().map(|e| (e.channels(), e.clone())));
         Ok(())
     }
@@ -90,7 +110,10 @@ pub struct MemoryAlertSink {
 
 impl AlertSink for MemoryAlertSink {
     async fn send(&self, alerts: &[SqsAlertBody]) -> Result<(), PortError> {
-        let mut out = self.sent.lock().map_err(|_| PortError::permanent("alert sink lock poisoned"))?;
+        let mut out = self
+            .sent
+            .lock()
+            .map_err(|_| PortError::permanent("alert sink lock poisoned"))?;
         out.extend(alerts.iter().cloned());
         Ok(())
     }

@@ -183,16 +183,31 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(reason: RejectReason) -> Self {
-        Rejection { reason, field: None }
+        Rejection {
+            reason,
+            field: None,
+        }
     }
     fn at(reason: RejectReason, field: &str) -> Self {
-        Rejection { reason, field: Some(field.to_string()) }
+        Rejection {
+            reason,
+            field: Some(field.to_string()),
+        }
     }
 }
 
 /// Item fields that are never a chain in a TVL row.
-const TVL_NON_CHAIN_FIELDS: &[&str] =
-    &["PK", "SK", "SK_ORIGNAL", "tvl", "source", "timestamp", "tvlPrev1Hour", "tvlPrev1Day", "tvlPrev1Week"];
+const TVL_NON_CHAIN_FIELDS: &[&str] = &[
+    "PK",
+    "SK",
+    "SK_ORIGNAL",
+    "tvl",
+    "source",
+    "timestamp",
+    "tvlPrev1Hour",
+    "tvlPrev1Day",
+    "tvlPrev1Week",
+];
 
 fn number(item: &Item<'_>, field: &str) -> Result<Option<f64>, Rejection> {
     match item.get(field) {
@@ -225,7 +240,8 @@ fn amount(field: &str, v: f64, max: f64) -> Result<f64, Rejection> {
 
 fn record_time(item: &Item<'_>) -> Result<UnixSecs, Rejection> {
     let sk = number(item, "SK").map_err(|_| Rejection::at(RejectReason::MissingTime, "SK"))?;
-    let ts = number(item, "timestamp").map_err(|_| Rejection::at(RejectReason::MissingTime, "timestamp"))?;
+    let ts = number(item, "timestamp")
+        .map_err(|_| Rejection::at(RejectReason::MissingTime, "timestamp"))?;
     // Plausible unix seconds: 2000-01-01 .. 2100-01-01. SK 0 marks the latest-price row.
     let plausible = |t: f64| t.is_finite() && (946_684_800.0..4_102_444_800.0).contains(&t);
     match (sk, ts) {
@@ -244,34 +260,62 @@ impl Record {
     pub fn from_item(item: &Item<'_>, limits: &ValidationConfig) -> Result<Record, Rejection> {
         let pk = match item.get("PK") {
             Some(Attr::Str(s)) if !s.is_empty() => s.as_ref(),
-            Some(Attr::Str(_)) | None | Some(Attr::Null) => return Err(Rejection::at(RejectReason::MissingPk, "PK")),
+            Some(Attr::Str(_)) | None | Some(Attr::Null) => {
+                return Err(Rejection::at(RejectReason::MissingPk, "PK"));
+            }
             Some(_) => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
         };
-        let (kind, rest) = pk.split_once('#').ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
+        let (kind, rest) = pk
+            .split_once('#')
+            .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
         let body = match kind {
             "coingecko" | "asset" => {
                 let token = match kind {
-                    "coingecko" => TokenId::Coingecko(non_empty(rest).ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?.to_string()),
+                    "coingecko" => TokenId::Coingecko(
+                        non_empty(rest)
+                            .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?
+                            .to_string(),
+                    ),
                     _ => {
-                        let (chain, address) = rest.split_once(':').ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
+                        let (chain, address) = rest
+                            .split_once(':')
+                            .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
                         match (non_empty(chain), non_empty(address)) {
-                            (Some(chain), Some(address)) => TokenId::Asset { chain: chain.to_string(), address: address.to_string() },
+                            (Some(chain), Some(address)) => TokenId::Asset {
+                                chain: chain.to_string(),
+                                address: address.to_string(),
+                            },
                             _ => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
                         }
                     }
                 };
-                let price = number(item, "price")?.ok_or(Rejection::at(RejectReason::MissingValue, "price"))?;
+                let price = number(item, "price")?
+                    .ok_or(Rejection::at(RejectReason::MissingValue, "price"))?;
                 let price = amount("price", price, limits.max_price_usd)?;
                 if price == 0.0 {
                     return Err(Rejection::at(RejectReason::ZeroPrice, "price"));
                 }
-                let confidence = number(item, "confidence")?.filter(|c| c.is_finite()).map(|c| c.clamp(0.0, 1.0));
-                let decimals = number(item, "decimals")?.filter(|d| d.is_finite() && *d >= 0.0 && *d <= 255.0).map(|d| d as u32);
-                RecordBody::Price(PriceRecord { token, price, symbol: text(item, "symbol"), decimals, confidence, redirect: text(item, "redirect") })
+                let confidence = number(item, "confidence")?
+                    .filter(|c| c.is_finite())
+                    .map(|c| c.clamp(0.0, 1.0));
+                let decimals = number(item, "decimals")?
+                    .filter(|d| d.is_finite() && *d >= 0.0 && *d <= 255.0)
+                    .map(|d| d as u32);
+                RecordBody::Price(PriceRecord {
+                    token,
+                    price,
+                    symbol: text(item, "symbol"),
+                    decimals,
+                    confidence,
+                    redirect: text(item, "redirect"),
+                })
             }
             "hourlyTvl" | "dailyTvl" => {
-                let protocol_id = non_empty(rest).ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?.to_string();
-                let tvl = number(item, "tvl")?.ok_or(Rejection::at(RejectReason::MissingValue, "tvl"))?;
+                let protocol_id = non_empty(rest)
+                    .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?
+                    .to_string();
+                let tvl =
+                    number(item, "tvl")?.ok_or(Rejection::at(RejectReason::MissingValue, "tvl"))?;
                 let tvl = amount("tvl", tvl, limits.max_tvl_usd)?;
                 let mut chains = Vec::new();
                 for (name, value) in item.fields() {
@@ -283,18 +327,35 @@ impl Record {
                 }
                 chains.sort_by(|a, b| a.0.cmp(&b.0));
                 chains.dedup_by(|a, b| a.0 == b.0);
-                let granularity = if kind == "hourlyTvl" { TvlGranularity::Hourly } else { TvlGranularity::Daily };
-                RecordBody::Tvl(TvlRecord { protocol_id, granularity, tvl, chains })
+                let granularity = if kind == "hourlyTvl" {
+                    TvlGranularity::Hourly
+                } else {
+                    TvlGranularity::Daily
+                };
+                RecordBody::Tvl(TvlRecord {
+                    protocol_id,
+                    granularity,
+                    tvl,
+                    chains,
+                })
             }
             "daily" => {
-                let (metric, protocol_id) = rest.split_once('#').ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
-                let (Some(metric), Some(protocol_id)) = (non_empty(metric), non_empty(protocol_id)) else {
+                let (metric, protocol_id) = rest
+                    .split_once('#')
+                    .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
+                let (Some(metric), Some(protocol_id)) = (non_empty(metric), non_empty(protocol_id))
+                else {
                     return Err(Rejection::at(RejectReason::UnknownPkShape, "PK"));
                 };
                 let aggregated = match item.get("data") {
                     Some(Attr::Map(data)) => match data.get("aggregated") {
                         Some(Attr::Map(agg)) => agg,
-                        _ => return Err(Rejection::at(RejectReason::MissingValue, "data.aggregated")),
+                        _ => {
+                            return Err(Rejection::at(
+                                RejectReason::MissingValue,
+                                "data.aggregated",
+                            ));
+                        }
                     },
                     _ => return Err(Rejection::at(RejectReason::MissingValue, "data")),
                 };
@@ -317,10 +378,16 @@ impl Record {
                     return Err(Rejection::at(RejectReason::MissingValue, "data.aggregated"));
                 }
                 values.sort_by(|a, b| a.0.cmp(&b.0));
-                RecordBody::Dimension(DimensionRecord { metric: metric.to_string(), protocol_id: protocol_id.to_string(), values })
+                RecordBody::Dimension(DimensionRecord {
+                    metric: metric.to_string(),
+                    protocol_id: protocol_id.to_string(),
+                    values,
+                })
             }
             "delete" => {
-                let target = non_empty(rest).ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?.to_string();
+                let target = non_empty(rest)
+                    .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?
+                    .to_string();
                 // `delete#hourlyTvl#111` names protocol 111; a bare `delete#111` names it directly.
                 let protocol_id = target.rsplit('#').next().unwrap_or(&target).to_string();
                 let mut fields: Vec<(String, String)> = item
@@ -333,11 +400,19 @@ impl Record {
                     })
                     .collect();
                 fields.sort();
-                RecordBody::TokenRemoval(TokenRemovalRecord { target, protocol_id, fields })
+                RecordBody::TokenRemoval(TokenRemovalRecord {
+                    target,
+                    protocol_id,
+                    fields,
+                })
             }
             _ => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
         };
         let time = record_time(item)?;
-        Ok(Record { pk: pk.to_string(), time, body })
+        Ok(Record {
+            pk: pk.to_string(),
+            time,
+            body,
+        })
     }
 }

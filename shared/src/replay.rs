@@ -52,7 +52,13 @@ pub struct Replay {
 
 impl Replay {
     pub fn new(config: Config) -> Self {
-        Replay { engine: Engine::new(config), ctx: Context::replay(), states: StateMap::new(), tally: Tally::default(), alerts: Vec::new() }
+        Replay {
+            engine: Engine::new(config),
+            ctx: Context::replay(),
+            states: StateMap::new(),
+            tally: Tally::default(),
+            alerts: Vec::new(),
+        }
     }
 
     /// Parses one line and runs what it holds through the engine; events are appended to `out`.
@@ -62,7 +68,13 @@ impl Replay {
             return;
         }
         let limits = &self.engine.config().validation;
-        let (engine, ctx, states, tally, alerts) = (&self.engine, &self.ctx, &mut self.states, &mut self.tally, &mut self.alerts);
+        let (engine, ctx, states, tally, alerts) = (
+            &self.engine,
+            &self.ctx,
+            &mut self.states,
+            &mut self.tally,
+            &mut self.alerts,
+        );
         parse::parse_line(format, line, limits, |parsed| match parsed {
             Err(rejection) => tally.reject(rejection.reason),
             Ok(record) => {
@@ -103,15 +115,25 @@ impl Replay {
             records,
             applied: t.applied,
             stale: t.stale,
-            rejected: RejectReason::ALL.iter().filter_map(|r| t.rejected.get(r).map(|n| (r.as_str(), *n))).collect(),
-            events: EventType::ALL.iter().map(|e| (e.as_str(), t.events.get(e).copied().unwrap_or(0))).collect(),
+            rejected: RejectReason::ALL
+                .iter()
+                .filter_map(|r| t.rejected.get(r).map(|n| (r.as_str(), *n)))
+                .collect(),
+            events: EventType::ALL
+                .iter()
+                .map(|e| (e.as_str(), t.events.get(e).copied().unwrap_or(0)))
+                .collect(),
             alerts_by_severity: [Severity::Info, Severity::Warning, Severity::Critical]
                 .iter()
                 .map(|s| (s.as_str(), t.alerts.get(s).copied().unwrap_or(0)))
                 .collect(),
             alerts: self.alerts.clone(),
             seconds,
-            records_per_second: if seconds > 0.0 { records as f64 / seconds } else { 0.0 },
+            records_per_second: if seconds > 0.0 {
+                records as f64 / seconds
+            } else {
+                0.0
+            },
         }
     }
 }

@@ -24,12 +24,27 @@ pub struct SeriesState {
 impl SeriesState {
     /// Extremes of every configured window at `now`, in config order. Trackers are rebuilt
     /// when the configured windows changed since the state was written.
-    pub fn window_extremes(&mut self, windows: &[WindowThreshold], now: UnixSecs) -> Vec<Option<Extremes>> {
-        let matches = self.windows.len() == windows.len() && self.windows.iter().zip(windows).all(|((len, _), w)| *len == w.window.0);
+    pub fn window_extremes(
+        &mut self,
+        windows: &[WindowThreshold],
+        now: UnixSecs,
+    ) -> Vec<Option<Extremes>> {
+        let matches = self.windows.len() == windows.len()
+            && self
+                .windows
+                .iter()
+                .zip(windows)
+                .all(|((len, _), w)| *len == w.window.0);
         if !matches {
-            self.windows = windows.iter().map(|w| (w.window.0, WindowTracker::default())).collect();
+            self.windows = windows
+                .iter()
+                .map(|w| (w.window.0, WindowTracker::default()))
+                .collect();
         }
-        self.windows.iter_mut().map(|(len, tracker)| tracker.extremes(now, *len)).collect()
+        self.windows
+            .iter_mut()
+            .map(|(len, tracker)| tracker.extremes(now, *len))
+            .collect()
     }
 
     pub fn push_window_value(&mut self, time: UnixSecs, value: f64) {

@@ -47,7 +47,12 @@ impl WindowTracker {
             self.maxs.pop_front();
         }
         let (min, max) = (self.mins.front()?, self.maxs.front()?);
-        Some(Extremes { min: min.v, min_at: min.t, max: max.v, max_at: max.t })
+        Some(Extremes {
+            min: min.v,
+            min_at: min.t,
+            max: max.v,
+            max_at: max.t,
+        })
     }
 
     /// Adds the newest value (times must not go backwards; the engine skips older records).
@@ -92,7 +97,10 @@ mod tests {
         if all.is_empty() {
             return None;
         }
-        Some((all.iter().cloned().fold(f64::MAX, f64::min), all.iter().cloned().fold(f64::MIN, f64::max)))
+        Some((
+            all.iter().cloned().fold(f64::MAX, f64::min),
+            all.iter().cloned().fold(f64::MIN, f64::max),
+        ))
     }
 
     #[test]
@@ -101,7 +109,11 @@ mod tests {
         w.push(0, 100.0);
         w.push(86_400, 90.0);
         let e = w.extremes(2 * 86_400, 3600).unwrap();
-        assert_eq!((e.min, e.max), (90.0, 90.0), "only the anchor, the newest at or before the start");
+        assert_eq!(
+            (e.min, e.max),
+            (90.0, 90.0),
+            "only the anchor, the newest at or before the start"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Alert repetition per (key, rule): an alert fires when its level rises above the level
 //! already announced, unless the same or a higher level fired within the cooldown period.
-//! A level that falls back lowers what counts as announced, so a renewed rise alerts again
-//! once the cooldown is over.
+//! An announced level stays announced until the rule clears (hysteresis): a value wobbling
+//! around one threshold alerts once, not on every crossing.
 
 use crate::config::Secs;
 use crate::record::UnixSecs;
@@ -47,10 +47,7 @@ pub fn decide(state: &mut RuleState, seen: Observation, now: UnixSecs, period: S
                 Decision::Quiet
             }
         }
-        Observation::Level(level) if level <= state.active => {
-            state.active = level;
-            Decision::Quiet
-        }
+        Observation::Level(level) if level <= state.active => Decision::Quiet,
         Observation::Level(level) => {
             state.active = level;
             let cooling = state.last_alert_at.is_some_and(|t| now - t < period.0);
@@ -74,30 +71,77 @@ mod tests {
     #[test]
     fn fires_once_per_episode_and_on_escalation() {
         let mut s = RuleState::default();
-        assert_eq!(decide(&mut s, Observation::Level(1), 0, HOUR), Decision::Fire);
-        assert_eq!(decide(&mut s, Observation::Level(1), 60, HOUR), Decision::Quiet);
-        assert_eq!(decide(&mut s, Observation::Level(2), 120, HOUR), Decision::Fire, "a rise breaks the cooldown");
-        assert_eq!(decide(&mut s, Observation::Level(2), 99_999, HOUR), Decision::Quiet, "an ongoing level is not repeated");
+        assert_eq!(
+            decide(&mut s, Observation::Level(1), 0, HOUR),
+            Decision::Fire
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Level(1), 60, HOUR),
+            Decision::Quiet
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Level(2), 120, HOUR),
+            Decision::Fire,
+            "a rise breaks the cooldown"
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Level(2), 99_999, HOUR),
+            Decision::Quiet,
+            "an ongoing level is not repeated"
+        );
     }
 
     #[test]
     fn flapping_within_the_cooldown_is_suppressed() {
         let mut s = RuleState::default();
-        assert_eq!(decide(&mut s, Observation::Level(1), 0, HOUR), Decision::Fire);
-        assert_eq!(decide(&mut s, Observation::Clear, 60, HOUR), Decision::Recovered);
-        assert_eq!(decide(&mut s, Observation::Level(1), 120, HOUR), Decision::Suppressed);
-        assert_eq!(decide(&mut s, Observation::Clear, 180, HOUR), Decision::Recovered);
-        assert_eq!(decide(&mut s, Observation::Level(1), 3600, HOUR), Decision::Fire, "cooldown over");
+        assert_eq!(
+            decide(&mut s, Observation::Level(1), 0, HOUR),
+            Decision::Fire
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Clear, 60, HOUR),
+            Decision::Recovered
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Level(1), 120, HOUR),
+            Decision::Suppressed
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Clear, 180, HOUR),
+            Decision::Recovered
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Level(1), 3600, HOUR),
+            Decision::Fire,
+            "cooldown over"
+        );
     }
 
     #[test]
-    fn a_fall_then_a_rise_alerts_again_after_the_cooldown() {
+    fn wobbling_around_a_level_alerts_once_per_episode() {
         let mut s = RuleState::default();
-        assert_eq!(decide(&mut s, Observation::Level(3), 0, HOUR), Decision::Fire);
-        assert_eq!(decide(&mut s, Observation::Level(2), 60, HOUR), Decision::Quiet);
-        assert_eq!(decide(&mut s, Observation::Level(3), 120, HOUR), Decision::Suppressed);
-        assert_eq!(decide(&mut s, Observation::Level(2), 180, HOUR), Decision::Quiet);
-        assert_eq!(decide(&mut s, Observation::Level(3), 4000, HOUR), Decision::Fire);
+        assert_eq!(
+            decide(&mut s, Observation::Level(3), 0, HOUR),
+            Decision::Fire
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Level(2), 60, HOUR),
+            Decision::Quiet
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Level(3), 4000, HOUR),
+            Decision::Quiet,
+            "still the announced episode"
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Clear, 5000, HOUR),
+            Decision::Recovered
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Level(3), 9000, HOUR),
+            Decision::Fire,
+            "a new episode"
+        );
     }
 
     #[test]

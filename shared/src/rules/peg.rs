@@ -32,9 +32,17 @@ mod tests {
         assert_eq!(observe(&peg, 1.0), Observation::Clear);
         assert_eq!(observe(&peg, 0.985), Observation::Hold);
         assert_eq!(observe(&peg, 0.98), Observation::Level(1));
-        assert_eq!(observe(&peg, 0.9121), Observation::Level(2), "USDC at the first depeg record");
+        assert_eq!(
+            observe(&peg, 0.9121),
+            Observation::Level(2),
+            "USDC at the first depeg record"
+        );
         assert_eq!(observe(&peg, 0.882), Observation::Level(3));
         assert_eq!(observe(&peg, 0.37), Observation::Level(4), "UST");
-        assert_eq!(observe(&peg, 1.06), Observation::Level(2), "above the peg counts too");
+        assert_eq!(
+            observe(&peg, 1.06),
+            Observation::Level(2),
+            "above the peg counts too"
+        );
     }
 }

@@ -17,7 +17,10 @@ pub enum PublishDecision {
     /// First sighting: the value becomes the baseline, nothing is published.
     Seed,
     /// Publish; `previous` is the baseline the change is measured from.
-    Publish { previous: Published, heartbeat: bool },
+    Publish {
+        previous: Published,
+        heartbeat: bool,
+    },
     /// Not enough change yet; the baseline stays.
     Hold,
 }
@@ -31,7 +34,13 @@ pub fn change_percent(previous: f64, current: f64) -> f64 {
     }
 }
 
-pub fn decide(rule: &PublishRule, heartbeat: Secs, baseline: Option<Published>, value: f64, time: UnixSecs) -> PublishDecision {
+pub fn decide(
+    rule: &PublishRule,
+    heartbeat: Secs,
+    baseline: Option<Published>,
+    value: f64,
+    time: UnixSecs,
+) -> PublishDecision {
     let Some(previous) = baseline else {
         return PublishDecision::Seed;
     };
@@ -48,9 +57,15 @@ pub fn decide(rule: &PublishRule, heartbeat: Secs, baseline: Option<Published>, 
         ThresholdMode::Either => passes_relative || passes_floor,
     };
     if moved {
-        PublishDecision::Publish { previous, heartbeat: false }
+        PublishDecision::Publish {
+            previous,
+            heartbeat: false,
+        }
     } else if time - previous.time >= heartbeat.0 {
-        PublishDecision::Publish { previous, heartbeat: true }
+        PublishDecision::Publish {
+            previous,
+            heartbeat: true,
+        }
     } else {
         PublishDecision::Hold
     }
@@ -69,32 +84,74 @@ mod tests {
     fn first_sighting_seeds_silently() {
         // SPEC fault: a missing baseline compared as 0 gave a false +100 %.
         let rules = PublishConfig::default();
-        assert_eq!(decide(&rules.price, rules.heartbeat, None, 60_000.0, 0), PublishDecision::Seed);
+        assert_eq!(
+            decide(&rules.price, rules.heartbeat, None, 60_000.0, 0),
+            PublishDecision::Seed
+        );
     }
 
     #[test]
     fn tvl_needs_both_percent_and_floor() {
         let rules = PublishConfig::default();
         // $10,000 on a $10 bn protocol is 0.0001 %: not an event (SPEC fault: "either" fired every tick).
-        assert_eq!(decide(&rules.tvl, rules.heartbeat, at(10e9, 0), 10e9 + 10_000.0, 60), PublishDecision::Hold);
+        assert_eq!(
+            decide(
+                &rules.tvl,
+                rules.heartbeat,
+                at(10e9, 0),
+                10e9 + 10_000.0,
+                60
+            ),
+            PublishDecision::Hold
+        );
         // 5 % of $100,000 is $5,000, under the floor.
-        assert_eq!(decide(&rules.tvl, rules.heartbeat, at(100_000.0, 0), 105_000.0, 60), PublishDecision::Hold);
-        assert!(matches!(decide(&rules.tvl, rules.heartbeat, at(10e9, 0), 10.2e9, 60), PublishDecision::Publish { heartbeat: false, .. }));
+        assert_eq!(
+            decide(&rules.tvl, rules.heartbeat, at(100_000.0, 0), 105_000.0, 60),
+            PublishDecision::Hold
+        );
+        assert!(matches!(
+            decide(&rules.tvl, rules.heartbeat, at(10e9, 0), 10.2e9, 60),
+            PublishDecision::Publish {
+                heartbeat: false,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn either_mode_is_available() {
         let mut rules = PublishConfig::default();
         rules.tvl.mode = ThresholdMode::Either;
-        assert!(matches!(decide(&rules.tvl, rules.heartbeat, at(10e9, 0), 10e9 + 10_000.0, 60), PublishDecision::Publish { .. }));
+        assert!(matches!(
+            decide(
+                &rules.tvl,
+                rules.heartbeat,
+                at(10e9, 0),
+                10e9 + 10_000.0,
+                60
+            ),
+            PublishDecision::Publish { .. }
+        ));
     }
 
     #[test]
     fn price_cent_on_expensive_asset_does_not_fire() {
         // SPEC fault: $0.01 on a $60,000 asset fired on every tick.
         let rules = PublishConfig::default();
-        assert_eq!(decide(&rules.price, rules.heartbeat, at(60_000.0, 0), 60_000.01, 60), PublishDecision::Hold);
-        assert!(matches!(decide(&rules.price, rules.heartbeat, at(60_000.0, 0), 60_060.0, 60), PublishDecision::Publish { .. }));
+        assert_eq!(
+            decide(
+                &rules.price,
+                rules.heartbeat,
+                at(60_000.0, 0),
+                60_000.01,
+                60
+            ),
+            PublishDecision::Hold
+        );
+        assert!(matches!(
+            decide(&rules.price, rules.heartbeat, at(60_000.0, 0), 60_060.0, 60),
+            PublishDecision::Publish { .. }
+        ));
     }
 
     #[test]
@@ -106,19 +163,34 @@ mod tests {
         let mut fired_at = None;
         for minute in 1..10 {
             value *= 1.0005;
-            if let PublishDecision::Publish { .. } = decide(&rules.price, rules.heartbeat, baseline, value, minute * 60) {
+            if let PublishDecision::Publish { .. } =
+                decide(&rules.price, rules.heartbeat, baseline, value, minute * 60)
+            {
                 fired_at = Some(minute);
                 break;
             }
         }
-        assert_eq!(fired_at, Some(2), "0.05 %/min crosses 0.1 % at the second minute");
+        assert_eq!(
+            fired_at,
+            Some(2),
+            "0.05 %/min crosses 0.1 % at the second minute"
+        );
     }
 
     #[test]
     fn heartbeat_republishes_an_unchanged_value() {
         let rules = PublishConfig::default();
-        assert_eq!(decide(&rules.price, rules.heartbeat, at(1.0, 0), 1.0, 3599), PublishDecision::Hold);
-        assert!(matches!(decide(&rules.price, rules.heartbeat, at(1.0, 0), 1.0, 3600), PublishDecision::Publish { heartbeat: true, .. }));
+        assert_eq!(
+            decide(&rules.price, rules.heartbeat, at(1.0, 0), 1.0, 3599),
+            PublishDecision::Hold
+        );
+        assert!(matches!(
+            decide(&rules.price, rules.heartbeat, at(1.0, 0), 1.0, 3600),
+            PublishDecision::Publish {
+                heartbeat: true,
+                ..
+            }
+        ));
     }
 
     #[test]

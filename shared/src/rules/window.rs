@@ -31,13 +31,19 @@ fn level_of(threshold: &WindowThreshold, move_percent: f64) -> Option<(u8, f64)>
 /// Keeps the higher level; on a tie, the larger move.
 fn stronger(best: Option<WindowHit>, hit: WindowHit) -> Option<WindowHit> {
     match best {
-        Some(b) if (b.level, b.change_percent.abs()) >= (hit.level, hit.change_percent.abs()) => Some(b),
+        Some(b) if (b.level, b.change_percent.abs()) >= (hit.level, hit.change_percent.abs()) => {
+            Some(b)
+        }
         _ => Some(hit),
     }
 }
 
 /// A price move up or down: against the window's minimum (rise) and maximum (fall).
-pub fn price_move(thresholds: &[WindowThreshold], extremes: &[Option<Extremes>], price: f64) -> Option<WindowHit> {
+pub fn price_move(
+    thresholds: &[WindowThreshold],
+    extremes: &[Option<Extremes>],
+    price: f64,
+) -> Option<WindowHit> {
     let mut best = None;
     for (i, (threshold, e)) in thresholds.iter().zip(extremes).enumerate() {
         let Some(e) = e else { continue };
@@ -47,7 +53,16 @@ pub fn price_move(thresholds: &[WindowThreshold], extremes: &[Option<Extremes>],
             }
             let change = (price - reference) / reference * 100.0;
             if let Some((level, threshold_percent)) = level_of(threshold, change.abs()) {
-                best = stronger(best, WindowHit { level, window: i, reference, change_percent: change, threshold_percent });
+                best = stronger(
+                    best,
+                    WindowHit {
+                        level,
+                        window: i,
+                        reference,
+                        change_percent: change,
+                        threshold_percent,
+                    },
+                );
             }
         }
     }
@@ -55,7 +70,12 @@ pub fn price_move(thresholds: &[WindowThreshold], extremes: &[Option<Extremes>],
 }
 
 /// A TVL drop from the window's maximum, of at least `min_drop_usd`.
-pub fn tvl_drop(thresholds: &[WindowThreshold], extremes: &[Option<Extremes>], tvl: f64, min_drop_usd: f64) -> Option<WindowHit> {
+pub fn tvl_drop(
+    thresholds: &[WindowThreshold],
+    extremes: &[Option<Extremes>],
+    tvl: f64,
+    min_drop_usd: f64,
+) -> Option<WindowHit> {
     let mut best = None;
     for (i, (threshold, e)) in thresholds.iter().zip(extremes).enumerate() {
         let Some(e) = e else { continue };
@@ -65,7 +85,16 @@ pub fn tvl_drop(thresholds: &[WindowThreshold], extremes: &[Option<Extremes>], t
         }
         let change = -drop / e.max * 100.0;
         if let Some((level, threshold_percent)) = level_of(threshold, -change) {
-            best = stronger(best, WindowHit { level, window: i, reference: e.max, change_percent: change, threshold_percent });
+            best = stronger(
+                best,
+                WindowHit {
+                    level,
+                    window: i,
+                    reference: e.max,
+                    change_percent: change,
+                    threshold_percent,
+                },
+            );
         }
     }
     best
@@ -77,18 +106,36 @@ mod tests {
     use crate::config::{PriceAlertConfig, TvlAlertConfig};
 
     fn ext(min: f64, max: f64) -> Option<Extremes> {
-        Some(Extremes { min, min_at: 0, max, max_at: 0 })
+        Some(Extremes {
+            min,
+            min_at: 0,
+            max,
+            max_at: 0,
+        })
     }
 
     #[test]
     fn price_thresholds_per_window() {
         let w = PriceAlertConfig::default().windows;
         // 1h: 5 % warning, 15 % critical; 24h: 10 % warning, 25 % critical.
-        assert_eq!(price_move(&w, &[ext(100.0, 100.0), ext(100.0, 100.0)], 104.0), None);
-        assert_eq!(price_move(&w, &[ext(100.0, 100.0), None], 95.0).map(|h| h.level), Some(1));
-        assert_eq!(price_move(&w, &[ext(100.0, 100.0), None], 85.0).map(|h| h.level), Some(2));
+        assert_eq!(
+            price_move(&w, &[ext(100.0, 100.0), ext(100.0, 100.0)], 104.0),
+            None
+        );
+        assert_eq!(
+            price_move(&w, &[ext(100.0, 100.0), None], 95.0).map(|h| h.level),
+            Some(1)
+        );
+        assert_eq!(
+            price_move(&w, &[ext(100.0, 100.0), None], 85.0).map(|h| h.level),
+            Some(2)
+        );
         // 24h: +11.1 % from the day's low is a warning, though the hour moved 3 %.
-        assert_eq!(price_move(&w, &[ext(97.0, 97.0), ext(90.0, 100.0)], 100.0).map(|h| (h.level, h.window)), Some((1, 1)));
+        assert_eq!(
+            price_move(&w, &[ext(97.0, 97.0), ext(90.0, 100.0)], 100.0)
+                .map(|h| (h.level, h.window)),
+            Some((1, 1))
+        );
     }
 
     #[test]
@@ -103,12 +150,38 @@ mod tests {
     fn tvl_drop_needs_the_dollar_floor() {
         let c = TvlAlertConfig::default();
         // 50 % of $1.5 M is $750k: under the $1 M floor.
-        assert_eq!(tvl_drop(&c.windows, &[ext(1.5e6, 1.5e6), None], 0.75e6, c.min_drop_usd), None);
-        let hit = tvl_drop(&c.windows, &[ext(28.6e9, 28.6e9), None], 1.0e9, c.min_drop_usd).unwrap();
+        assert_eq!(
+            tvl_drop(
+                &c.windows,
+                &[ext(1.5e6, 1.5e6), None],
+                0.75e6,
+                c.min_drop_usd
+            ),
+            None
+        );
+        let hit = tvl_drop(
+            &c.windows,
+            &[ext(28.6e9, 28.6e9), None],
+            1.0e9,
+            c.min_drop_usd,
+        )
+        .unwrap();
         assert_eq!(hit.level, 2);
         // A rise is never a TVL alert.
-        assert_eq!(tvl_drop(&c.windows, &[ext(1e9, 1e9), None], 5e9, c.min_drop_usd), None);
+        assert_eq!(
+            tvl_drop(&c.windows, &[ext(1e9, 1e9), None], 5e9, c.min_drop_usd),
+            None
+        );
         // 24h: a 20 % drop is a warning, 40 % critical.
-        assert_eq!(tvl_drop(&c.windows, &[ext(1e9, 1e9), ext(1e9, 1.3e9)], 1e9, c.min_drop_usd).map(|h| (h.level, h.window)), Some((1, 1)));
+        assert_eq!(
+            tvl_drop(
+                &c.windows,
+                &[ext(1e9, 1e9), ext(1e9, 1.3e9)],
+                1e9,
+                c.min_drop_usd
+            )
+            .map(|h| (h.level, h.window)),
+            Some((1, 1))
+        );
     }
 }
