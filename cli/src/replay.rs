@@ -91,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bar = progress(total_bytes, args.quiet);
     let mut replay = Replay::new(config);
     let mut events: Vec<Event> = Vec::with_capacity(64);
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     let started = Instant::now();
 
     for path in &args.files {
@@ -123,8 +124,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             replay.feed_line(f, text, &mut events);
             if let Some(w) = writer.as_mut() {
                 for event in &events {
-                    serde_json::to_writer(&mut *w, event)?;
-                    w.write_all(b"\n")?;
+                    serde_json::to_writer(&mut buf, event)?;
+                    buf.push(b'\n');
+                }
+                if buf.len() >= 1 << 15 {
+                    w.write_all(&buf)?;
+                    buf.clear();
                 }
             }
             events.clear();
@@ -134,6 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     if let Some(mut w) = writer {
+        w.write_all(&buf)?;
         w.flush().context("writing events")?;
     }
     bar.finish_and_clear();

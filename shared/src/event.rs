@@ -232,8 +232,9 @@ impl EventType {
     }
 }
 
-/// The envelope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The envelope. Serialised by hand in SPEC field order (eventId, eventType, timestamp,
+/// source, version, metadata, data), which is also faster than a flattened derive.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub event_id: Uuid,
@@ -244,6 +245,26 @@ pub struct Event {
     pub source: Source,
     pub version: String,
     pub metadata: Metadata,
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Event", 7)?;
+        m.serialize_field("eventId", &self.event_id)?;
+        m.serialize_field("eventType", &self.event_type())?;
+        m.serialize_field("timestamp", &self.timestamp)?;
+        m.serialize_field("source", &self.source)?;
+        m.serialize_field("version", &self.version)?;
+        m.serialize_field("metadata", &self.metadata)?;
+        match &self.payload {
+            Payload::PriceUpdate(d) => m.serialize_field("data", d)?,
+            Payload::TvlChange(d) => m.serialize_field("data", d)?,
+            Payload::ProtocolUpdate(d) => m.serialize_field("data", d)?,
+            Payload::Alert(d) => m.serialize_field("data", d)?,
+        }
+        m.end()
+    }
 }
 
 impl Event {
@@ -413,6 +434,51 @@ mod tests {
                 "alert:peg_deviation"
             )
         );
+    }
+
+    #[test]
+    fn envelope_round_trips_in_spec_order() {
+        let e = Event {
+            event_id: event_id("price:coingecko:dai", 1, "price_update"),
+            payload: Payload::PriceUpdate(PriceUpdate {
+                token_id: "coingecko:dai".into(),
+                symbol: Some("DAI".into()),
+                chain: None,
+                previous_price: 1.0,
+                current_price: 0.99,
+                change_percent: -1.0,
+                change_absolute: -0.01,
+                decimals: Some(18),
+            }),
+            timestamp: 1000,
+            source: Source::Scheduled,
+            version: ENVELOPE_VERSION.into(),
+            metadata: Metadata {
+                correlation_id: EVENT_ID_NAMESPACE,
+                confidence: 0.9,
+                processing_time: 0,
+                retry_count: 0,
+                tags: vec!["type:price".into()],
+            },
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.starts_with(r#"{"eventId":""#), "{text}");
+        assert!(text.contains(r#""eventType":"price_update","timestamp":1000,"source":"scheduled","version":"1.0","metadata":{"correlationId""#), "{text}");
+        assert!(text.contains(r#""data":{"tokenId":"coingecko:dai","symbol":"DAI","chain":null,"previousPrice":1.0"#), "{text}");
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
+        let body = SqsAlertBody {
+            event: e.clone(),
+            priority: Priority::High,
+            retry_count: 0,
+            timestamp: 1000,
+        };
+        let text = serde_json::to_string(&body).unwrap();
+        assert!(
+            text.contains(r#""priority":"high","retryCount":0"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<SqsAlertBody>(&text).unwrap(), body);
     }
 
     #[test]
