@@ -12,7 +12,9 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("PULSE_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+    std::env::var_os("PULSE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
 }
 
 fn lines(name: &str) -> Option<Vec<String>> {
@@ -48,16 +50,24 @@ fn detect(engine: &Engine, records: &[Record]) -> usize {
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::new(Config::default());
-    for (name, file) in [("chains_daily_tvl", "chains-2018-2023.tvl.ndjson"), ("usdc_minutes", "usdc-depeg-2023-03.prices.ndjson")] {
+    for (name, file) in [
+        ("chains_daily_tvl", "chains-2018-2023.tvl.ndjson"),
+        ("usdc_minutes", "usdc-depeg-2023-03.prices.ndjson"),
+    ] {
         let Some(lines) = lines(file) else {
-            eprintln!("skipped {name}: {} not found (set PULSE_DATA_DIR)", data_dir().join(file).display());
+            eprintln!(
+                "skipped {name}: {} not found (set PULSE_DATA_DIR)",
+                data_dir().join(file).display()
+            );
             continue;
         };
         let recs = records(&lines);
         let mut group = c.benchmark_group(name);
         group.sample_size(20);
         group.throughput(Throughput::Elements(recs.len() as u64));
-        group.bench_function("detect", |b| b.iter(|| black_box(detect(&engine, black_box(&recs)))));
+        group.bench_function("detect", |b| {
+            b.iter(|| black_box(detect(&engine, black_box(&recs))))
+        });
         group.bench_function("parse_detect", |b| {
             b.iter(|| {
                 let recs = records(black_box(&lines));

@@ -415,6 +415,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn event_ids_are_uuid_v5_of_the_name() {
+        for (key, t, rule) in [
+            ("price:coingecko:usd-coin", 1_678_543_259, "price_update"),
+            ("tvl:1", -5, "x"),
+            ("", 0, ""),
+        ] {
+            let expected =
+                Uuid::new_v5(&EVENT_ID_NAMESPACE, format!("{key}|{t}|{rule}").as_bytes());
+            assert_eq!(event_id(key, t, rule), expected);
+        }
+    }
+
+    #[test]
     fn event_ids_are_deterministic_and_distinct() {
         let a = event_id("price:coingecko:usd-coin", 1_678_543_259, "price_update");
         assert_eq!(

@@ -17,7 +17,10 @@ fn data_dir() -> Option<PathBuf> {
     if dir.join("README.md").exists() {
         Some(dir)
     } else {
-        eprintln!("skipped: market data not found at {} (set PULSE_DATA_DIR)", dir.display());
+        eprintln!(
+            "skipped: market data not found at {} (set PULSE_DATA_DIR)",
+            dir.display()
+        );
         None
     }
 }
@@ -56,22 +59,42 @@ fn of<'a>(s: &'a Summary, key: &str) -> Vec<&'a AlertLine> {
 fn per_series_month(s: &Summary) -> BTreeMap<(String, String), usize> {
     let mut counts = BTreeMap::new();
     for a in &s.alerts {
-        *counts.entry((a.key.clone(), day(a)[..7].to_string())).or_default() += 1;
+        *counts
+            .entry((a.key.clone(), day(a)[..7].to_string()))
+            .or_default() += 1;
     }
     counts
 }
 
 #[test]
 fn shipped_sample_finds_the_usdc_depeg_at_the_first_record() {
-    let s = replay(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/usdc-depeg-2023-03-11.prices.ndjson"));
+    let s = replay(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../samples/usdc-depeg-2023-03-11.prices.ndjson"),
+    );
     assert_eq!(s.records, 2400);
     assert!(s.rejected.is_empty());
     let first = &s.alerts[0];
-    assert_eq!((first.rule.as_str(), first.severity, first.value), ("peg_deviation", Severity::Critical, 0.9121));
-    assert_eq!(first.timestamp, 1_678_543_259_000, "at the very first record");
-    let recovery = s.alerts.iter().find(|a| a.rule == AlertRule::PegRecovery.as_str()).unwrap();
+    assert_eq!(
+        (first.rule.as_str(), first.severity, first.value),
+        ("peg_deviation", Severity::Critical, 0.9121)
+    );
+    assert_eq!(
+        first.timestamp, 1_678_543_259_000,
+        "at the very first record"
+    );
+    let recovery = s
+        .alerts
+        .iter()
+        .find(|a| a.rule == AlertRule::PegRecovery.as_str())
+        .unwrap();
     assert_eq!(day(recovery), "2023-03-13");
-    assert_eq!(s.alerts.len(), 2, "one episode, one recovery: {:?}", s.alerts);
+    assert_eq!(
+        s.alerts.len(),
+        2,
+        "one episode, one recovery: {:?}",
+        s.alerts
+    );
 }
 
 #[test]
@@ -80,7 +103,10 @@ fn usdc_minutes_depeg_is_critical_at_the_first_record() {
     let s = replay(&dir.join("usdc-depeg-2023-03.prices.ndjson"));
     assert_eq!(s.records, 13_560);
     let first = &s.alerts[0];
-    assert_eq!((first.rule.as_str(), first.severity, first.timestamp), ("peg_deviation", Severity::Critical, 1_678_543_259_000));
+    assert_eq!(
+        (first.rule.as_str(), first.severity, first.timestamp),
+        ("peg_deviation", Severity::Critical, 1_678_543_259_000)
+    );
     // Ten days of minute data after the depeg: the episode, its recovery, nothing else.
     assert!(s.alerts.len() <= 3, "{:?}", s.alerts);
 }
@@ -90,13 +116,31 @@ fn daily_stablecoins_ust_collapse_and_the_usdc_dai_wobble() {
     let Some(dir) = data_dir() else { return };
     let s = replay(&dir.join("stablecoins-2020-2023.prices.ndjson"));
     let ust = of(&s, "price:coingecko:terrausd");
-    let may_2022: Vec<_> = ust.iter().filter(|a| day(a).starts_with("2022-05")).collect();
-    assert!(may_2022.iter().any(|a| day(a) == "2022-05-08" && a.severity == Severity::Critical), "{may_2022:?}");
-    assert!(may_2022.iter().any(|a| a.value < 0.5 && a.severity == Severity::Critical), "the fall past 25 % alerts again");
+    let may_2022: Vec<_> = ust
+        .iter()
+        .filter(|a| day(a).starts_with("2022-05"))
+        .collect();
+    assert!(
+        may_2022
+            .iter()
+            .any(|a| day(a) == "2022-05-08" && a.severity == Severity::Critical),
+        "{may_2022:?}"
+    );
+    assert!(
+        may_2022
+            .iter()
+            .any(|a| a.value < 0.5 && a.severity == Severity::Critical),
+        "the fall past 25 % alerts again"
+    );
     for token in ["usd-coin", "dai"] {
-        let hit = of(&s, &format!("price:coingecko:{token}")).into_iter().find(|a| day(a) == "2023-03-11");
+        let hit = of(&s, &format!("price:coingecko:{token}"))
+            .into_iter()
+            .find(|a| day(a) == "2023-03-11");
         let hit = hit.unwrap_or_else(|| panic!("{token} not alerted on 2023-03-11"));
-        assert_eq!((hit.rule.as_str(), hit.severity), ("peg_deviation", Severity::Warning));
+        assert_eq!(
+            (hit.rule.as_str(), hit.severity),
+            ("peg_deviation", Severity::Warning)
+        );
     }
 }
 
@@ -126,7 +170,9 @@ fn terra_chain_tvl_collapse_is_critical() {
     assert_eq!(s.records, 93_558);
     let terra = of(&s, "tvl:chain-terra");
     assert!(
-        terra.iter().any(|a| day(a).starts_with("2022-05") && a.severity == Severity::Critical && a.rule == "tvl_drop"),
+        terra.iter().any(|a| day(a).starts_with("2022-05")
+            && a.severity == Severity::Critical
+            && a.rule == "tvl_drop"),
         "{terra:?}"
     );
     // Daily data, one alert per episode: no chain sees more than 8 alerts in a month (the
@@ -135,7 +181,10 @@ fn terra_chain_tvl_collapse_is_critical() {
     let worst = counts.values().max().copied().unwrap_or(0);
     assert!(worst <= 8, "worst series-month: {worst}");
     let ones = counts.values().filter(|n| **n == 1).count();
-    assert!(ones * 2 > counts.len(), "most alerting series-months have a single alert");
+    assert!(
+        ones * 2 > counts.len(),
+        "most alerting series-months have a single alert"
+    );
 }
 
 #[test]
@@ -144,10 +193,21 @@ fn uniswap_export_and_plain_agree() {
     let plain = replay(&dir.join("uniswap-2018-2023.tvl.ndjson"));
     let export = replay(&dir.join("uniswap-2018-2023.tvl.ddb-export.json"));
     assert_eq!(plain.records, 1728);
-    assert_eq!((&plain.events, &plain.rejected), (&export.events, &export.rejected));
+    assert_eq!(
+        (&plain.events, &plain.rejected),
+        (&export.events, &export.rejected)
+    );
     assert_eq!(plain.alerts.len(), export.alerts.len());
-    if let Some((a, b)) = plain.alerts.iter().zip(&export.alerts).find(|(a, b)| a != b) {
+    if let Some((a, b)) = plain
+        .alerts
+        .iter()
+        .zip(&export.alerts)
+        .find(|(a, b)| a != b)
+    {
         panic!("first difference:\n plain  {a:?}\n export {b:?}");
     }
-    assert!(plain.events["protocol_update"] > 0, "chains appear over the years");
+    assert!(
+        plain.events["protocol_update"] > 0,
+        "chains appear over the years"
+    );
 }
