@@ -65,7 +65,16 @@ struct Emit<'a> {
     source_confidence: Option<f64>,
 }
 
-impl Emit<'_> {
+impl<'a> Emit<'a> {
+    fn new(record: &'a Record, ctx: &'a Context, source_confidence: Option<f64>) -> Self {
+        Emit {
+            record,
+            ctx,
+            correlation_id: None,
+            source_confidence,
+        }
+    }
+
     fn event(
         &mut self,
         key: &str,
@@ -293,12 +302,7 @@ impl Engine {
         out: &mut Vec<Event>,
     ) {
         let t = record.time;
-        let mut emit = Emit {
-            record,
-            ctx,
-            correlation_id: None,
-            source_confidence: p.confidence,
-        };
+        let mut emit = Emit::new(record, ctx, p.confidence);
         let cfg = &self.config;
         let pegged = self.is_pegged(p);
         let ids = || {
@@ -592,12 +596,7 @@ impl Engine {
         ctx: &Context,
         out: &mut Vec<Event>,
     ) {
-        let mut emit = Emit {
-            record,
-            ctx,
-            correlation_id: None,
-            source_confidence: None,
-        };
+        let mut emit = Emit::new(record, ctx, None);
         let pid = t.protocol_id.as_str();
         self.tvl_series(
             &mut emit,
@@ -698,12 +697,7 @@ impl Engine {
         ctx: &Context,
         out: &mut Vec<Event>,
     ) {
-        let mut emit = Emit {
-            record,
-            ctx,
-            correlation_id: None,
-            source_confidence: None,
-        };
+        let mut emit = Emit::new(record, ctx, None);
         let mut changes: Vec<FieldChange> = r
             .fields
             .iter()

@@ -38,18 +38,7 @@ fn replay(path: &Path) -> Summary {
 }
 
 fn day(a: &AlertLine) -> String {
-    // Civil date of a millisecond timestamp, enough for assertions.
-    let days = a.timestamp / 86_400_000;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    pulse::record::format_utc(a.timestamp / 1000)[..10].to_string()
 }
 
 fn of<'a>(s: &'a Summary, key: &str) -> Vec<&'a AlertLine> {
