@@ -21,8 +21,8 @@ resource "aws_elasticache_replication_group" "this" {
   node_type                  = var.node_type
   num_cache_clusters         = var.num_cache_clusters
   port                       = 6379
-  automatic_failover_enabled = var.num_cache_clusters > 1
-  multi_az_enabled           = var.num_cache_clusters > 1
+  automatic_failover_enabled = true
+  multi_az_enabled           = true
   subnet_group_name          = aws_elasticache_subnet_group.this.name
   security_group_ids         = var.security_group_ids
 

@@ -30,9 +30,14 @@ variable "node_type" {
 }
 
 variable "num_cache_clusters" {
-  description = "Nodes in the group; more than one enables automatic failover and Multi-AZ."
+  description = "Nodes in the group (a primary and replicas in other zones, for automatic failover)."
   type        = number
   default     = 2
+
+  validation {
+    condition     = var.num_cache_clusters >= 2 && var.num_cache_clusters <= 6
+    error_message = "num_cache_clusters must lie in 2..6: automatic failover and Multi-AZ need a replica."
+  }
 }
 
 variable "engine_version" {

@@ -99,6 +99,7 @@ module "queues" {
   consumer_timeout_seconds         = var.alert_consumer_timeout
   consumer_batching_window_seconds = var.alert_consumer_batching_window_seconds
   max_receive_count                = 3
+  create_dlq_redrive_allow_policy  = var.create_dlq_redrive_allow_policy
   tags                             = local.tags
 }
 

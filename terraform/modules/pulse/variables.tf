@@ -241,6 +241,12 @@ variable "alert_consumer_maximum_concurrency" {
   }
 }
 
+variable "create_dlq_redrive_allow_policy" {
+  description = "Attach the DLQ's redrive-allow policy (only the alerts queue may use it). Leave true; only the emulator rehearsal sets false (moto drops the attribute)."
+  type        = bool
+  default     = true
+}
+
 variable "max_redrive_count" {
   description = "Messages redriven more often than this stay in the DLQ."
   type        = number
@@ -296,7 +302,7 @@ variable "elasticache_node_type" {
 }
 
 variable "elasticache_num_cache_clusters" {
-  description = "ElastiCache nodes (more than one: failover and Multi-AZ)."
+  description = "ElastiCache nodes, 2..6 (a primary and replicas, for failover and Multi-AZ)."
   type        = number
   default     = 2
 }

@@ -37,6 +37,8 @@ resource "aws_sqs_queue" "this" {
 # Only the alerts queue may use the DLQ as its dead-letter queue (and so be the destination of
 # a redrive). A separate resource: inline, the two queues would reference each other.
 resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  count = var.create_dlq_redrive_allow_policy ? 1 : 0
+
   queue_url = aws_sqs_queue.dlq.id
 
   redrive_allow_policy = jsonencode({

@@ -42,6 +42,12 @@ variable "dlq_message_retention_seconds" {
   }
 }
 
+variable "create_dlq_redrive_allow_policy" {
+  description = "Allow only this queue to use the DLQ (redrive-allow policy). Leave true; the emulator rehearsal turns it off because moto drops the attribute and the provider would wait for it forever."
+  type        = bool
+  default     = true
+}
+
 variable "max_receive_count" {
   description = "Receives after which a message moves to the dead-letter queue."
   type        = number
