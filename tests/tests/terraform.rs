@@ -676,6 +676,44 @@ fn environments_pin_the_provider_and_use_an_s3_backend() {
     }
 }
 
+#[test]
+fn every_variable_is_typed_described_and_documented() {
+    let readme = std::fs::read_to_string(terraform_dir().join("README.md")).unwrap();
+    for dir in [
+        terraform_dir().join("modules/pulse"),
+        terraform_dir().join("envs/dev"),
+        terraform_dir().join("rehearsal"),
+    ] {
+        let module = Module::load(&dir);
+        for block in module.blocks().filter(|b| b.identifier() == "variable") {
+            let name = label(block, 0);
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "terraform/README.md does not document {name} of {}",
+                dir.display()
+            );
+        }
+    }
+    for module in every_module() {
+        for block in module.blocks() {
+            let what = match block.identifier() {
+                "variable" => ["type", "description"].as_slice(),
+                "output" => ["description"].as_slice(),
+                _ => continue,
+            };
+            for key in what {
+                assert!(
+                    attr(block, key).is_some(),
+                    "{}: {} {} has no {key}",
+                    module.dir.display(),
+                    block.identifier(),
+                    label(block, 0)
+                );
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Apply rehearsal against moto_server
 // ---------------------------------------------------------------------------------------
