@@ -14,7 +14,7 @@
 
 use crate::settings::{MetricsMode, Settings};
 use pulse::adapters::cloudwatch::CloudWatchMetrics;
-use pulse::adapters::dynamodb::DynamoSource;
+use pulse::adapters::dynamodb::{DynamoSource, TIME_BUCKET_ATTRIBUTE};
 use pulse::adapters::emf::EmfStdout;
 use pulse::adapters::redis::{RedisPorts, RedisSettings};
 use pulse::adapters::sqs::SqsAlerts;
@@ -309,7 +309,29 @@ where
             .get("Records")
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
-        let parsed: Vec<_> = raw.iter().map(|r| stream_record(r, limits)).collect();
+        let parsed: Vec<_> = raw
+            .iter()
+            .map(|r| {
+                // The time-bucket index attribute is not part of the record (a TVL row would
+                // read it as a chain).
+                let has_bucket = r
+                    .pointer("/dynamodb/NewImage")
+                    .and_then(|i| i.get(TIME_BUCKET_ATTRIBUTE))
+                    .is_some();
+                if has_bucket {
+                    let mut r = r.clone();
+                    if let Some(image) = r
+                        .pointer_mut("/dynamodb/NewImage")
+                        .and_then(Value::as_object_mut)
+                    {
+                        image.remove(TIME_BUCKET_ATTRIBUTE);
+                    }
+                    stream_record(&r, limits)
+                } else {
+                    stream_record(r, limits)
+                }
+            })
+            .collect();
         let ctx = Context {
             source: Source::Dynamodb,
             now: Some(now),

@@ -245,7 +245,9 @@ pub fn record_of(
     raw: &HashMap<String, AttributeValue>,
     limits: &ValidationConfig,
 ) -> Result<Record, Rejection> {
-    let item = item_of(raw);
+    let mut item = item_of(raw);
+    // The index attribute is ours, not the writer's: a TVL row must not read it as a chain.
+    item.0.retain(|(k, _)| k != TIME_BUCKET_ATTRIBUTE);
     if item.fields().any(|(_, v)| matches!(v, Attr::Invalid)) {
         return Err(Rejection::new(RejectReason::BadAttribute));
     }

@@ -231,6 +231,18 @@ async fn time_bucket_index_reads_only_since_the_watermark() {
         serde_json::from_value(detector.handle(&scheduled_event()).await.unwrap()).unwrap();
     assert_eq!(first.records, items.len());
     assert_eq!(first.watermark, Some(t0 + 60));
+    let mut c = stack.redis_client().await;
+    let current: String = redis::cmd("GET")
+        .arg("tvl:1000")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let chains = serde_json::from_str::<Value>(&current).unwrap()["chains"].clone();
+    assert_eq!(
+        chains,
+        json!({"arbitrum": 25_000_000.0, "ethereum": 75_000_000.0}),
+        "the index attribute is not a chain"
+    );
     let later = tvl_items(1, t0 + 1200);
     stack.put_bucketed(EVENTS_TABLE, &later).await;
     let second: TickSummary =

@@ -33,7 +33,8 @@ async fn stream_records_from_the_emulator_are_detected() {
     let items = tvl_items(2, t0);
     let mut with_bad = items.clone();
     with_bad.push(json!({"PK": "hourlyTvl#bad", "SK": t0, "tvl": "lots"}));
-    stack.put(EVENTS_TABLE, &with_bad).await;
+    // Written with the time-bucket attribute, as `pulse local load` does: not a chain.
+    stack.put_bucketed(EVENTS_TABLE, &with_bad).await;
     let event = stream_event_of(stack.moto.port, &stream_arn(&stack, EVENTS_TABLE).await);
     assert_eq!(event["Records"].as_array().unwrap().len(), with_bad.len());
 
