@@ -16,3 +16,6 @@ mod stream;
 
 #[path = "detector/cargo_lambda.rs"]
 mod cargo_lambda;
+
+#[path = "detector/bench.rs"]
+mod bench;
