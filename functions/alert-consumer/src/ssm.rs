@@ -12,6 +12,10 @@ pub struct SsmSecrets {
 }
 
 impl SsmSecrets {
+    pub fn new(client: aws_sdk_ssm::Client) -> Self {
+        SsmSecrets { client }
+    }
+
     pub async fn from_env() -> Self {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
