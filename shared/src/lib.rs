@@ -16,9 +16,11 @@
 //! - [`env`]: environment variable names, shared with Terraform;
 //! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines;
 //! - [`adapters`]: Redis, DynamoDB, SQS, CloudWatch and SSM behind the ports (cargo features
-//!   `redis-adapter` and `aws-adapters`); [`pipeline::run_checkpointed`] runs a Lambda batch.
+//!   `redis-adapter` and `aws-adapters`); [`pipeline::run_checkpointed`] runs a Lambda batch;
+//! - [`alerting`]: delivery decisions for alerts: routing tree, silences, repeat interval, texts.
 
 pub mod adapters;
+pub mod alerting;
 pub mod config;
 pub mod engine;
 pub mod env;
