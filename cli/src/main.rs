@@ -1,6 +1,7 @@
 //! `pulse`: replay market history through the engine locally, and on-call tools.
 //! Each subcommand lives in its own module; this file only parses arguments and dispatches.
 
+mod dlq;
 mod replay;
 
 use clap::{Parser, Subcommand};
@@ -21,12 +22,15 @@ struct Cli {
 enum Command {
     /// Replay record files (NDJSON, DynamoDB export or stream lines) through the engine, with no services.
     Replay(replay::Args),
+    /// The alerts dead-letter queue: inspect, redrive (filtered, rate-limited), SQS move tasks, status.
+    Dlq(dlq::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
+        Command::Dlq(args) => dlq::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
