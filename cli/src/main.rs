@@ -1,6 +1,7 @@
 //! `pulse`: replay market history through the engine locally, and on-call tools.
 //! Each subcommand lives in its own module; this file only parses arguments and dispatches.
 
+mod dlq;
 mod local;
 mod replay;
 
@@ -24,6 +25,8 @@ enum Command {
     Replay(replay::Args),
     /// Use the local stack (scripts/local-stack.sh up): load records, run a detection tick, tail events.
     Local(local::Args),
+    /// The alerts dead-letter queue: inspect, redrive (filtered, rate-limited), SQS move tasks, status.
+    Dlq(dlq::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
         Command::Local(args) => local::run(args),
+        Command::Dlq(args) => dlq::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,13 +1,53 @@
-//! Placeholder Lambda: wires tracing and a handler.
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use serde_json::Value;
+//! The `dlq-redrive` Lambda: invoked directly with a JSON [`Request`], returns a JSON [`Report`].
+//! This file only wires logging, configuration and the SQS client; `dlq_redrive` decides.
 
-async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(event.payload)
+use dlq_redrive::handler::{SAFETY_MARGIN, diagnostic, metrics_line};
+use dlq_redrive::ops::{Budget, now_ms};
+use dlq_redrive::sqs::SqsQueue;
+use dlq_redrive::{Config, Report, Request, handle};
+use lambda_runtime::Diagnostic;
+use lambda_runtime::{LambdaEvent, run, service_fn};
+use std::time::{Instant, SystemTime};
+
+async fn lambda_handler(
+    queue: &SqsQueue,
+    config: &Config,
+    event: LambdaEvent<Request>,
+) -> Result<Report, Diagnostic> {
+    // Stop a safety margin before Lambda would kill the run, so the report always gets out.
+    let remaining = event
+        .context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(SAFETY_MARGIN);
+    let budget = Budget::until(Instant::now() + remaining);
+    let report = handle(queue, config, &event.payload, budget)
+        .await
+        .map_err(|e| diagnostic(&e))?;
+    println!(
+        "{}",
+        metrics_line(config, &event.payload, &report, now_ms())
+    );
+    Ok(report)
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().init();
-    run(service_fn(handler)).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .init();
+    let config = Config::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk));
+    run(service_fn(|event: LambdaEvent<Request>| {
+        let (queue, config) = (&queue, &config);
+        async move { lambda_handler(queue, config, event).await }
+    }))
+    .await
 }

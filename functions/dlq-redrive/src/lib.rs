@@ -1,0 +1,37 @@
+//! DLQ redrive: look inside the alerts dead-letter queue and bring back what should be retried,
+//! without losing or doubling a message. Shared by the `dlq-redrive` Lambda and `pulse dlq --direct`.
+//!
+//! Module map (read in this order):
+//! - [`request`]: the JSON request (`{"action": "inspect" | "redrive" | "native" | "status", ...}`).
+//! - [`filter`]: what a message is (eventType, severity, protocol, token, chain, age) and whether
+//!   it matches a filter; bodies that do not parse stay inspectable as raw text.
+//! - [`report`]: the JSON report, its tallies, and the EMF metrics line.
+//! - [`rate`]: rate limiting and time-budget arithmetic.
+//! - [`queue`]: the port the operations use ([`queue::Queue`]) and its message types.
+//! - [`sqs`]: the adapter over `aws_sdk_sqs` (the only module that touches the SDK).
+//! - [`ops`]: the operations: inspect, redrive, native move tasks, status.
+//! - [`handler`]: configuration from the environment, logging, metrics, dispatch.
+//!
+//! The one rule: a message leaves the dead-letter queue only after the destination acknowledged
+//! it (send first, delete after), and every message this code holds invisible is made visible
+//! again before it returns.
+
+pub mod filter;
+pub mod handler;
+pub mod ops;
+pub mod queue;
+pub mod rate;
+pub mod report;
+pub mod request;
+pub mod sqs;
+
+pub use handler::{Config, handle};
+pub use ops::{Budget, Error};
+pub use report::Report;
+pub use request::Request;
+
+/// Name of the message attribute counting how often a message was redriven.
+pub const REDRIVE_COUNT_ATTRIBUTE: &str = "redriveCount";
+
+/// Messages redriven this often already stay in the dead-letter queue (the loop guard).
+pub const DEFAULT_MAX_REDRIVE_COUNT: u32 = 3;
