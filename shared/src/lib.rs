@@ -13,8 +13,7 @@
 //! - [`ports`]: the traits adapters implement (state, pub/sub, alerts, metrics) and their
 //!   in-memory versions;
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
-//! - [`env`]: environment variable names, shared with Terraform;
-//! - [`alerting`]: delivery decisions for alerts: routing tree, silences, repeat interval, texts.
+//! - [`env`]: environment variable names, shared with Terraform.
 
 pub mod alerting;
 pub mod config;
