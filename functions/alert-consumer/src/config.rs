@@ -244,4 +244,24 @@ mod tests {
         let e = err(&base.replace(r#"["a"]"#, r#"["b"]"#));
         assert!(e.contains("`b`"), "{e}");
     }
+
+    #[test]
+    fn settings_come_from_the_shared_names() {
+        let lookup = |name: &str| match name {
+            "PULSE_REDIS_URL" => Some("redis://127.0.0.1:6379/".to_string()),
+            "PULSE_ROUTES_FILE" => Some("/var/task/routes.toml".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_lookup(lookup).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.metrics_namespace, "Pulse");
+        assert_eq!(s.secrets_parameter_path, None);
+        let missing = Settings::from_lookup(|_| None).map(|_| ());
+        assert!(matches!(
+            missing,
+            Err(ConfigError::MissingEnv("PULSE_REDIS_URL"))
+        ));
+        for name in [env::REDIS_URL, env::ROUTES_FILE, env::REDIS_AUTH_PARAMETER] {
+            assert!(env::ALERT_CONSUMER.iter().any(|v| v.name == name));
+        }
+    }
 }
