@@ -1,11 +1,14 @@
 //! Engine throughput on real market history (../shared/data, or $PULSE_DATA_DIR):
-//! `detect` is detect + generate over parsed records, `parse_detect` adds JSON parsing.
+//! `detect` is detect + generate over parsed records, `parse_detect` adds JSON parsing, and
+//! `replay` is what `pulse replay` does per line (parse, detect, write every event as JSON)
+//! without the file I/O.
 //! Run: cargo bench -p pulse-shared --bench engine
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pulse::engine::{Context, Engine};
 use pulse::parse::{self, Format};
+use pulse::replay::Replay;
 use pulse::state::StateMap;
 use pulse::{Config, Record};
 use std::hint::black_box;
@@ -72,6 +75,27 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let recs = records(black_box(&lines));
                 black_box(detect(&engine, &recs))
+            })
+        });
+        group.bench_function("replay", |b| {
+            b.iter(|| {
+                let mut replay = Replay::new(Config::default());
+                let mut events = Vec::with_capacity(64);
+                let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
+                let mut written = 0;
+                for line in black_box(&lines) {
+                    replay.feed_line(Format::Plain, line, &mut events);
+                    for e in &events {
+                        serde_json::to_writer(&mut out, e).unwrap();
+                        out.push(b'\n');
+                    }
+                    events.clear();
+                    if out.len() > 1 << 15 {
+                        written += out.len();
+                        out.clear();
+                    }
+                }
+                black_box(written + out.len())
             })
         });
         group.finish();

@@ -108,7 +108,7 @@ impl<'de: 'a, 'a> Visitor<'de> for PlainVisitor<'a> {
         Ok(Attr::List(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(12));
         while let Some((CowStr(k), Plain(v))) = map.next_entry()? {
             out.push((k, v));
         }
@@ -209,7 +209,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for DdbItem<'a> {
                 f.write_str("a DynamoDB item")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(12));
                 while let Some((CowStr(k), Ddb(v))) = map.next_entry()? {
                     out.push((k, v));
                 }
