@@ -128,7 +128,9 @@ export PULSE_INITIAL_LOOKBACK_SECS=86400
 export PULSE_LOCAL_REDIS_PORT=$redis_port
 export PULSE_LOCAL_MOTO_PORT=$moto_port
 ENV
-  say "up; environment in $envfile"
+  # The same variables without `export`, for `cargo lambda watch --env-file`.
+  sed -n 's/^export //p' "$envfile" >"$dir/lambda.env"
+  say "up; environment in $envfile (and $dir/lambda.env for cargo lambda)"
   cat "$envfile"
 }
 
@@ -147,7 +149,7 @@ stop_pid() {
 down() {
   stop_pid "$dir/redis.pid"
   stop_pid "$dir/moto.pid"
-  rm -f "$envfile"
+  rm -f "$envfile" "$dir/lambda.env"
   say "down"
 }
 

@@ -18,10 +18,13 @@ async fn main() -> Result<(), Error> {
         .with_current_span(true)
         .with_span_list(false)
         .init();
-    let settings = Settings::from_env()?;
+    let settings = Settings::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     // AWS_ENDPOINT_URL, when set, points every client at the emulator.
     let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    let detector = build(&settings, &aws).await?;
+    let detector = build(&settings, &aws)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     tracing::info!("detector ready");
     let detector = &detector;
     run(service_fn(move |event: LambdaEvent<Value>| {

@@ -272,3 +272,84 @@ async fn scan_paginates_past_one_page() {
     assert_eq!(summary.records, items.len());
     assert!(summary.dynamodb_pages >= 2, "{summary:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_auth_token_comes_from_ssm() {
+    let stack = Stack::start().await;
+    let ssm = aws_sdk_ssm::Client::new(&stack.aws);
+    ssm.put_parameter()
+        .name("/pulse/redis-auth")
+        .value("s3cret-token")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    stack.redis.command("CONFIG SET requirepass s3cret-token");
+    let mut settings = stack.settings();
+    let err = detector::handler::build(&settings, &stack.aws)
+        .await
+        .expect_err("no AUTH, no connection");
+    assert!(
+        !err.to_string().contains("s3cret"),
+        "no secret in errors: {err}"
+    );
+    settings.redis_auth_parameter = Some("/pulse/redis-auth".into());
+    let detector = detector::handler::build(&settings, &stack.aws)
+        .await
+        .unwrap();
+    assert!(format!("{:?}", detector.store).contains("RedisPorts"));
+    assert!(
+        !format!("{detector:?}").contains("s3cret"),
+        "no secret in Debug"
+    );
+    stack
+        .put(COINS_TABLE, &price_items(1, now() - 600, 1.3))
+        .await;
+    let summary: TickSummary =
+        serde_json::from_value(detector.handle(&scheduled_event()).await.unwrap()).unwrap();
+    assert_eq!(summary.records, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_reach_cloudwatch_through_put_metric_data() {
+    let stack = Stack::start().await;
+    let mut settings = stack.settings();
+    settings.metrics_mode = detector::settings::MetricsMode::Api;
+    let detector = detector::handler::build(&settings, &stack.aws)
+        .await
+        .unwrap();
+    let mut items = price_items(2, now() - 600, 1.3);
+    items.push(json!({"PK": "coingecko#broken", "SK": now() - 600, "price": "NaN?"}));
+    stack.put(COINS_TABLE, &items).await;
+    detector.handle(&scheduled_event()).await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&stack.aws);
+    let metrics = cw
+        .list_metrics()
+        .namespace("PulseTest")
+        .send()
+        .await
+        .unwrap()
+        .metrics
+        .unwrap_or_default();
+    let names: HashSet<String> = metrics
+        .iter()
+        .filter_map(|m| m.metric_name().map(str::to_string))
+        .collect();
+    for name in [
+        "RecordsProcessed",
+        "RecordsRejected",
+        "Events",
+        "Alerts",
+        "Duration",
+        "Lag",
+    ] {
+        assert!(names.contains(name), "{name} missing from {names:?}");
+    }
+    let reasons: HashSet<String> = metrics
+        .iter()
+        .flat_map(|m| m.dimensions())
+        .filter(|d| d.name() == Some("Reason"))
+        .filter_map(|d| d.value().map(str::to_string))
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+}
