@@ -492,7 +492,7 @@ mod tests {
 
     #[test]
     fn tvl_with_chains_and_sections() {
-        let r = one(Format::Plain, r#"{"PK":"hourlyTvl#111","SK":1700000000,"SK_ORIGNAL":1699999990,"source":"tvl-adapter","tvl":300,"ethereum":200,"bsc":100,"ethereum-staking":5,"tvlPrev1Day":280}"#).unwrap();
+        let r = one(Format::Plain, r#"{"PK":"hourlyTvl#111","SK":1700000000,"SK_ORIGNAL":1699999990,"source":"tvl-adapter","tvl":300,"ethereum":200,"bsc":100,"ethereum-staking":5,"tvlPrev1Day":280,"timeBucket":472222}"#).unwrap();
         let RecordBody::Tvl(t) = r.body else { panic!() };
         assert_eq!(t.protocol_id, "111");
         assert_eq!(t.granularity, TvlGranularity::Hourly);

@@ -228,6 +228,8 @@ const TVL_NON_CHAIN_FIELDS: &[&str] = &[
     "tvlPrev1Hour",
     "tvlPrev1Day",
     "tvlPrev1Week",
+    // The time-bucket GSI key the detector's Query path reads (see adapters::dynamodb).
+    "timeBucket",
 ];
 
 fn number(item: &Item<'_>, field: &str) -> Result<Option<f64>, Rejection> {
