@@ -30,7 +30,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 # pyenv shims are refreshed so newly installed console scripts are on PATH.
-command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 
 say "cargo fmt --check"
 cargo fmt --all -- --check

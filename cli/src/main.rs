@@ -2,6 +2,7 @@
 //! Each subcommand lives in its own module; this file only parses arguments and dispatches.
 
 mod dlq;
+mod local;
 mod replay;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Replay record files (NDJSON, DynamoDB export or stream lines) through the engine, with no services.
     Replay(replay::Args),
+    /// Use the local stack (scripts/local-stack.sh up): load records, run a detection tick, tail events.
+    Local(local::Args),
     /// The alerts dead-letter queue: inspect, redrive (filtered, rate-limited), SQS move tasks, status.
     Dlq(dlq::Args),
 }
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
+        Command::Local(args) => local::run(args),
         Command::Dlq(args) => dlq::run(args),
     };
     match result {

@@ -91,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bar = progress(total_bytes, args.quiet);
     let mut replay = Replay::new(config);
     let mut events: Vec<Event> = Vec::with_capacity(64);
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     let started = Instant::now();
 
     for path in &args.files {
@@ -123,8 +124,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             replay.feed_line(f, text, &mut events);
             if let Some(w) = writer.as_mut() {
                 for event in &events {
-                    serde_json::to_writer(&mut *w, event)?;
-                    w.write_all(b"\n")?;
+                    serde_json::to_writer(&mut buf, event)?;
+                    buf.push(b'\n');
+                }
+                if buf.len() >= 1 << 15 {
+                    w.write_all(&buf)?;
+                    buf.clear();
                 }
             }
             events.clear();
@@ -134,6 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     if let Some(mut w) = writer {
+        w.write_all(&buf)?;
         w.flush().context("writing events")?;
     }
     bar.finish_and_clear();
@@ -173,7 +179,7 @@ fn print_summary(s: &Summary, show: usize) {
         .collect();
     let _ = writeln!(e, "alerts    {}", sev.join(", "));
     for a in s.alerts.iter().take(show) {
-        let when = format_time(a.timestamp / 1000);
+        let when = pulse::record::format_utc(a.timestamp / 1000);
         let _ = writeln!(
             e,
             "  {when}  {:<8}  {:<14} {:<40} {}",
@@ -195,34 +201,4 @@ fn print_summary(s: &Summary, show: usize) {
         "speed     {:.0} records/s ({:.3} s)",
         s.records_per_second, s.seconds
     );
-}
-
-/// `YYYY-MM-DD HH:MM` UTC, without a date library.
-fn format_time(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_utc() {
-        assert_eq!(super::format_time(1_678_543_259), "2023-03-11 14:00");
-        assert_eq!(super::format_time(0), "1970-01-01 00:00");
-    }
 }

@@ -1,1 +1,82 @@
-fn main() {}
+//! Engine throughput on real market history (../shared/data, or $PULSE_DATA_DIR):
+//! `detect` is detect + generate over parsed records, `parse_detect` adds JSON parsing.
+//! Run: cargo bench -p pulse-shared --bench engine
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pulse::engine::{Context, Engine};
+use pulse::parse::{self, Format};
+use pulse::state::StateMap;
+use pulse::{Config, Record};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("PULSE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+fn lines(name: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(data_dir().join(name)).ok()?;
+    Some(text.lines().map(str::to_string).collect())
+}
+
+fn records(lines: &[String]) -> Vec<Record> {
+    let limits = Config::default().validation;
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        parse::parse_line(Format::Plain, line, &limits, |r| out.extend(r.ok()));
+    }
+    out
+}
+
+fn detect(engine: &Engine, records: &[Record]) -> usize {
+    let mut states = StateMap::new();
+    let mut events = Vec::with_capacity(1024);
+    let ctx = Context::replay();
+    let mut n = 0;
+    for r in records {
+        let state = match states.get_mut(&r.state_key()) {
+            Some(s) => s,
+            None => states.entry(r.state_key()).or_default(),
+        };
+        engine.observe(r, state, &ctx, &mut events);
+        n += events.len();
+        events.clear();
+    }
+    n
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::new(Config::default());
+    for (name, file) in [
+        ("chains_daily_tvl", "chains-2018-2023.tvl.ndjson"),
+        ("usdc_minutes", "usdc-depeg-2023-03.prices.ndjson"),
+    ] {
+        let Some(lines) = lines(file) else {
+            eprintln!(
+                "skipped {name}: {} not found (set PULSE_DATA_DIR)",
+                data_dir().join(file).display()
+            );
+            continue;
+        };
+        let recs = records(&lines);
+        let mut group = c.benchmark_group(name);
+        group.sample_size(20);
+        group.throughput(Throughput::Elements(recs.len() as u64));
+        group.bench_function("detect", |b| {
+            b.iter(|| black_box(detect(&engine, black_box(&recs))))
+        });
+        group.bench_function("parse_detect", |b| {
+            b.iter(|| {
+                let recs = records(black_box(&lines));
+                black_box(detect(&engine, &recs))
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -53,6 +53,8 @@ pub struct BatchOutput {
 pub struct Engine {
     config: Config,
     pegged: HashSet<String>,
+    /// Whether any pegged entry is a token id (`chain:address`) rather than a coingecko id.
+    pegged_token_ids: bool,
 }
 
 /// Per-record facts shared by every event made from it.
@@ -63,7 +65,16 @@ struct Emit<'a> {
     source_confidence: Option<f64>,
 }
 
-impl Emit<'_> {
+impl<'a> Emit<'a> {
+    fn new(record: &'a Record, ctx: &'a Context, source_confidence: Option<f64>) -> Self {
+        Emit {
+            record,
+            ctx,
+            correlation_id: None,
+            source_confidence,
+        }
+    }
+
     fn event(
         &mut self,
         key: &str,
@@ -102,10 +113,10 @@ fn push_magnitude(tags: &mut Vec<String>, change_percent: f64) {
 }
 
 /// What a window or peg rule found, ready to become an alert.
-struct Finding<'a> {
+struct Finding {
     rule: AlertRule,
     severity: Severity,
-    key: &'a str,
+    key: String,
     value: f64,
     reference: f64,
     change_percent: f64,
@@ -125,12 +136,13 @@ struct Subject<'a> {
     stablecoin: bool,
 }
 
-fn alert_event(emit: &mut Emit<'_>, f: Finding<'_>, who: &Subject<'_>) -> Event {
-    let mut tags = vec![
+fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
+    let mut tags = Vec::with_capacity(8);
+    tags.extend([
         "type:alert".to_string(),
         format!("rule:{}", f.rule.as_str()),
         format!("severity:{}", f.severity.as_str()),
-    ];
+    ]);
     if let Some(t) = who.token_id {
         tags.push(format!("token:{t}"));
     }
@@ -144,11 +156,18 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding<'_>, who: &Subject<'_>) -> Event 
         tags.push("stablecoin".to_string());
     }
     push_magnitude(&mut tags, f.change_percent);
-    let rule_id = format!("alert:{}", f.rule.as_str());
+    let rule_id = match f.rule {
+        AlertRule::PriceMove => "alert:price_move",
+        AlertRule::PegDeviation => "alert:peg_deviation",
+        AlertRule::PegRecovery => "alert:peg_recovery",
+        AlertRule::TvlDrop => "alert:tvl_drop",
+    };
+    let key = f.key;
+    let change_percent = f.change_percent;
     let alert = Alert {
         rule: f.rule,
         severity: f.severity,
-        key: f.key.to_string(),
+        key: String::new(),
         token_id: who.token_id.map(str::to_string),
         protocol_id: who.protocol_id.map(str::to_string),
         chain: who.chain.map(str::to_string),
@@ -161,13 +180,11 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding<'_>, who: &Subject<'_>) -> Event 
         level: f.level,
         message: f.message,
     };
-    emit.event(
-        f.key,
-        &rule_id,
-        f.change_percent,
-        tags,
-        Payload::Alert(alert),
-    )
+    let mut event = emit.event(&key, rule_id, change_percent, tags, Payload::Alert(alert));
+    if let Payload::Alert(a) = &mut event.payload {
+        a.key = key;
+    }
+    event
 }
 
 fn round4(x: f64) -> f64 {
@@ -195,11 +212,24 @@ fn usd(x: f64) -> String {
     }
 }
 
+/// The state key of a TVL series: `tvl:{protocolId}` or `tvl:{protocolId}:{chain}`.
+fn tvl_key(protocol_id: &str, chain: Option<&str>) -> String {
+    match chain {
+        Some(c) => format!("tvl:{protocol_id}:{c}"),
+        None => format!("tvl:{protocol_id}"),
+    }
+}
+
 impl Engine {
     /// An engine with a validated config.
     pub fn new(config: Config) -> Self {
         let pegged = config.peg.assets.iter().cloned().collect();
-        Engine { config, pegged }
+        let pegged_token_ids = config.peg.assets.iter().any(|a| a.contains(':'));
+        Engine {
+            config,
+            pegged,
+            pegged_token_ids,
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -207,18 +237,15 @@ impl Engine {
     }
 
     /// Whether a token is judged against the peg: by coingecko id, token id or redirect.
-    pub fn is_pegged(&self, price: &PriceRecord, token_id: &str) -> bool {
-        let by_redirect = price
-            .redirect
-            .as_deref()
-            .and_then(|r| r.strip_prefix("coingecko#"))
-            .is_some_and(|id| self.pegged.contains(id));
-        price
-            .token
-            .coingecko_id()
-            .is_some_and(|id| self.pegged.contains(id))
-            || self.pegged.contains(token_id)
-            || by_redirect
+    pub fn is_pegged(&self, price: &PriceRecord) -> bool {
+        let by_id = |id: &str| self.pegged.contains(id);
+        price.token.coingecko_id().is_some_and(by_id)
+            || price
+                .redirect
+                .as_deref()
+                .and_then(|r| r.strip_prefix("coingecko#"))
+                .is_some_and(by_id)
+            || (self.pegged_token_ids && self.pegged.contains(&price.token.to_string()))
     }
 
     /// Runs a batch: records are applied per key in time order (the sort is stable), against
@@ -265,6 +292,7 @@ impl Engine {
         Observed::Applied
     }
 
+    /// Ids and strings are built only when a price record yields an event.
     fn observe_price(
         &self,
         record: &Record,
@@ -274,16 +302,14 @@ impl Engine {
         out: &mut Vec<Event>,
     ) {
         let t = record.time;
-        let token_id = p.token.to_string();
-        let key = format!("price:{token_id}");
-        let mut emit = Emit {
-            record,
-            ctx,
-            correlation_id: None,
-            source_confidence: p.confidence,
-        };
+        let mut emit = Emit::new(record, ctx, p.confidence);
         let cfg = &self.config;
-        let pegged = self.is_pegged(p, &token_id);
+        let pegged = self.is_pegged(p);
+        let ids = || {
+            let token_id = p.token.to_string();
+            let key = format!("price:{token_id}");
+            (token_id, key)
+        };
 
         match publish::decide(
             &cfg.publish.price,
@@ -303,8 +329,10 @@ impl Engine {
                 previous,
                 heartbeat,
             } => {
+                let (token_id, key) = ids();
                 let change = publish::change_percent(previous.value, p.price);
-                let mut tags = vec!["type:price".to_string(), format!("token:{token_id}")];
+                let mut tags = Vec::with_capacity(6);
+                tags.extend(["type:price".to_string(), format!("token:{token_id}")]);
                 if let Some(chain) = p.token.chain() {
                     tags.push(format!("chain:{chain}"));
                 }
@@ -316,7 +344,7 @@ impl Engine {
                 }
                 push_magnitude(&mut tags, change);
                 let data = PriceUpdate {
-                    token_id: token_id.clone(),
+                    token_id,
                     symbol: p.symbol.clone(),
                     chain: p.token.chain().map(str::to_string),
                     previous_price: previous.value,
@@ -339,110 +367,105 @@ impl Engine {
             }
         }
 
-        let who = Subject {
-            token_id: Some(&token_id),
-            chain: p.token.chain(),
-            symbol: p.symbol.as_deref(),
-            stablecoin: pegged,
-            ..Subject::default()
-        };
-        let name = p.symbol.as_deref().unwrap_or(&token_id);
-        if pegged {
+        let finding = if pegged {
             let peg_cfg = &cfg.peg;
-            let deviation = peg::deviation_percent(peg_cfg, p.price);
-            let change = (p.price - peg_cfg.peg) / peg_cfg.peg * 100.0;
-            let base = Finding {
-                rule: AlertRule::PegDeviation,
-                severity: Severity::Warning,
-                key: &key,
-                value: p.price,
-                reference: peg_cfg.peg,
-                change_percent: change,
-                threshold_percent: 0.0,
-                window: None,
-                level: 0,
-                message: String::new(),
-            };
             match cooldown::decide(
                 &mut state.peg,
                 peg::observe(peg_cfg, p.price),
                 t,
                 cfg.cooldown.period,
             ) {
-                Decision::Fire => {
-                    let level = state.peg.active;
-                    let threshold = peg_cfg
-                        .levels_percent
-                        .get(usize::from(level).saturating_sub(1))
-                        .copied()
-                        .unwrap_or(0.0);
-                    let severity = if usize::from(level) >= peg_cfg.critical_level {
-                        Severity::Critical
+                decision @ (Decision::Fire | Decision::Recovered) => {
+                    let (token_id, key) = ids();
+                    let name = p.symbol.clone().unwrap_or_else(|| token_id.clone());
+                    let deviation = peg::deviation_percent(peg_cfg, p.price);
+                    let mut f = Finding {
+                        rule: AlertRule::PegDeviation,
+                        severity: Severity::Warning,
+                        key,
+                        value: p.price,
+                        reference: peg_cfg.peg,
+                        change_percent: (p.price - peg_cfg.peg) / peg_cfg.peg * 100.0,
+                        threshold_percent: 0.0,
+                        window: None,
+                        level: 0,
+                        message: String::new(),
+                    };
+                    if decision == Decision::Fire {
+                        let level = state.peg.active;
+                        f.level = level;
+                        f.threshold_percent = peg_cfg
+                            .levels_percent
+                            .get(usize::from(level).saturating_sub(1))
+                            .copied()
+                            .unwrap_or(0.0);
+                        if usize::from(level) >= peg_cfg.critical_level {
+                            f.severity = Severity::Critical;
+                        }
+                        f.message = format!(
+                            "{name} is {deviation:.2}% off its ${} peg at ${} (past the {}% level)",
+                            peg_cfg.peg, p.price, f.threshold_percent
+                        );
                     } else {
-                        Severity::Warning
-                    };
-                    let message = format!(
-                        "{name} is {deviation:.2}% off its ${} peg at ${} (past the {threshold}% level)",
-                        peg_cfg.peg, p.price
-                    );
-                    let f = Finding {
-                        severity,
-                        threshold_percent: threshold,
-                        level,
-                        message,
-                        ..base
-                    };
-                    out.push(alert_event(&mut emit, f, &who));
+                        f.rule = AlertRule::PegRecovery;
+                        f.severity = Severity::Info;
+                        f.threshold_percent = peg_cfg.recovery_percent;
+                        f.message = format!(
+                            "{name} is back within {}% of its ${} peg at ${}",
+                            peg_cfg.recovery_percent, peg_cfg.peg, p.price
+                        );
+                    }
+                    Some((f, token_id))
                 }
-                Decision::Recovered => {
-                    let message = format!(
-                        "{name} is back within {}% of its ${} peg at ${}",
-                        peg_cfg.recovery_percent, peg_cfg.peg, p.price
-                    );
-                    let f = Finding {
-                        rule: AlertRule::PegRecovery,
-                        severity: Severity::Info,
-                        threshold_percent: peg_cfg.recovery_percent,
-                        message,
-                        ..base
-                    };
-                    out.push(alert_event(&mut emit, f, &who));
-                }
-                Decision::Quiet | Decision::Suppressed => {}
+                Decision::Quiet | Decision::Suppressed => None,
             }
         } else {
             let windows = &cfg.price_alerts.windows;
             let extremes = state.main.window_extremes(windows, t);
             let hit = window::price_move(windows, &extremes, p.price);
             state.main.push_window_value(t, p.price);
-            if let Some(f) = self.window_finding(
+            let mut token = None;
+            let f = self.window_finding(
                 AlertRule::PriceMove,
                 &mut state.main,
                 hit,
                 windows,
-                &key,
                 p.price,
                 t,
-                name,
-            ) {
-                out.push(alert_event(&mut emit, f, &who));
-            }
+                || {
+                    let (token_id, key) = ids();
+                    let name = p.symbol.clone().unwrap_or_else(|| token_id.clone());
+                    token = Some(token_id);
+                    (key, name)
+                },
+            );
+            f.zip(token)
+        };
+        if let Some((f, token_id)) = finding {
+            let who = Subject {
+                token_id: Some(&token_id),
+                chain: p.token.chain(),
+                symbol: p.symbol.as_deref(),
+                stablecoin: pegged,
+                ..Subject::default()
+            };
+            out.push(alert_event(&mut emit, f, &who));
         }
     }
 
-    /// Runs the cooldown for a window rule and describes the alert when it fires.
+    /// Runs the cooldown for a window rule and describes the alert when it fires;
+    /// `describe` gives the state key and a readable name, only then.
     #[allow(clippy::too_many_arguments)]
-    fn window_finding<'k>(
+    fn window_finding(
         &self,
         rule: AlertRule,
         series: &mut SeriesState,
         hit: Option<WindowHit>,
         windows: &[WindowThreshold],
-        key: &'k str,
         value: f64,
         t: UnixSecs,
-        name: &str,
-    ) -> Option<Finding<'k>> {
+        describe: impl FnOnce() -> (String, String),
+    ) -> Option<Finding> {
         let seen = hit.map_or(Observation::Clear, |h| Observation::Level(h.level));
         if cooldown::decide(&mut series.alert, seen, t, self.config.cooldown.period)
             != Decision::Fire
@@ -450,6 +473,7 @@ impl Engine {
             return None;
         }
         let hit = hit?;
+        let (key, name) = describe();
         let window = windows
             .get(hit.window)
             .map(|w| w.window.to_string())
@@ -485,7 +509,6 @@ impl Engine {
         &self,
         emit: &mut Emit<'_>,
         series: &mut SeriesState,
-        key: &str,
         protocol_id: &str,
         chain: Option<&str>,
         value: f64,
@@ -509,7 +532,8 @@ impl Engine {
                 heartbeat,
             } => {
                 let change = publish::change_percent(previous.value, value);
-                let mut tags = vec!["type:tvl".to_string(), format!("protocol:{protocol_id}")];
+                let mut tags = Vec::with_capacity(5);
+                tags.extend(["type:tvl".to_string(), format!("protocol:{protocol_id}")]);
                 if let Some(c) = chain.and_then(event::chain_of_breakdown_key) {
                     tags.push(format!("chain:{c}"));
                 }
@@ -527,7 +551,13 @@ impl Engine {
                     change_absolute: value - previous.value,
                     breakdown: breakdown.map(|b| b.iter().cloned().collect::<BTreeMap<_, _>>()),
                 };
-                out.push(emit.event(key, "tvl_change", change, tags, Payload::TvlChange(data)));
+                out.push(emit.event(
+                    &tvl_key(protocol_id, chain),
+                    "tvl_change",
+                    change,
+                    tags,
+                    Payload::TvlChange(data),
+                ));
                 series.published = Some(Published { value, time: t });
             }
         }
@@ -538,20 +568,16 @@ impl Engine {
         let extremes = series.window_extremes(windows, t);
         let hit = window::tvl_drop(windows, &extremes, value, cfg.tvl_alerts.min_drop_usd);
         series.push_window_value(t, value);
-        let name = match chain {
-            Some(c) => format!("{protocol_id} on {c}"),
-            None => protocol_id.to_string(),
+        let describe = || {
+            let name = match chain {
+                Some(c) => format!("{protocol_id} on {c}"),
+                None => protocol_id.to_string(),
+            };
+            (tvl_key(protocol_id, chain), name)
         };
-        if let Some(f) = self.window_finding(
-            AlertRule::TvlDrop,
-            series,
-            hit,
-            windows,
-            key,
-            value,
-            t,
-            &name,
-        ) {
+        if let Some(f) =
+            self.window_finding(AlertRule::TvlDrop, series, hit, windows, value, t, describe)
+        {
             let who = Subject {
                 protocol_id: Some(protocol_id),
                 chain,
@@ -570,18 +596,11 @@ impl Engine {
         ctx: &Context,
         out: &mut Vec<Event>,
     ) {
-        let mut emit = Emit {
-            record,
-            ctx,
-            correlation_id: None,
-            source_confidence: None,
-        };
+        let mut emit = Emit::new(record, ctx, None);
         let pid = t.protocol_id.as_str();
-        let key = format!("tvl:{pid}");
         self.tvl_series(
             &mut emit,
             &mut state.main,
-            &key,
             pid,
             None,
             t.tvl,
@@ -597,11 +616,9 @@ impl Engine {
             };
             // A chain that is the whole protocol would only repeat the total's alerts.
             let alerts = (value - t.tvl).abs() > 1e-9 * t.tvl.abs().max(1.0);
-            let chain_key = format!("tvl:{pid}:{chain}");
             self.tvl_series(
                 &mut emit,
                 series,
-                &chain_key,
                 pid,
                 Some(chain),
                 *value,
@@ -611,13 +628,17 @@ impl Engine {
             );
         }
 
+        let changed = t
+            .chains
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .ne(state.present_chains.iter().map(String::as_str));
+        if !changed {
+            return;
+        }
         let now_present: Vec<&str> = t.chains.iter().map(|(c, _)| c.as_str()).collect();
-        if !first
-            && now_present
-                .iter()
-                .copied()
-                .ne(state.present_chains.iter().map(String::as_str))
-        {
+        if !first {
+            let key = tvl_key(pid, None);
             let added: Vec<&str> = now_present
                 .iter()
                 .copied()
@@ -666,14 +687,7 @@ impl Engine {
                 out.push(emit.event(&key, rule, 0.0, tags, Payload::ProtocolUpdate(data)));
             }
         }
-        if first
-            || now_present
-                .iter()
-                .copied()
-                .ne(state.present_chains.iter().map(String::as_str))
-        {
-            state.present_chains = now_present.iter().map(|c| c.to_string()).collect();
-        }
+        state.present_chains = now_present.iter().map(|c| c.to_string()).collect();
     }
 
     fn observe_removal(
@@ -683,12 +697,7 @@ impl Engine {
         ctx: &Context,
         out: &mut Vec<Event>,
     ) {
-        let mut emit = Emit {
-            record,
-            ctx,
-            correlation_id: None,
-            source_confidence: None,
-        };
+        let mut emit = Emit::new(record, ctx, None);
         let mut changes: Vec<FieldChange> = r
             .fields
             .iter()

@@ -39,6 +39,8 @@ pub const ROUTES_FILE: &str = "PULSE_ROUTES_FILE";
 pub const SECRETS_PARAMETER_PATH: &str = "PULSE_SECRETS_PARAMETER_PATH";
 pub const DEAD_LETTER_QUEUE_URL: &str = "PULSE_DEAD_LETTER_QUEUE_URL";
 pub const MAX_REDRIVE_COUNT: &str = "PULSE_MAX_REDRIVE_COUNT";
+pub const SCAN_OVERLAP_SECS: &str = "PULSE_SCAN_OVERLAP_SECS";
+pub const INITIAL_LOOKBACK_SECS: &str = "PULSE_INITIAL_LOOKBACK_SECS";
 
 /// Default CloudWatch namespace for every pulse metric.
 pub const DEFAULT_METRICS_NAMESPACE: &str = "Pulse";
@@ -75,6 +77,14 @@ pub const DETECTOR: &[EnvVar] = &[
     optional(
         METRICS_MODE,
         "emf (default, log lines) or api (PutMetricData)",
+    ),
+    optional(
+        SCAN_OVERLAP_SECS,
+        "seconds re-read before the watermark, for late writes (default 300)",
+    ),
+    optional(
+        INITIAL_LOOKBACK_SECS,
+        "seconds read back on the first tick, with no watermark yet (default 3600)",
     ),
 ];
 

@@ -13,12 +13,19 @@
 //! - [`ports`]: the traits adapters implement (state, pub/sub, alerts, metrics) and their
 //!   in-memory versions;
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
-//! - [`env`]: environment variable names, shared with Terraform.
+//! - [`env`]: environment variable names, shared with Terraform;
+//! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines;
+//! - [`adapters`]: Redis, DynamoDB, SQS, CloudWatch and SSM behind the ports (cargo features
+//!   `redis-adapter` and `aws-adapters`); [`pipeline::run_checkpointed`] runs a Lambda batch;
+//! - [`alerting`]: delivery decisions for alerts: routing tree, silences, repeat interval, texts.
 
+pub mod adapters;
+pub mod alerting;
 pub mod config;
 pub mod engine;
 pub mod env;
 pub mod event;
+pub mod metrics;
 pub mod parse;
 pub mod pipeline;
 pub mod ports;

@@ -242,7 +242,10 @@ impl Format {
             .collect();
         if head.starts_with("{\"Item\"") {
             Format::DdbExport
-        } else if head.starts_with("{\"Records\"") || line.contains("\"dynamodb\"") {
+        } else if head.starts_with("{\"Records\"")
+            || line.contains("\"dynamodb\":{")
+            || line.contains("\"dynamodb\": {")
+        {
             Format::Stream
         } else {
             Format::Plain

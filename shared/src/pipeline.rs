@@ -5,9 +5,14 @@
 
 use crate::engine::{Context, Engine};
 use crate::event::{EventType, SqsAlertBody};
-use crate::ports::{AlertSink, EventPublisher, PortError, StateStore};
-use crate::record::Record;
+use crate::ports::{
+    AlertLedger, AlertSink, CheckpointStore, Commit, EventPublisher, PortError, StateStore,
+    TrackedAlertSink,
+};
+use crate::record::{Record, UnixSecs};
 use crate::tally::Tally;
+use std::collections::HashSet;
+use uuid::Uuid;
 
 /// Runs `records` through the engine against the ports. Counts go into `tally`.
 pub async fn run_batch<S, P, A>(
@@ -46,4 +51,106 @@ where
         tally.count_event(event);
     }
     Ok(())
+}
+
+/// The ports a checkpointed batch runs against.
+#[derive(Debug)]
+pub struct Ports<'a, S, P, A, L> {
+    pub store: &'a S,
+    pub publisher: &'a P,
+    pub alerts: &'a A,
+    pub ledger: &'a L,
+}
+
+/// What a checkpointed batch did, beyond the tally.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub events: usize,
+    pub alerts_sent: usize,
+    /// Alerts a previous, failed run of the same batch had already sent.
+    pub alerts_already_sent: usize,
+}
+
+/// [`run_batch`] for the Lambdas, in the same order of effects: load state, detect, publish
+/// events, send the alerts the ledger has not seen sent (recording those that went out,
+/// also when others failed), and only then commit state, current values and the watermark
+/// together. Any failure returns before the commit, so the next run redoes the batch:
+/// publishing is deduplicated by event id in the publisher, sending by the ledger.
+pub async fn run_checkpointed<S, P, A, L>(
+    engine: &Engine,
+    records: &[Record],
+    ctx: &Context,
+    ports: &Ports<'_, S, P, A, L>,
+    watermark: Option<UnixSecs>,
+    now: UnixSecs,
+    tally: &mut Tally,
+) -> Result<BatchReport, PortError>
+where
+    S: CheckpointStore,
+    P: EventPublisher,
+    A: TrackedAlertSink,
+    L: AlertLedger,
+{
+    let mut keys: Vec<String> = records.iter().map(Record::state_key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut states = ports.store.load(&keys).await?;
+    let out = engine.detect_batch(records, &mut states, ctx);
+    ports.publisher.publish(&out.events).await?;
+    let bodies: Vec<SqsAlertBody> = out
+        .events
+        .iter()
+        .filter(|e| e.event_type() == EventType::Alert)
+        .filter_map(|e| e.to_sqs_body())
+        .collect();
+    let mut report = BatchReport {
+        events: out.events.len(),
+        ..BatchReport::default()
+    };
+    if !bodies.is_empty() {
+        let ids: Vec<Uuid> = bodies.iter().map(|b| b.event.event_id).collect();
+        let unsent = ports.ledger.unsent(&ids).await?;
+        let (to_send, already): (Vec<SqsAlertBody>, Vec<SqsAlertBody>) = bodies
+            .into_iter()
+            .partition(|b| unsent.contains(&b.event.event_id));
+        report.alerts_already_sent = already.len();
+        if !to_send.is_empty() {
+            let delivery = ports.alerts.deliver(&to_send).await;
+            report.alerts_sent = delivery.sent.len();
+            let marked = if delivery.sent.is_empty() {
+                Ok(())
+            } else {
+                ports.ledger.mark_sent(&delivery.sent).await
+            };
+            if let Some(error) = delivery.error {
+                return Err(error);
+            }
+            marked?;
+        }
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    let current: Vec<&Record> = records
+        .iter()
+        .rev()
+        .filter(|r| {
+            let key = r.state_key();
+            states.get(&key).and_then(|s| s.last_time) == Some(r.time) && seen.insert(key)
+        })
+        .collect();
+    ports
+        .store
+        .commit(Commit {
+            states: &states,
+            current: &current,
+            history: records,
+            watermark,
+            now,
+        })
+        .await?;
+    tally.applied += out.applied as u64;
+    tally.stale += out.stale as u64;
+    for event in &out.events {
+        tally.count_event(event);
+    }
+    Ok(report)
 }

@@ -9,6 +9,27 @@ use std::fmt;
 /// Unix time in seconds.
 pub type UnixSecs = i64;
 
+/// `YYYY-MM-DD HH:MM` in UTC, for summaries and logs (no date library needed).
+pub fn format_utc(secs: UnixSecs) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
 /// A token, named the way the coins API names it: `coingecko:usd-coin`, `ethereum:0xa0b8...`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TokenId {
@@ -414,5 +435,15 @@ impl Record {
             time,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_utc() {
+        assert_eq!(super::format_utc(1_678_543_259), "2023-03-11 14:00");
+        assert_eq!(super::format_utc(0), "1970-01-01 00:00");
+        assert_eq!(super::format_utc(951_782_400), "2000-02-29 00:00");
     }
 }

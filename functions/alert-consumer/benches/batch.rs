@@ -1,0 +1,216 @@
+//! Handler time for a batch of 10 alerts, each routed to five receivers (webhook with HMAC,
+//! Slack, Discord, Telegram, PagerDuty) answering 200 on loopback: 50 HTTP calls a batch.
+//! Prints p50 and p99 of the handler time and the share of it spent outside the HTTP calls
+//! (wall time with no request in flight: parsing, routing, templates, Redis, bookkeeping),
+//! with the idempotency store in Redis (a local redis-server) and in memory.
+//!
+//!     cargo bench -p alert-consumer --bench batch > /dev/null
+//!
+//! (EMF metric lines go to stdout; the figures go to stderr.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alert_consumer::App;
+use alert_consumer::clock::SystemClock;
+use alert_consumer::config::RoutesFile;
+use alert_consumer::redis_store::RedisStore;
+use alert_consumer::secrets::{NoSsm, Secret};
+use alert_consumer::startup;
+use alert_consumer::store::{AlertStore, MemoryStore};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use pulse::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+const WARMUP: usize = 30;
+const ROUNDS: usize = 300;
+
+/// A receiver that answers 200 to everything, keeping connections alive.
+async fn responder() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut reader = BufReader::new(read);
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end().to_ascii_lowercase();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    if reader.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn alert(round: usize, i: usize) -> String {
+    let key = format!("price:coingecko:t{round}-{i}");
+    let event = Event {
+        event_id: pulse::event::event_id(&key, round as i64, "bench"),
+        payload: Payload::Alert(Alert {
+            rule: AlertRule::PegDeviation,
+            severity: Severity::Critical,
+            key,
+            token_id: Some(format!("coingecko:t{i}")),
+            protocol_id: None,
+            chain: Some("ethereum".into()),
+            symbol: Some("USDC".into()),
+            value: 0.97,
+            reference: 1.0,
+            change_percent: -3.0,
+            threshold_percent: 2.0,
+            window: None,
+            level: 1,
+            message: "USDC is 3.00% off its peg".into(),
+        }),
+        timestamp: 1_796_083_200_000,
+        source: Source::Dynamodb,
+        version: "1.0".into(),
+        metadata: Metadata {
+            correlation_id: uuid::Uuid::nil(),
+            confidence: 0.9,
+            processing_time: 5,
+            retry_count: 0,
+            tags: vec!["token".into()],
+        },
+    };
+    serde_json::to_string(&event.to_sqs_body().unwrap()).unwrap()
+}
+
+fn batch(round: usize) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = (0..10)
+        .map(|i| {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("{round}-{i}"));
+            m.body = Some(alert(round, i));
+            m
+        })
+        .collect();
+    e
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+async fn run<S: AlertStore>(label: &str, app: &App<S>) {
+    let mut handler = Vec::with_capacity(ROUNDS);
+    let mut outside = Vec::with_capacity(ROUNDS);
+    for round in 0..WARMUP + ROUNDS {
+        let event = batch(round);
+        app.http.take_network_time();
+        let started = Instant::now();
+        let response = app.handle(event, None).await;
+        let elapsed = started.elapsed();
+        let network = app.http.take_network_time();
+        assert!(response.batch_item_failures.is_empty());
+        if round >= WARMUP {
+            handler.push(elapsed);
+            outside.push(elapsed.saturating_sub(network));
+        }
+    }
+    let total: Duration = handler.iter().sum();
+    let out: Duration = outside.iter().sum();
+    handler.sort();
+    outside.sort();
+    eprintln!(
+        "{label:<16} batches={ROUNDS} p50={:>7.2?} p99={:>7.2?} | outside HTTP: p50={:>7.2?} p99={:>7.2?} share={:.0}%",
+        percentile(&handler, 0.5),
+        percentile(&handler, 0.99),
+        percentile(&outside, 0.5),
+        percentile(&outside, 0.99),
+        100.0 * out.as_secs_f64() / total.as_secs_f64()
+    );
+}
+
+fn routes(ports: &[u16]) -> RoutesFile {
+    let base = |p: u16| format!("http://127.0.0.1:{p}");
+    RoutesFile::parse(&format!(
+        r#"
+        [route]
+        receivers = ["hook", "slack", "discord", "telegram", "pager"]
+        [receivers.hook]
+        kind = "webhook"
+        url = {{ value = "{}/hook" }}
+        secret = {{ value = "k" }}
+        [receivers.slack]
+        kind = "slack"
+        url = {{ value = "{}/slack" }}
+        [receivers.discord]
+        kind = "discord"
+        url = {{ value = "{}/discord" }}
+        [receivers.telegram]
+        kind = "telegram"
+        token = {{ value = "1:x" }}
+        chat_id = "-1"
+        api_base = "{}"
+        [receivers.pager]
+        kind = "pagerduty"
+        routing_key = {{ value = "rk" }}
+        api_base = "{}"
+        "#,
+        base(ports[0]),
+        base(ports[1]),
+        base(ports[2]),
+        base(ports[3]),
+        base(ports[4]),
+    ))
+    .unwrap()
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut ports = Vec::new();
+        for _ in 0..5 {
+            ports.push(responder().await);
+        }
+        let redis = pulse_tests::RedisServer::start();
+        let clock = Arc::new(SystemClock);
+        let store = RedisStore::connect(&Secret::new(redis.url())).unwrap();
+        let app = startup::build(routes(&ports), None, &NoSsm, store, clock.clone(), "Bench")
+            .await
+            .unwrap();
+        run("redis store", &app).await;
+        let app = startup::build(
+            routes(&ports),
+            None,
+            &NoSsm,
+            MemoryStore::default(),
+            clock,
+            "Bench",
+        )
+        .await
+        .unwrap();
+        run("memory store", &app).await;
+    });
+}

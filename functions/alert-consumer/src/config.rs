@@ -1,0 +1,267 @@
+//! Configuration: the routes file (TOML: defaults, templates, links, the routing tree,
+//! silences, receivers) and the environment (variable names from `pulse::env`).
+//! `routes.example.toml` beside this crate documents every field.
+
+use crate::secrets::SecretRef;
+use pulse::alerting::time::HumanDuration;
+use pulse::alerting::{Links, Route, Silence, Templates};
+use pulse::env;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    MissingEnv(&'static str),
+    #[error("cannot read routes file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("routes file: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("routes file: {0}")]
+    Invalid(String),
+}
+
+/// Tunables, all optional.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Defaults {
+    /// Repeat interval where no route sets one.
+    pub repeat_interval: HumanDuration,
+    /// Life of the in-progress marker (longer than one delivery attempt, shorter than the
+    /// queue's visibility timeout so a crashed attempt does not block the retry).
+    pub in_progress_ttl: HumanDuration,
+    /// Life of the completed marker and of the per-receiver delivery record.
+    pub completed_ttl: HumanDuration,
+    /// Per request timeout where a receiver sets none.
+    pub timeout: HumanDuration,
+    /// A `Retry-After` up to this long is waited for once, within the Lambda's remaining time;
+    /// a longer one fails the message so SQS retries it later.
+    pub max_retry_after: HumanDuration,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            repeat_interval: HumanDuration(Duration::from_secs(3600)),
+            in_progress_ttl: HumanDuration(Duration::from_secs(120)),
+            completed_ttl: HumanDuration(Duration::from_secs(24 * 3600)),
+            timeout: HumanDuration(Duration::from_secs(5)),
+            max_retry_after: HumanDuration(Duration::from_secs(10)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceiverKind {
+    Webhook,
+    Slack,
+    Discord,
+    Telegram,
+    Pagerduty,
+}
+
+impl ReceiverKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiverKind::Webhook => "webhook",
+            ReceiverKind::Slack => "slack",
+            ReceiverKind::Discord => "discord",
+            ReceiverKind::Telegram => "telegram",
+            ReceiverKind::Pagerduty => "pagerduty",
+        }
+    }
+}
+
+/// One receiver. Which fields apply depends on `kind`:
+/// - `webhook`: `url`, optional `secret` (HMAC key for `X-Signature`);
+/// - `slack`, `discord`: `url` (the incoming webhook);
+/// - `telegram`: `token`, `chat_id`, optional `api_base` (default `https://api.telegram.org`);
+/// - `pagerduty`: `routing_key`, optional `api_base` (default `https://events.pagerduty.com`)
+///   and `source` (default `pulse`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverConfig {
+    pub kind: ReceiverKind,
+    pub url: Option<SecretRef>,
+    pub secret: Option<SecretRef>,
+    pub token: Option<SecretRef>,
+    pub chat_id: Option<String>,
+    pub routing_key: Option<SecretRef>,
+    pub api_base: Option<String>,
+    pub source: Option<String>,
+    pub timeout: Option<HumanDuration>,
+    pub templates: Option<Templates>,
+}
+
+impl ReceiverConfig {
+    /// Every secret reference of this receiver.
+    pub fn secret_refs(&self) -> impl Iterator<Item = &SecretRef> {
+        [&self.url, &self.secret, &self.token, &self.routing_key]
+            .into_iter()
+            .flatten()
+    }
+
+    fn check(&self, name: &str) -> Result<(), String> {
+        let need = |present: bool, field: &str| {
+            if present {
+                Ok(())
+            } else {
+                Err(format!(
+                    "receiver `{name}` ({}) needs `{field}`",
+                    self.kind.as_str()
+                ))
+            }
+        };
+        match self.kind {
+            ReceiverKind::Webhook | ReceiverKind::Slack | ReceiverKind::Discord => {
+                need(self.url.is_some(), "url")
+            }
+            ReceiverKind::Telegram => {
+                need(self.token.is_some(), "token")?;
+                need(self.chat_id.is_some(), "chat_id")
+            }
+            ReceiverKind::Pagerduty => need(self.routing_key.is_some(), "routing_key"),
+        }
+    }
+}
+
+/// The routes file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesFile {
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub templates: Templates,
+    #[serde(default)]
+    pub links: Links,
+    /// The root route: the default route, matching every alert.
+    pub route: Route,
+    #[serde(default)]
+    pub silences: Vec<Silence>,
+    pub receivers: BTreeMap<String, ReceiverConfig>,
+}
+
+impl RoutesFile {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let file: RoutesFile = toml::from_str(text)?;
+        file.check().map_err(ConfigError::Invalid)?;
+        Ok(file)
+    }
+
+    pub fn load(path: &str) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.route.receivers.is_empty() {
+            return Err("the root [route] needs `receivers` (the default route)".into());
+        }
+        if !self.route.matchers.is_empty() {
+            return Err("the root [route] matches everything: remove its `match`".into());
+        }
+        for name in self.route.receiver_names() {
+            if !self.receivers.contains_key(name) {
+                return Err(format!("route names receiver `{name}`, not defined"));
+            }
+        }
+        for s in &self.silences {
+            for name in &s.receivers {
+                if !self.receivers.contains_key(name) {
+                    return Err(format!("silence names receiver `{name}`, not defined"));
+                }
+            }
+        }
+        for (name, r) in &self.receivers {
+            r.check(name)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the environment gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub redis_url: String,
+    pub redis_auth_parameter: Option<String>,
+    pub routes_file: String,
+    pub secrets_parameter_path: Option<String>,
+    pub metrics_namespace: String,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Settings {
+            redis_url: get(env::REDIS_URL).ok_or(ConfigError::MissingEnv(env::REDIS_URL))?,
+            redis_auth_parameter: get(env::REDIS_AUTH_PARAMETER),
+            routes_file: get(env::ROUTES_FILE).ok_or(ConfigError::MissingEnv(env::ROUTES_FILE))?,
+            secrets_parameter_path: get(env::SECRETS_PARAMETER_PATH),
+            metrics_namespace: get(env::METRICS_NAMESPACE)
+                .unwrap_or_else(|| env::DEFAULT_METRICS_NAMESPACE.to_string()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses() {
+        let text = include_str!("../routes.example.toml");
+        let file = RoutesFile::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(file.receivers.len() >= 5);
+        assert_eq!(file.defaults.repeat_interval.0, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn undefined_receivers_and_missing_fields_are_rejected() {
+        let base = r#"
+            [route]
+            receivers = ["a"]
+            [receivers.a]
+            kind = "webhook"
+        "#;
+        let err = |text: &str| match RoutesFile::parse(text) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        };
+        let e = err(base);
+        assert!(e.contains("needs `url`"), "{e}");
+        let e = err(&base.replace(r#"["a"]"#, r#"["b"]"#));
+        assert!(e.contains("`b`"), "{e}");
+    }
+
+    #[test]
+    fn settings_come_from_the_shared_names() {
+        let lookup = |name: &str| match name {
+            "PULSE_REDIS_URL" => Some("redis://127.0.0.1:6379/".to_string()),
+            "PULSE_ROUTES_FILE" => Some("/var/task/routes.toml".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_lookup(lookup).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.metrics_namespace, "Pulse");
+        assert_eq!(s.secrets_parameter_path, None);
+        let missing = Settings::from_lookup(|_| None).map(|_| ());
+        assert!(matches!(
+            missing,
+            Err(ConfigError::MissingEnv("PULSE_REDIS_URL"))
+        ));
+        for name in [env::REDIS_URL, env::ROUTES_FILE, env::REDIS_AUTH_PARAMETER] {
+            assert!(env::ALERT_CONSUMER.iter().any(|v| v.name == name));
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! The batch handler and the life of one message.
+//!
+//! A batch's messages are handled concurrently, each in a span with its message id and event
+//! id; the response lists only the messages that failed (partial batch failures). One
+//! message: parse the body (unparseable: permanent failure, reported so that the queue's
+//! maxReceiveCount moves it to the DLQ) → route → claim the event (completed: acknowledge;
+//! in progress elsewhere: fail, SQS retries later) → for each receiver, concurrently: skip if
+//! it already got the event, drop if silenced, drop if within the repeat interval at no higher
+//! severity, else deliver (waiting once for a short `Retry-After`) and remember → complete
+//! when every receiver is done, else release and fail.
+
+use crate::clock::Clock;
+use crate::config::RoutesFile;
+use crate::http::HttpSender;
+use crate::metrics::{Metrics, Suppression};
+use crate::receivers::{Configured, Notification};
+use crate::retry::Failure;
+use crate::store::{AlertStore, Claim, Lease};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::future::join_all;
+use pulse::alerting::noise::{self, Decision};
+use pulse::alerting::{AlertView, LastSent, Target, silence};
+use pulse::event::SqsAlertBody;
+use pulse::ports::PortError;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// Everything a message needs, built once per container by [`crate::startup`].
+#[derive(Debug)]
+pub struct App<S> {
+    pub routes: RoutesFile,
+    pub receivers: BTreeMap<String, Configured>,
+    pub store: S,
+    pub http: HttpSender,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+}
+
+/// Why a message is reported failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("unparseable body: {0}")]
+    Invalid(String),
+    #[error("event {0} is being delivered by another invocation")]
+    InProgress(String),
+    #[error("store: {0}")]
+    Store(#[from] PortError),
+    #[error("delivery failed for {failed} of {total} receivers: {summary}")]
+    Delivery {
+        failed: usize,
+        total: usize,
+        /// Whether any failure may pass on a retry (else all were permanent, e.g. HTTP 400).
+        retryable: bool,
+        summary: String,
+    },
+}
+
+impl MessageError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            MessageError::Invalid(_) => false,
+            MessageError::InProgress(_) => true,
+            MessageError::Store(e) => e.retryable,
+            MessageError::Delivery { retryable, .. } => *retryable,
+        }
+    }
+}
+
+/// What became of a message that did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered to `sent` receivers; the others were suppressed.
+    Done { sent: usize, suppressed: usize },
+    /// Already delivered before: acknowledged, nothing sent.
+    Duplicate,
+}
+
+enum TargetResult {
+    Sent,
+    Suppressed,
+    Failed(Failure),
+}
+
+impl<S: AlertStore> App<S> {
+    /// Handles a batch; `deadline` is when the Lambda invocation times out.
+    pub async fn handle(&self, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+        let results = join_all(event.records.iter().map(|message| {
+            let message_id = message.message_id.clone().unwrap_or_default();
+            let span = tracing::info_span!(
+                "message",
+                message_id = %message_id,
+                event_id = tracing::field::Empty
+            );
+            async move {
+                let result = self.handle_message(message, deadline).await;
+                match &result {
+                    Ok(outcome) => tracing::info!(?outcome, "message done"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, retryable = e.is_retryable(), "message failed")
+                    }
+                }
+                (message_id, result)
+            }
+            .instrument(span)
+        }))
+        .await;
+        let mut response = SqsBatchResponse::default();
+        for (message_id, result) in results {
+            if result.is_err() {
+                // An empty id makes Lambda retry the whole batch, which is safe (idempotent).
+                response.add_failure(message_id);
+            }
+        }
+        self.metrics.flush(self.clock.now_ms());
+        response
+    }
+
+    /// One message, start to end.
+    pub async fn handle_message(
+        &self,
+        message: &SqsMessage,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, MessageError> {
+        let body = parse(message).inspect_err(|e| self.metrics.invalid_message(&e.to_string()))?;
+        let event_id = body.event.event_id.to_string();
+        tracing::Span::current().record("event_id", event_id.as_str());
+        let view = AlertView::from_body(&body);
+        let defaults = &self.routes.defaults;
+        let targets = self.routes.route.targets(&view, defaults.repeat_interval.0);
+
+        let lease = match self
+            .store
+            .claim(&event_id, defaults.in_progress_ttl.0)
+            .await?
+        {
+            Claim::Completed => {
+                for t in &targets {
+                    self.metrics.suppressed(
+                        &t.receiver,
+                        Suppression::Dedup,
+                        "event already delivered",
+                    );
+                }
+                return Ok(Outcome::Duplicate);
+            }
+            Claim::InProgress => return Err(MessageError::InProgress(event_id)),
+            Claim::Acquired(lease) => lease,
+        };
+
+        let now_ms = self.clock.now_ms();
+        let results = join_all(
+            targets
+                .iter()
+                .map(|t| self.deliver(t, &view, &body, &lease, now_ms, deadline)),
+        )
+        .await;
+
+        let mut failures = Vec::new();
+        let (mut sent, mut suppressed) = (0, 0);
+        for (t, r) in targets.iter().zip(results) {
+            match r {
+                TargetResult::Sent => sent += 1,
+                TargetResult::Suppressed => suppressed += 1,
+                TargetResult::Failed(f) => failures.push((t.receiver.as_str(), f)),
+            }
+        }
+        if failures.is_empty() {
+            self.store
+                .complete(&lease, defaults.completed_ttl.0)
+                .await?;
+            return Ok(Outcome::Done { sent, suppressed });
+        }
+        if let Err(e) = self.store.release(&lease).await {
+            // The marker expires by itself after its TTL; the message fails either way.
+            tracing::warn!(error = %e, "in-progress marker not released");
+        }
+        Err(MessageError::Delivery {
+            failed: failures.len(),
+            total: targets.len(),
+            retryable: failures.iter().any(|(_, f)| f.is_retryable()),
+            summary: failures
+                .iter()
+                .map(|(r, f)| format!("{r}: {f}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    }
+
+    async fn deliver(
+        &self,
+        target: &Target,
+        view: &AlertView,
+        body: &SqsAlertBody,
+        lease: &Lease,
+        now_ms: i64,
+        deadline: Option<Instant>,
+    ) -> TargetResult {
+        let name = target.receiver.as_str();
+        if lease.delivered.contains(name) {
+            self.metrics
+                .suppressed(name, Suppression::Dedup, "receiver already got this event");
+            return TargetResult::Suppressed;
+        }
+        if let Some(s) = silence::find(&self.routes.silences, view, name, now_ms) {
+            self.metrics
+                .suppressed(name, Suppression::Silence, &s.comment);
+            return TargetResult::Suppressed;
+        }
+        let rule = view.rule_name();
+        let last = match self.store.last_sent(name, &view.key, rule).await {
+            Ok(last) => last,
+            Err(e) => return self.fail(name, Failure::retryable(e.to_string())),
+        };
+        let escalation =
+            match noise::decide(last.as_ref(), view.severity, now_ms, target.repeat_interval) {
+                Decision::Suppress { until_ms } => {
+                    self.metrics.suppressed(
+                        name,
+                        Suppression::Cooldown,
+                        &format!("repeat interval runs until {until_ms} ms"),
+                    );
+                    return TargetResult::Suppressed;
+                }
+                Decision::Send { escalation } => escalation,
+            };
+        let Some(receiver) = self.receivers.get(name) else {
+            // Startup checks every routed receiver exists; this is a bug, not a retry.
+            return self.fail(name, Failure::permanent("receiver not configured"));
+        };
+        let templates = receiver
+            .templates
+            .as_ref()
+            .unwrap_or(&self.routes.templates);
+        let text = templates.render(view, &self.routes.links);
+        let request = receiver.channel.request(&Notification {
+            view,
+            event: &body.event,
+            text: &text,
+            escalation,
+        });
+
+        let started = Instant::now();
+        let mut result = self.http.send(&request, receiver.timeout).await;
+        if let Err(Failure::Retryable {
+            retry_after: Some(wait),
+            ..
+        }) = &result
+            && self.may_wait(*wait, receiver.timeout, deadline)
+        {
+            tracing::info!(
+                receiver = name,
+                wait_ms = wait.as_millis() as u64,
+                "honouring Retry-After"
+            );
+            tokio::time::sleep(*wait).await;
+            result = self.http.send(&request, receiver.timeout).await;
+        }
+        if let Err(f) = result {
+            return self.fail(name, f);
+        }
+        let latency = started.elapsed();
+
+        let ttl = self.routes.defaults.completed_ttl.0;
+        if let Err(e) = self.store.mark_delivered(lease, name, ttl).await {
+            // Delivered but not remembered: a retry may send it again (the Idempotency-Key
+            // lets a webhook drop it). Failing is the honest answer.
+            self.metrics.delivered(name, latency, escalation);
+            return self.fail(name, Failure::retryable(e.to_string()));
+        }
+        let sent = LastSent {
+            severity: view.severity,
+            level: view.level,
+            at_ms: now_ms,
+        };
+        let keep = target.repeat_interval + Duration::from_secs(60);
+        if let Err(e) = self
+            .store
+            .record_sent(name, &view.key, rule, sent, keep)
+            .await
+        {
+            // The receiver has it and it is remembered, so the retry this failure causes will
+            // skip it; reporting success would hide a broken store.
+            self.metrics.delivered(name, latency, escalation);
+            return self.fail(name, Failure::retryable(e.to_string()));
+        }
+        self.metrics.delivered(name, latency, escalation);
+        TargetResult::Sent
+    }
+
+    fn fail(&self, receiver: &str, failure: Failure) -> TargetResult {
+        self.metrics.failed(receiver, &failure);
+        TargetResult::Failed(failure)
+    }
+
+    /// Whether waiting `wait` then sending again fits in the remaining time.
+    fn may_wait(&self, wait: Duration, timeout: Duration, deadline: Option<Instant>) -> bool {
+        if wait > self.routes.defaults.max_retry_after.0 {
+            return false;
+        }
+        let margin = Duration::from_secs(1);
+        deadline.is_none_or(|d| Instant::now() + wait + timeout + margin < d)
+    }
+}
+
+/// The message body as the SPEC shapes it.
+pub fn parse(message: &SqsMessage) -> Result<SqsAlertBody, MessageError> {
+    let body = message
+        .body
+        .as_deref()
+        .ok_or_else(|| MessageError::Invalid("no body".into()))?;
+    serde_json::from_str(body).map_err(|e| MessageError::Invalid(e.to_string()))
+}

@@ -1,0 +1,68 @@
+//! Discord webhook: one embed (title, description, link, colour by severity, fields, time).
+
+use super::{Notification, Outgoing, Receiver, colour, title};
+use crate::config::ReceiverKind;
+use crate::secrets::Secret;
+use pulse::alerting::template::fields;
+use pulse::alerting::time::Timestamp;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct Discord {
+    pub url: Secret,
+}
+
+impl Receiver for Discord {
+    fn kind(&self) -> ReceiverKind {
+        ReceiverKind::Discord
+    }
+
+    fn request(&self, n: &Notification<'_>) -> Outgoing {
+        let v = n.view;
+        let field = |name: &str, key: &str| json!({"name": name, "value": fields(v, key).unwrap_or_default(), "inline": true});
+        let mut embed = json!({
+            "title": title(n),
+            "description": n.text.body,
+            "color": colour(v.severity),
+            "timestamp": Timestamp(v.timestamp_ms).to_rfc3339(),
+            "fields": [
+                field("Value", "value"),
+                field("Change", "change"),
+                field("Severity", "severity"),
+            ],
+            "footer": {"text": format!("event {}", v.event_id)},
+        });
+        if let Some(link) = &n.text.link {
+            embed["url"] = json!(link);
+        }
+        let body = json!({ "embeds": [embed], "allowed_mentions": {"parse": []} });
+        Outgoing::json(self.url.clone(), &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receivers::fixtures::{event, view_and_text};
+    use pulse::event::AlertRule;
+
+    #[test]
+    fn embeds() {
+        let e = event(AlertRule::PegDeviation);
+        let (v, t) = view_and_text(&e);
+        let out = Discord {
+            url: Secret::new("http://x"),
+        }
+        .request(&Notification {
+            view: &v,
+            event: &e,
+            text: &t,
+            escalation: false,
+        });
+        let body: serde_json::Value = serde_json::from_slice(&out.body).unwrap_or_default();
+        let embed = &body["embeds"][0];
+        assert_eq!(embed["color"], 0xe0_1e_5a);
+        assert_eq!(embed["timestamp"], "2026-12-01T00:00:00.000Z");
+        assert_eq!(embed["fields"][1]["value"], "-3.00%");
+    }
+}

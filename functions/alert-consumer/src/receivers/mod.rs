@@ -1,0 +1,184 @@
+//! Receivers: one module per channel, each turning a notification into an HTTP request
+//! ([`Outgoing`]) behind the [`Receiver`] trait. Sending, timeouts and failure classes are
+//! common ([`crate::http`], [`crate::retry`]). Base URLs are configurable, so tests point
+//! them at loopback servers.
+
+pub mod discord;
+pub mod pagerduty;
+pub mod slack;
+pub mod telegram;
+pub mod webhook;
+
+use crate::config::{ReceiverConfig, ReceiverKind};
+use crate::secrets::{Secret, Secrets};
+use pulse::alerting::{AlertView, Templates, Text};
+use pulse::event::{Event, Severity};
+use pulse::ports::PortError;
+use std::fmt;
+use std::time::Duration;
+
+/// What a receiver is asked to deliver.
+#[derive(Debug, Clone, Copy)]
+pub struct Notification<'a> {
+    pub view: &'a AlertView,
+    pub event: &'a Event,
+    pub text: &'a Text,
+    /// The severity rose within the repeat interval.
+    pub escalation: bool,
+}
+
+/// An HTTP POST with a JSON body. The URL may hold a secret (a webhook path, a bot token), so
+/// it never prints.
+#[derive(Clone)]
+pub struct Outgoing {
+    pub url: Secret,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("url", &self.url)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Outgoing {
+    pub fn json(url: Secret, body: &serde_json::Value) -> Self {
+        Outgoing {
+            url,
+            headers: vec![("content-type", "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+/// One channel.
+pub trait Receiver: Send + Sync + fmt::Debug {
+    fn kind(&self) -> ReceiverKind;
+    /// The request that delivers `n`.
+    fn request(&self, n: &Notification<'_>) -> Outgoing;
+}
+
+/// A configured receiver: the channel plus its timeout and templates.
+#[derive(Debug)]
+pub struct Configured {
+    pub name: String,
+    pub channel: Box<dyn Receiver>,
+    pub timeout: Duration,
+    pub templates: Option<Templates>,
+}
+
+/// Builds the receiver `name` from its configuration and the resolved secrets.
+pub fn build(
+    name: &str,
+    c: &ReceiverConfig,
+    secrets: &Secrets,
+    default_timeout: Duration,
+) -> Result<Configured, PortError> {
+    let secret = |r: &Option<crate::secrets::SecretRef>, field: &str| {
+        r.as_ref()
+            .ok_or_else(|| PortError::permanent(format!("receiver `{name}` needs `{field}`")))
+            .and_then(|r| secrets.get(r))
+    };
+    let channel: Box<dyn Receiver> = match c.kind {
+        ReceiverKind::Webhook => Box::new(webhook::Webhook {
+            url: secret(&c.url, "url")?,
+            hmac_key: c.secret.as_ref().map(|r| secrets.get(r)).transpose()?,
+        }),
+        ReceiverKind::Slack => Box::new(slack::Slack {
+            url: secret(&c.url, "url")?,
+        }),
+        ReceiverKind::Discord => Box::new(discord::Discord {
+            url: secret(&c.url, "url")?,
+        }),
+        ReceiverKind::Telegram => Box::new(telegram::Telegram::new(
+            c.api_base.as_deref(),
+            &secret(&c.token, "token")?,
+            c.chat_id.clone().unwrap_or_default(),
+        )),
+        ReceiverKind::Pagerduty => Box::new(pagerduty::PagerDuty::new(
+            c.api_base.as_deref(),
+            secret(&c.routing_key, "routing_key")?,
+            c.source.clone(),
+        )),
+    };
+    Ok(Configured {
+        name: name.to_string(),
+        channel,
+        timeout: c.timeout.map_or(default_timeout, |t| t.0),
+        templates: c.templates.clone(),
+    })
+}
+
+/// A colour per severity (Discord embeds, Slack attachments): green, amber, red.
+pub fn colour(severity: Severity) -> u32 {
+    match severity {
+        Severity::Info => 0x2e_b8_86,
+        Severity::Warning => 0xf2_c7_44,
+        Severity::Critical => 0xe0_1e_5a,
+    }
+}
+
+/// The title, marked when the severity rose.
+pub fn title(n: &Notification<'_>) -> String {
+    if n.escalation {
+        format!("{} (escalated)", n.text.title)
+    } else {
+        n.text.title.clone()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use pulse::alerting::{AlertView, Links, Templates, Text};
+    use pulse::event::{
+        Alert, AlertRule, Event, Metadata, Payload, Priority, Severity, Source, SqsAlertBody,
+    };
+
+    pub fn event(rule: AlertRule) -> Event {
+        Event {
+            event_id: uuid::Uuid::from_u128(42),
+            payload: Payload::Alert(Alert {
+                rule,
+                severity: Severity::Critical,
+                key: "price:coingecko:usd-coin".into(),
+                token_id: Some("coingecko:usd-coin".into()),
+                protocol_id: None,
+                chain: Some("ethereum".into()),
+                symbol: Some("USDC".into()),
+                value: 0.97,
+                reference: 1.0,
+                change_percent: -3.0,
+                threshold_percent: 2.0,
+                window: None,
+                level: 1,
+                message: "USDC is 3.00% off its peg".into(),
+            }),
+            timestamp: 1_796_083_200_000,
+            source: Source::Dynamodb,
+            version: "1.0".into(),
+            metadata: Metadata {
+                correlation_id: uuid::Uuid::from_u128(7),
+                confidence: 0.9,
+                processing_time: 10,
+                retry_count: 0,
+                tags: vec!["token".into()],
+            },
+        }
+    }
+
+    pub fn view_and_text(e: &Event) -> (AlertView, Text) {
+        let body = SqsAlertBody {
+            event: e.clone(),
+            priority: Priority::High,
+            retry_count: 0,
+            timestamp: e.timestamp,
+        };
+        let v = AlertView::from_body(&body);
+        let t = Templates::default().render(&v, &Links::default());
+        (v, t)
+    }
+}

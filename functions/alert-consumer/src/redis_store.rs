@@ -1,0 +1,180 @@
+//! The Redis adapter of [`AlertStore`]. Keys:
+//! - `alert:{eventId}:lock`: the in-progress marker (holder's token), SET NX PX;
+//! - `alert:{eventId}:sent`: hash of receiver → delivery time (ms), for retries;
+//! - `alert:{eventId}:done`: the completed marker;
+//! - `alert:last:{receiver}:{rule}:{key}`: JSON [`LastSent`], for the repeat interval.
+//!
+//! Claiming is one Lua script (check done, SET NX, read the delivered receivers), so two
+//! invocations racing on the same event cannot both deliver. Every Redis error is
+//! retryable: the message is reported failed and SQS tries again.
+
+use crate::secrets::Secret;
+use crate::store::{AlertStore, Claim, Lease, lease_token};
+use pulse::alerting::LastSent;
+use pulse::ports::PortError;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisStore")
+    }
+}
+
+fn err(what: &str, e: redis::RedisError) -> PortError {
+    PortError::retryable(format!("redis {what}")).with_source(e)
+}
+
+const CLAIM: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'done'} end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
+local r = {'acquired'}
+for _, k in ipairs(redis.call('HKEYS', KEYS[3])) do table.insert(r, k) end
+return r
+";
+
+const COMPLETE: &str = r"
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+";
+
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl RedisStore {
+    /// A connection manager that connects lazily and reconnects on failure; every command
+    /// times out after two seconds.
+    pub fn connect(url: &Secret) -> Result<Self, PortError> {
+        let client = redis::Client::open(url.expose())
+            .map_err(|e| PortError::permanent("invalid Redis URL").with_source(e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| err("connect", e))?;
+        Ok(RedisStore { conn })
+    }
+
+    fn key(event_id: &str, part: &str) -> String {
+        format!("alert:{event_id}:{part}")
+    }
+}
+
+impl AlertStore for RedisStore {
+    async fn claim(&self, event_id: &str, in_progress_ttl: Duration) -> Result<Claim, PortError> {
+        let token = lease_token();
+        let reply: Vec<String> = redis::Script::new(CLAIM)
+            .key(Self::key(event_id, "done"))
+            .key(Self::key(event_id, "lock"))
+            .key(Self::key(event_id, "sent"))
+            .arg(&token)
+            .arg(ms(in_progress_ttl))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| err("claim", e))?;
+        match reply.split_first() {
+            Some((first, rest)) if first == "acquired" => Ok(Claim::Acquired(Lease {
+                event_id: event_id.to_string(),
+                token,
+                delivered: rest.iter().cloned().collect::<BTreeSet<_>>(),
+            })),
+            Some((first, _)) if first == "busy" => Ok(Claim::InProgress),
+            Some((first, _)) if first == "done" => Ok(Claim::Completed),
+            _ => Err(PortError::retryable(format!(
+                "redis claim: unexpected reply {reply:?}"
+            ))),
+        }
+    }
+
+    async fn mark_delivered(
+        &self,
+        lease: &Lease,
+        receiver: &str,
+        ttl: Duration,
+    ) -> Result<(), PortError> {
+        let key = Self::key(&lease.event_id, "sent");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        redis::pipe()
+            .atomic()
+            .hset(&key, receiver, now)
+            .ignore()
+            .pexpire(&key, ms(ttl) as i64)
+            .ignore()
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| err("mark delivered", e))
+    }
+
+    async fn complete(&self, lease: &Lease, ttl: Duration) -> Result<(), PortError> {
+        redis::Script::new(COMPLETE)
+            .key(Self::key(&lease.event_id, "done"))
+            .key(Self::key(&lease.event_id, "lock"))
+            .arg(&lease.token)
+            .arg(ms(ttl))
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map(|_| ())
+            .map_err(|e| err("complete", e))
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), PortError> {
+        redis::Script::new(RELEASE)
+            .key(Self::key(&lease.event_id, "lock"))
+            .arg(&lease.token)
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map(|_| ())
+            .map_err(|e| err("release", e))
+    }
+
+    async fn last_sent(
+        &self,
+        receiver: &str,
+        key: &str,
+        rule: &str,
+    ) -> Result<Option<LastSent>, PortError> {
+        let raw: Option<String> = redis::cmd("GET")
+            .arg(format!("alert:last:{receiver}:{rule}:{key}"))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| err("get last sent", e))?;
+        // A record that no longer parses is treated as absent: at worst one extra notification.
+        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+    }
+
+    async fn record_sent(
+        &self,
+        receiver: &str,
+        key: &str,
+        rule: &str,
+        sent: LastSent,
+        ttl: Duration,
+    ) -> Result<(), PortError> {
+        let value = serde_json::to_string(&sent)
+            .map_err(|e| PortError::permanent("encode last sent").with_source(e))?;
+        redis::cmd("SET")
+            .arg(format!("alert:last:{receiver}:{rule}:{key}"))
+            .arg(value)
+            .arg("PX")
+            .arg(ms(ttl))
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| err("record last sent", e))
+    }
+}

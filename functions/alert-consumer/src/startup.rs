@@ -1,0 +1,117 @@
+//! Builds the application, the same way for `main` and for the tests: routes file, secrets
+//! (resolved once, here), receivers, store, clock, metrics.
+
+use crate::clock::Clock;
+use crate::config::{ConfigError, RoutesFile, Settings};
+use crate::handler::App;
+use crate::http::HttpSender;
+use crate::metrics::Metrics;
+use crate::receivers;
+use crate::redis_store::RedisStore;
+use crate::secrets::{Secret, SecretRef, SecretSource, Secrets};
+use crate::ssm::SsmSecrets;
+use crate::store::AlertStore;
+use pulse::ports::PortError;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// The application from a parsed routes file.
+pub async fn build<S: AlertStore>(
+    routes: RoutesFile,
+    secrets_prefix: Option<&str>,
+    source: &impl SecretSource,
+    store: S,
+    clock: Arc<dyn Clock>,
+    metrics_namespace: &str,
+) -> Result<App<S>, StartupError> {
+    let refs = routes.receivers.values().flat_map(|r| r.secret_refs());
+    let secrets = Secrets::resolve(refs, secrets_prefix, source).await?;
+    let mut built = BTreeMap::new();
+    for (name, config) in &routes.receivers {
+        let r = receivers::build(name, config, &secrets, routes.defaults.timeout.0)?;
+        built.insert(name.clone(), r);
+    }
+    Ok(App {
+        routes,
+        receivers: built,
+        store,
+        http: HttpSender::new()?,
+        clock,
+        metrics: Metrics::new(metrics_namespace),
+    })
+}
+
+/// The Redis URL with the AUTH token from SSM, when one is configured.
+pub async fn redis_url(
+    settings: &Settings,
+    source: &impl SecretSource,
+) -> Result<Secret, PortError> {
+    let Some(parameter) = &settings.redis_auth_parameter else {
+        return Ok(Secret::new(settings.redis_url.as_str()));
+    };
+    let r = SecretRef::Ssm(parameter.clone());
+    let secrets = Secrets::resolve([&r], None, source).await?;
+    let token = secrets.get(&r)?;
+    Ok(Secret::new(with_password(
+        &settings.redis_url,
+        token.expose(),
+    )))
+}
+
+/// `redis://host:6379/` → `redis://:token@host:6379/` (token percent-encoded).
+fn with_password(url: &str, token: &str) -> String {
+    let encoded: String = token
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    match url.split_once("://") {
+        Some((scheme, rest)) if !rest.contains('@') => format!("{scheme}://:{encoded}@{rest}"),
+        _ => url.to_string(),
+    }
+}
+
+/// The production application: environment, SSM, Redis, system clock.
+pub async fn from_env() -> Result<App<RedisStore>, StartupError> {
+    let settings = Settings::from_env()?;
+    let routes = RoutesFile::load(&settings.routes_file)?;
+    let ssm = SsmSecrets::from_env().await;
+    let url = redis_url(&settings, &ssm).await?;
+    let store = RedisStore::connect(&url)?;
+    build(
+        routes,
+        settings.secrets_parameter_path.as_deref(),
+        &ssm,
+        store,
+        Arc::new(crate::clock::SystemClock),
+        &settings.metrics_namespace,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_goes_into_the_url() {
+        assert_eq!(
+            with_password("rediss://cache:6379/", "a/b@c"),
+            "rediss://:a%2Fb%40c@cache:6379/"
+        );
+        assert_eq!(with_password("redis://:x@h/", "y"), "redis://:x@h/");
+    }
+}

@@ -1,0 +1,480 @@
+//! The detector's two triggers over one engine and one set of ports:
+//!
+//! - a scheduled tick (EventBridge): read the records written since the watermark (minus an
+//!   overlap for late writes) from DynamoDB, run them as one batch, commit the new watermark
+//!   with the state;
+//! - a DynamoDB Streams batch (`Records`): parse each `NewImage`, run the records in chunks,
+//!   and report the chunk that failed and everything after it as `batchItemFailures`, so
+//!   Lambda retries from there and the committed chunks are not redone.
+//!
+//! Bad records are counted rejections and never fail an invocation. Port errors propagate:
+//! the invocation fails, Lambda's error metric and retries see it, and the next run redoes
+//! the uncommitted work (event ids are deterministic; publication and alert sends are
+//! deduplicated).
+
+use crate::settings::{MetricsMode, Settings};
+use pulse::adapters::cloudwatch::CloudWatchMetrics;
+use pulse::adapters::dynamodb::{DynamoSource, TIME_BUCKET_ATTRIBUTE};
+use pulse::adapters::emf::EmfStdout;
+use pulse::adapters::redis::{RedisPorts, RedisSettings};
+use pulse::adapters::sqs::SqsAlerts;
+use pulse::event::Source;
+use pulse::metrics::{Datum, invocation_metrics};
+use pulse::parse::stream_record;
+use pulse::pipeline::{BatchReport, Ports, run_checkpointed};
+use pulse::ports::{
+    AlertLedger, CheckpointStore, EventPublisher, MetricsSink, PortError, TrackedAlertSink,
+};
+use pulse::record::{Record, UnixSecs};
+use pulse::tally::Tally;
+use pulse::{Config, Context, Engine};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Records per stream chunk (SPEC: batches of 100).
+pub const STREAM_CHUNK: usize = 100;
+
+/// The trigger an invocation came from, told by the payload's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An EventBridge (scheduled) event: it has `detail-type`.
+    Scheduled,
+    /// A DynamoDB Streams batch: it has `Records`.
+    Stream,
+}
+
+impl Trigger {
+    pub fn of(payload: &Value) -> Option<Trigger> {
+        if payload.get("Records").is_some_and(Value::is_array) {
+            Some(Trigger::Stream)
+        } else if payload.get("detail-type").is_some() {
+            Some(Trigger::Scheduled)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Scheduled => "scheduled",
+            Trigger::Stream => "stream",
+        }
+    }
+}
+
+/// The stream trigger's answer (`ReportBatchItemFailures`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamResponse {
+    pub batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFailure {
+    pub item_identifier: String,
+}
+
+/// What a scheduled tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TickSummary {
+    pub since: UnixSecs,
+    pub items: usize,
+    pub records: usize,
+    pub rejected: u64,
+    pub events: usize,
+    pub alerts_sent: usize,
+    pub alerts_already_sent: usize,
+    /// The watermark committed (the newest record time), if any record was read.
+    pub watermark: Option<UnixSecs>,
+    pub dynamodb_pages: u64,
+    pub dynamodb_ms: u64,
+    pub total_ms: u64,
+}
+
+/// Metrics go to EMF lines or PutMetricData, by `PULSE_METRICS_MODE`.
+#[derive(Debug, Clone)]
+pub enum Metrics {
+    Emf(EmfStdout),
+    Api(CloudWatchMetrics),
+    /// Nowhere (tests that do not look at metrics).
+    Off,
+}
+
+impl MetricsSink for Metrics {
+    async fn emit(&self, data: &[Datum], timestamp_ms: i64) -> Result<(), PortError> {
+        match self {
+            Metrics::Emf(m) => m.emit(data, timestamp_ms).await,
+            Metrics::Api(m) => m.emit(data, timestamp_ms).await,
+            Metrics::Off => Ok(()),
+        }
+    }
+}
+
+/// Wall-clock now, in unix seconds.
+pub fn system_now() -> UnixSecs {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The detector: the engine, the record source and the ports. Production uses
+/// [`RealDetector`]; tests wrap a port to inject faults.
+#[derive(Debug, Clone)]
+pub struct Detector<S, P, A, L, M> {
+    pub engine: Engine,
+    pub source: DynamoSource,
+    pub store: S,
+    pub publisher: P,
+    pub alerts: A,
+    pub ledger: L,
+    pub metrics: M,
+    pub scan_overlap_secs: i64,
+    pub initial_lookback_secs: i64,
+    pub clock: fn() -> UnixSecs,
+}
+
+/// The detector over Redis, DynamoDB, SQS and CloudWatch.
+pub type RealDetector = Detector<RedisPorts, RedisPorts, SqsAlerts, RedisPorts, Metrics>;
+
+/// A start-up failure: settings, thresholds file, or a service that cannot be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("thresholds file {path}: {why}")]
+    Thresholds { path: String, why: String },
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// Assembles the detector from settings and an AWS config, as production does; tests call
+/// it the same way against the emulator.
+pub async fn build(
+    settings: &Settings,
+    aws: &aws_config::SdkConfig,
+) -> Result<RealDetector, BuildError> {
+    let config = match &settings.thresholds_file {
+        None => Config::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| BuildError::Thresholds {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            })?;
+            Config::from_toml(&text).map_err(|e| BuildError::Thresholds {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            })?
+        }
+    };
+    let mut redis = RedisSettings::new(&settings.redis_url);
+    if let Some(name) = &settings.redis_auth_parameter {
+        redis.auth_token = Some(pulse::adapters::ssm::parameter(aws, name).await?);
+    }
+    let redis = RedisPorts::connect(&redis).await?;
+    let source = DynamoSource::new(
+        aws,
+        &settings.events_table,
+        &settings.coins_table,
+        settings.read_mode.clone(),
+    );
+    let metrics = match settings.metrics_mode {
+        MetricsMode::Emf => Metrics::Emf(EmfStdout {
+            namespace: settings.metrics_namespace.clone(),
+        }),
+        MetricsMode::Api => Metrics::Api(CloudWatchMetrics::new(aws, &settings.metrics_namespace)),
+    };
+    Ok(Detector {
+        engine: Engine::new(config),
+        source,
+        store: redis.clone(),
+        publisher: redis.clone(),
+        alerts: SqsAlerts::new(aws, &settings.alerts_queue_url),
+        ledger: redis,
+        metrics,
+        scan_overlap_secs: settings.scan_overlap_secs,
+        initial_lookback_secs: settings.initial_lookback_secs,
+        clock: system_now,
+    })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl<S, P, A, L, M> Detector<S, P, A, L, M>
+where
+    S: CheckpointStore + Sync,
+    P: EventPublisher + Sync,
+    A: TrackedAlertSink + Sync,
+    L: AlertLedger + Sync,
+    M: MetricsSink + Sync,
+{
+    /// One invocation: the payload's shape picks the trigger.
+    pub async fn handle(&self, payload: &Value) -> Result<Value, PortError> {
+        match Trigger::of(payload) {
+            Some(Trigger::Scheduled) => {
+                let summary = self.tick().await?;
+                serde_json::to_value(summary)
+                    .map_err(|e| PortError::permanent("serialise summary").with_source(e))
+            }
+            Some(Trigger::Stream) => {
+                let response = self.stream(payload).await?;
+                serde_json::to_value(response)
+                    .map_err(|e| PortError::permanent("serialise response").with_source(e))
+            }
+            None => Err(PortError::permanent(
+                "unrecognised event: expected an EventBridge scheduled event (detail-type) or a DynamoDB stream batch (Records)",
+            )),
+        }
+    }
+
+    fn ports(&self) -> Ports<'_, S, P, A, L> {
+        Ports {
+            store: &self.store,
+            publisher: &self.publisher,
+            alerts: &self.alerts,
+            ledger: &self.ledger,
+        }
+    }
+
+    /// The scheduled tick.
+    pub async fn tick(&self) -> Result<TickSummary, PortError> {
+        let started = Instant::now();
+        let now = (self.clock)();
+        let watermark = self.store.watermark().await?;
+        let since = match watermark {
+            Some(w) => w - self.scan_overlap_secs,
+            None => now - self.initial_lookback_secs,
+        };
+        let limits = &self.engine.config().validation;
+        let read = self.source.read_since(since, now, limits).await?;
+        let mut tally = Tally::default();
+        let items = read.items.len();
+        let records: Vec<Record> = read
+            .items
+            .into_iter()
+            .filter_map(|item| match item {
+                Ok(record) => Some(record),
+                Err(rejection) => {
+                    tracing::info!(reason = rejection.reason.as_str(), field = ?rejection.field, "record rejected");
+                    tally.reject(rejection.reason);
+                    None
+                }
+            })
+            .collect();
+        let newest = records.iter().map(|r| r.time).max();
+        // A record stamped in the future must not push the watermark past now.
+        let new_watermark = newest.map(|t| t.min(now));
+        let ctx = Context {
+            source: Source::Scheduled,
+            now: Some(now),
+        };
+        let report = run_checkpointed(
+            &self.engine,
+            &records,
+            &ctx,
+            &self.ports(),
+            new_watermark,
+            now,
+            &mut tally,
+        )
+        .await?;
+        let total = started.elapsed();
+        self.emit_metrics(&tally, Trigger::Scheduled, total, newest, now)
+            .await;
+        let summary = TickSummary {
+            since,
+            items,
+            records: records.len(),
+            rejected: tally.rejected_total(),
+            events: report.events,
+            alerts_sent: report.alerts_sent,
+            alerts_already_sent: report.alerts_already_sent,
+            watermark: new_watermark,
+            dynamodb_pages: read.pages,
+            dynamodb_ms: millis(read.wait),
+            total_ms: millis(total),
+        };
+        tracing::info!(summary = ?summary, "tick done");
+        Ok(summary)
+    }
+
+    /// A DynamoDB Streams batch.
+    pub async fn stream(&self, payload: &Value) -> Result<StreamResponse, PortError> {
+        let started = Instant::now();
+        let now = (self.clock)();
+        let limits = &self.engine.config().validation;
+        let raw = payload
+            .get("Records")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        let parsed: Vec<_> = raw
+            .iter()
+            .map(|r| {
+                // The time-bucket index attribute is not part of the record (a TVL row would
+                // read it as a chain).
+                let has_bucket = r
+                    .pointer("/dynamodb/NewImage")
+                    .and_then(|i| i.get(TIME_BUCKET_ATTRIBUTE))
+                    .is_some();
+                if has_bucket {
+                    let mut r = r.clone();
+                    if let Some(image) = r
+                        .pointer_mut("/dynamodb/NewImage")
+                        .and_then(Value::as_object_mut)
+                    {
+                        image.remove(TIME_BUCKET_ATTRIBUTE);
+                    }
+                    stream_record(&r, limits)
+                } else {
+                    stream_record(r, limits)
+                }
+            })
+            .collect();
+        let ctx = Context {
+            source: Source::Dynamodb,
+            now: Some(now),
+        };
+        let mut tally = Tally::default();
+        let mut total = BatchReport::default();
+        let mut response = StreamResponse::default();
+        let mut newest: Option<UnixSecs> = None;
+        for (index, chunk) in parsed.chunks(STREAM_CHUNK).enumerate() {
+            let mut records = Vec::with_capacity(chunk.len());
+            let mut chunk_tally = Tally::default();
+            for r in chunk {
+                match &r.record {
+                    Ok(Some(record)) => records.push(record.clone()),
+                    // REMOVE events carry no new image.
+                    Ok(None) => {}
+                    Err(rejection) => {
+                        tracing::info!(reason = rejection.reason.as_str(), sequence = ?r.sequence_number, "stream record rejected");
+                        chunk_tally.reject(rejection.reason);
+                    }
+                }
+            }
+            match run_checkpointed(
+                &self.engine,
+                &records,
+                &ctx,
+                &self.ports(),
+                None,
+                now,
+                &mut chunk_tally,
+            )
+            .await
+            {
+                Ok(report) => {
+                    total.events += report.events;
+                    total.alerts_sent += report.alerts_sent;
+                    total.alerts_already_sent += report.alerts_already_sent;
+                    newest = newest.max(records.iter().map(|r| r.time).max());
+                    merge(&mut tally, &chunk_tally);
+                }
+                Err(error) => {
+                    let rest = &parsed[index * STREAM_CHUNK..];
+                    // Nothing committed yet, or a record Lambda cannot point at: fail the
+                    // invocation and let Lambda retry the whole batch.
+                    if index == 0 || rest.iter().any(|r| r.sequence_number.is_none()) {
+                        return Err(error);
+                    }
+                    tracing::error!(error = %error, retryable = error.retryable, failed = rest.len(), "stream chunk failed; reporting it and the rest as batch item failures");
+                    response.batch_item_failures = rest
+                        .iter()
+                        .filter_map(|r| r.sequence_number.clone())
+                        .map(|item_identifier| ItemFailure { item_identifier })
+                        .collect();
+                    break;
+                }
+            }
+        }
+        self.emit_metrics(&tally, Trigger::Stream, started.elapsed(), newest, now)
+            .await;
+        tracing::info!(
+            records = raw.len(),
+            events = total.events,
+            alerts_sent = total.alerts_sent,
+            failures = response.batch_item_failures.len(),
+            "stream batch done"
+        );
+        Ok(response)
+    }
+
+    /// Metrics are observations, not effects: a failure to emit them is logged at error
+    /// level and does not undo a committed batch.
+    async fn emit_metrics(
+        &self,
+        tally: &Tally,
+        trigger: Trigger,
+        duration: Duration,
+        newest: Option<UnixSecs>,
+        now: UnixSecs,
+    ) {
+        let lag = newest.map(|t| (now - t) as f64);
+        let data = invocation_metrics(
+            tally,
+            trigger.as_str(),
+            duration.as_secs_f64() * 1000.0,
+            lag,
+        );
+        let timestamp_ms = now.saturating_mul(1000);
+        if let Err(error) = self.metrics.emit(&data, timestamp_ms).await {
+            tracing::error!(error = %error, "metrics not emitted");
+        }
+    }
+}
+
+fn merge(into: &mut Tally, from: &Tally) {
+    into.applied += from.applied;
+    into.stale += from.stale;
+    for (k, v) in &from.rejected {
+        *into.rejected.entry(*k).or_default() += v;
+    }
+    for (k, v) in &from.events {
+        *into.events.entry(*k).or_default() += v;
+    }
+    for (k, v) in &from.alerts {
+        *into.alerts.entry(*k).or_default() += v;
+    }
+}
+
+/// A minimal scheduled event, as EventBridge sends it.
+pub fn scheduled_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "00000000-0000-0000-0000-000000000000",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": "1970-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_is_told_by_shape() {
+        assert_eq!(Trigger::of(&scheduled_event()), Some(Trigger::Scheduled));
+        assert_eq!(Trigger::of(&json!({"Records": []})), Some(Trigger::Stream));
+        assert_eq!(Trigger::of(&json!({"hello": 1})), None);
+    }
+
+    #[test]
+    fn stream_response_wire_shape() {
+        let r = StreamResponse {
+            batch_item_failures: vec![ItemFailure {
+                item_identifier: "42".into(),
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(r).ok(),
+            Some(json!({"batchItemFailures": [{"itemIdentifier": "42"}]}))
+        );
+    }
+}

@@ -1,0 +1,510 @@
+//! Redis: per-key state, current values and 24 h history, the scheduled trigger's watermark,
+//! event publication (pub/sub + capped streams, deduplicated by event id) and the ledger of
+//! alerts that reached SQS. One connection (a [`ConnectionManager`], reconnecting on its
+//! own) is shared by all of them and reused across invocations.
+//!
+//! Round trips per batch are constant whatever its size:
+//! - scheduled tick: `GET` watermark, `MGET` states, one `EVALSHA` publishing every event,
+//!   and one `MULTI … EXEC` commit: 4, plus 2 when the batch has alerts (`MGET` of the sent
+//!   markers, then one pipeline of `SET`s for the alerts that went out);
+//! - stream batch: the same without the watermark `GET`: 3 (+2).
+//!
+//! Scripts touch keys they do not declare, so this needs a non-cluster Redis (ElastiCache
+//! with cluster mode off), as the publishing side already does.
+
+use crate::event::Event;
+use crate::ports::{AlertLedger, CheckpointStore, Commit, EventPublisher, PortError, StateStore};
+use crate::record::{RecordBody, UnixSecs};
+use crate::state::{EntityState, StateMap};
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError, Script};
+use serde_json::json;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The scheduled trigger's watermark: the newest record time (unix seconds) committed.
+pub const WATERMARK_KEY: &str = "events:last_processed_timestamp";
+/// Engine state is kept under `state:{stateKey}` (`state:price:coingecko:usd-coin`).
+pub const STATE_PREFIX: &str = "state:";
+/// State outlives quiet periods (a missing baseline must not come from a short TTL): 30 days.
+pub const STATE_TTL_SECS: u64 = 30 * 24 * 3600;
+/// Current values (`price:*`, `tvl:*`): 1 h.
+pub const CURRENT_TTL_SECS: u64 = 3600;
+/// History sorted sets keep 24 h.
+pub const HISTORY_SECS: i64 = 24 * 3600;
+/// Dedup keys `event:{eventId}`: 5 min.
+pub const DEDUP_TTL_SECS: u64 = 300;
+/// Sent-alert markers `alert:{eventId}:sent`: 24 h, longer than any rerun of a batch.
+pub const SENT_TTL_SECS: u64 = 24 * 3600;
+/// Approximate length of each replay stream (`stream:events:prices`, ...).
+pub const STREAM_MAXLEN: usize = 10_000;
+
+/// Per event: `SET event:{id} 1 NX EX ttl`, and only when that set the key, `PUBLISH` to
+/// each channel and `XADD` to the stream, all in one atomic script: a key is never marked
+/// without its event being published in the same step.
+/// ARGV: ttl, maxlen, then per event: id, body, stream, channel count, channels...
+const PUBLISH_LUA: &str = r"
+local ttl = ARGV[1]
+local maxlen = ARGV[2]
+local i = 3
+local published = 0
+while i <= #ARGV do
+  local id = ARGV[i]
+  local body = ARGV[i + 1]
+  local stream = ARGV[i + 2]
+  local n = tonumber(ARGV[i + 3])
+  i = i + 4
+  if redis.call('SET', 'event:' .. id, '1', 'NX', 'EX', ttl) then
+    for c = 0, n - 1 do
+      redis.call('PUBLISH', ARGV[i + c], body)
+    end
+    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'eventId', id, 'event', body)
+    published = published + 1
+  end
+  i = i + n
+end
+return published
+";
+
+/// Raises the watermark, never lowers it (two overlapping ticks may commit out of order).
+const WATERMARK_LUA: &str = r"
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+";
+
+/// The stream an event is appended to: `stream:` and its general channel.
+pub fn stream_of(event: &Event) -> String {
+    let general = event
+        .channels()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "events:other".to_string());
+    format!("stream:{general}")
+}
+
+fn port_error(what: &str, e: RedisError) -> PortError {
+    // Connection drops, timeouts, loading, failover and the like are worth retrying; a
+    // script or type error is not.
+    let retryable = e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || matches!(
+            e.kind(),
+            ErrorKind::TryAgain
+                | ErrorKind::BusyLoadingError
+                | ErrorKind::MasterDown
+                | ErrorKind::ClusterDown
+                | ErrorKind::ReadOnly
+                | ErrorKind::NoScriptError
+        );
+    let error = if retryable {
+        PortError::retryable(format!("redis {what}"))
+    } else {
+        PortError::permanent(format!("redis {what}"))
+    };
+    error.with_source(e)
+}
+
+/// Connection settings. The AUTH token, when given, overrides any password in the URL.
+#[derive(Clone)]
+pub struct RedisSettings {
+    /// `redis://host:port/db` or `rediss://host:port/db` (TLS).
+    pub url: String,
+    pub auth_token: Option<String>,
+    pub response_timeout: Duration,
+    pub connection_timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &redact_url(&self.url))
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}<redacted>{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl RedisSettings {
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisSettings {
+            url: url.into(),
+            auth_token: None,
+            response_timeout: Duration::from_secs(5),
+            connection_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Every Redis port of the detector over one reconnecting connection. Cloning shares it.
+#[derive(Clone)]
+pub struct RedisPorts {
+    conn: ConnectionManager,
+    publish: Arc<Script>,
+    round_trips: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for RedisPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisPorts")
+            .field("round_trips", &self.round_trips())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisPorts {
+    /// Connects (TLS for `rediss://`, AUTH when a token or URL password is given) and loads
+    /// the scripts.
+    pub async fn connect(settings: &RedisSettings) -> Result<Self, PortError> {
+        let mut info = settings
+            .url
+            .as_str()
+            .into_connection_info()
+            .map_err(|e| PortError::permanent("invalid Redis URL").with_source(e))?;
+        if let Some(token) = &settings.auth_token {
+            info.redis.password = Some(token.clone());
+        }
+        let client = Client::open(info).map_err(|e| port_error("client", e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(settings.response_timeout)
+            .set_connection_timeout(settings.connection_timeout)
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| port_error("connect", e))?;
+        let ports = RedisPorts {
+            conn,
+            publish: Arc::new(Script::new(PUBLISH_LUA)),
+            round_trips: Arc::new(AtomicU64::new(0)),
+        };
+        ports.load_scripts().await?;
+        Ok(ports)
+    }
+
+    async fn load_scripts(&self) -> Result<(), PortError> {
+        let mut pipe = ::redis::pipe();
+        pipe.cmd("SCRIPT").arg("LOAD").arg(PUBLISH_LUA);
+        let _: (String,) = self.query_pipe("script load", &pipe).await?;
+        Ok(())
+    }
+
+    /// Round trips made so far (each command or pipeline sent and answered counts one).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    async fn query_cmd<T: FromRedisValue>(
+        &self,
+        what: &str,
+        cmd: &::redis::Cmd,
+    ) -> Result<T, PortError> {
+        let mut conn = self.conn.clone();
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        cmd.query_async(&mut conn)
+            .await
+            .map_err(|e| port_error(what, e))
+    }
+
+    async fn query_pipe<T: FromRedisValue>(
+        &self,
+        what: &str,
+        pipe: &::redis::Pipeline,
+    ) -> Result<T, PortError> {
+        let mut conn = self.conn.clone();
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        pipe.query_async(&mut conn)
+            .await
+            .map_err(|e| port_error(what, e))
+    }
+}
+
+impl StateStore for RedisPorts {
+    async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
+        let mut states = StateMap::new();
+        if keys.is_empty() {
+            return Ok(states);
+        }
+        let mut cmd = ::redis::cmd("MGET");
+        for k in keys {
+            cmd.arg(format!("{STATE_PREFIX}{k}"));
+        }
+        let values: Vec<Option<String>> = self.query_cmd("load state", &cmd).await?;
+        for (key, value) in keys.iter().zip(values) {
+            let Some(text) = value else { continue };
+            match serde_json::from_str::<EntityState>(&text) {
+                Ok(state) => {
+                    states.insert(key.clone(), state);
+                }
+                // A state this version cannot read restarts the key's baselines (the engine
+                // treats a missing baseline as a first sighting, never as 0).
+                Err(e) => tracing::warn!(key = %key, error = %e, "unreadable state dropped"),
+            }
+        }
+        Ok(states)
+    }
+
+    async fn save(&self, states: &StateMap) -> Result<(), PortError> {
+        self.commit(Commit {
+            states,
+            current: &[],
+            history: &[],
+            watermark: None,
+            now: 0,
+        })
+        .await
+    }
+}
+
+fn state_json(state: &EntityState) -> Result<String, PortError> {
+    serde_json::to_string(state).map_err(|e| PortError::permanent("serialise state").with_source(e))
+}
+
+impl CheckpointStore for RedisPorts {
+    async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
+        let value: Option<String> = self
+            .query_cmd("get watermark", ::redis::cmd("GET").arg(WATERMARK_KEY))
+            .await?;
+        value
+            .map(|v| {
+                v.trim().parse::<UnixSecs>().map_err(|_| {
+                    PortError::permanent(format!("watermark {WATERMARK_KEY} is not a number: {v}"))
+                })
+            })
+            .transpose()
+    }
+
+    async fn commit(&self, commit: Commit<'_>) -> Result<(), PortError> {
+        let mut pipe = ::redis::pipe();
+        pipe.atomic();
+        for (key, state) in commit.states {
+            pipe.cmd("SET")
+                .arg(format!("{STATE_PREFIX}{key}"))
+                .arg(state_json(state)?)
+                .arg("EX")
+                .arg(STATE_TTL_SECS)
+                .ignore();
+        }
+        for record in commit.current {
+            match &record.body {
+                RecordBody::Price(p) => {
+                    let value = json!({
+                        "price": p.price,
+                        "symbol": p.symbol,
+                        "decimals": p.decimals,
+                        "confidence": p.confidence,
+                        "timestamp": record.time,
+                    });
+                    pipe.cmd("SET")
+                        .arg(format!("price:{}", p.token))
+                        .arg(value.to_string())
+                        .arg("EX")
+                        .arg(CURRENT_TTL_SECS)
+                        .ignore();
+                }
+                RecordBody::Tvl(t) => {
+                    let chains: serde_json::Map<String, serde_json::Value> = t
+                        .chains
+                        .iter()
+                        .map(|(c, v)| (c.clone(), json!(v)))
+                        .collect();
+                    let value = json!({"tvl": t.tvl, "chains": chains, "timestamp": record.time});
+                    pipe.cmd("SET")
+                        .arg(format!("tvl:{}", t.protocol_id))
+                        .arg(value.to_string())
+                        .arg("EX")
+                        .arg(CURRENT_TTL_SECS)
+                        .ignore();
+                    for (chain, v) in &t.chains {
+                        pipe.cmd("SET")
+                            .arg(format!("tvl:{}:{chain}", t.protocol_id))
+                            .arg(json!({"tvl": v, "timestamp": record.time}).to_string())
+                            .arg("EX")
+                            .arg(CURRENT_TTL_SECS)
+                            .ignore();
+                    }
+                }
+                RecordBody::Dimension(_) | RecordBody::TokenRemoval(_) => {}
+            }
+        }
+        let mut history_keys = BTreeSet::new();
+        for record in commit.history {
+            let (key, value) = match &record.body {
+                RecordBody::Price(p) => (format!("price:{}:history", p.token), p.price),
+                RecordBody::Tvl(t) => (format!("tvl:{}:history", t.protocol_id), t.tvl),
+                RecordBody::Dimension(_) | RecordBody::TokenRemoval(_) => continue,
+            };
+            // Member `{time}:{value}`: a rerun adds the same member again, a no-op.
+            pipe.cmd("ZADD")
+                .arg(&key)
+                .arg(record.time)
+                .arg(format!("{}:{value}", record.time))
+                .ignore();
+            history_keys.insert(key);
+        }
+        let cutoff = commit.now - HISTORY_SECS;
+        for key in &history_keys {
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(key)
+                .arg("-inf")
+                .arg(format!("({cutoff}"))
+                .ignore();
+            pipe.cmd("EXPIRE").arg(key).arg(HISTORY_SECS).ignore();
+        }
+        if let Some(w) = commit.watermark {
+            // EVAL with the text (not EVALSHA): inside MULTI a missing script after a Redis
+            // restart would fail the whole commit.
+            pipe.cmd("EVAL")
+                .arg(WATERMARK_LUA)
+                .arg(1)
+                .arg(WATERMARK_KEY)
+                .arg(w)
+                .ignore();
+        }
+        if pipe.cmd_iter().next().is_none() {
+            return Ok(());
+        }
+        let () = self.query_pipe("commit", &pipe).await?;
+        Ok(())
+    }
+}
+
+impl EventPublisher for RedisPorts {
+    async fn publish(&self, events: &[Event]) -> Result<(), PortError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut invocation = self.publish.prepare_invoke();
+        invocation.arg(DEDUP_TTL_SECS).arg(STREAM_MAXLEN);
+        for event in events {
+            let body = serde_json::to_string(event)
+                .map_err(|e| PortError::permanent("serialise event").with_source(e))?;
+            let channels = event.channels();
+            invocation
+                .arg(event.event_id.to_string())
+                .arg(body)
+                .arg(stream_of(event))
+                .arg(channels.len())
+                .arg(channels);
+        }
+        let mut conn = self.conn.clone();
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        let published: u64 = invocation
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| port_error("publish", e))?;
+        tracing::debug!(
+            events = events.len(),
+            published,
+            "events published (the rest were already published)"
+        );
+        Ok(())
+    }
+}
+
+fn sent_key(id: &Uuid) -> String {
+    format!("alert:{id}:sent")
+}
+
+impl AlertLedger for RedisPorts {
+    async fn unsent(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, PortError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut cmd = ::redis::cmd("MGET");
+        for id in ids {
+            cmd.arg(sent_key(id));
+        }
+        let values: Vec<Option<String>> = self.query_cmd("read sent alerts", &cmd).await?;
+        Ok(ids
+            .iter()
+            .zip(values)
+            .filter(|(_, v)| v.is_none())
+            .map(|(id, _)| *id)
+            .collect())
+    }
+
+    async fn mark_sent(&self, ids: &[Uuid]) -> Result<(), PortError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = ::redis::pipe();
+        for id in ids {
+            pipe.cmd("SET")
+                .arg(sent_key(id))
+                .arg("1")
+                .arg("EX")
+                .arg(SENT_TTL_SECS)
+                .ignore();
+        }
+        let () = self.query_pipe("mark sent alerts", &pipe).await?;
+        Ok(())
+    }
+}
+
+/// Subscribes to a channel pattern (`events:*`) and calls `on_message(channel, payload)` for
+/// each message until it returns false or the connection ends (`pulse local tail`).
+pub async fn tail(
+    settings: &RedisSettings,
+    pattern: &str,
+    mut on_message: impl FnMut(&str, &str) -> bool,
+) -> Result<(), PortError> {
+    use futures::StreamExt;
+    let mut info = settings
+        .url
+        .as_str()
+        .into_connection_info()
+        .map_err(|e| PortError::permanent("invalid Redis URL").with_source(e))?;
+    if let Some(token) = &settings.auth_token {
+        info.redis.password = Some(token.clone());
+    }
+    let client = Client::open(info).map_err(|e| port_error("client", e))?;
+    let mut pubsub = client
+        .get_async_pubsub()
+        .await
+        .map_err(|e| port_error("subscribe", e))?;
+    pubsub
+        .psubscribe(pattern)
+        .await
+        .map_err(|e| port_error("psubscribe", e))?;
+    let mut messages = pubsub.into_on_message();
+    while let Some(msg) = messages.next().await {
+        let payload: String = msg.get_payload().unwrap_or_default();
+        if !on_message(msg.get_channel_name(), &payload) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("rediss://user:secret@host:6379/0"),
+            "rediss://<redacted>@host:6379/0"
+        );
+        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
+    }
+}

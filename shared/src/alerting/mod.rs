@@ -1,0 +1,24 @@
+//! Alert delivery decisions, with no I/O. The alert consumer (and anything else that tells
+//! people about events) reads them in this order:
+//!
+//! - [`view`]: any event (alert or not) flattened into the fields routing and templates use;
+//! - [`routing`]: the Alertmanager-like routing tree: matchers, receivers, `continue`, default;
+//! - [`silence`]: silences (matchers plus an expiry) that drop matching alerts;
+//! - [`noise`]: the repeat interval per (receiver, key, rule), unless severity rises;
+//! - [`template`]: the text of a notification (title, body, link) from small templates;
+//! - [`time`]: human durations (`90s`, `1h`) and timestamps (RFC 3339 or unix seconds).
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod noise;
+pub mod routing;
+pub mod silence;
+pub mod template;
+pub mod time;
+pub mod view;
+
+pub use noise::{Decision, LastSent};
+pub use routing::{Matchers, Route, Target};
+pub use silence::Silence;
+pub use template::{Links, Templates, Text};
+pub use view::AlertView;

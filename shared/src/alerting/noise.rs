@@ -1,0 +1,85 @@
+//! The repeat interval: a receiver is told about the same (key, rule) at most once per
+//! interval, unless the severity rose since it was last told. The store keeps one
+//! [`LastSent`] per (receiver, key, rule); time comes from the caller, so tests control it.
+
+use crate::event::Severity;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What a receiver was last told about one (key, rule).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastSent {
+    pub severity: Severity,
+    pub level: u8,
+    /// When, in milliseconds since the epoch.
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Tell the receiver; `escalation` when the severity rose within the interval.
+    Send { escalation: bool },
+    /// Already told within the interval, at no lower severity; the next one may go at `until_ms`.
+    Suppress { until_ms: i64 },
+}
+
+/// Whether to send now.
+pub fn decide(
+    last: Option<&LastSent>,
+    severity: Severity,
+    now_ms: i64,
+    interval: Duration,
+) -> Decision {
+    let Some(last) = last else {
+        return Decision::Send { escalation: false };
+    };
+    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+    let until_ms = last.at_ms.saturating_add(interval_ms);
+    if now_ms >= until_ms {
+        Decision::Send { escalation: false }
+    } else if severity > last.severity {
+        Decision::Send { escalation: true }
+    } else {
+        Decision::Suppress { until_ms }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeat_interval_and_escalation() {
+        let hour = Duration::from_secs(3600);
+        let last = LastSent {
+            severity: Severity::Warning,
+            level: 1,
+            at_ms: 1_000,
+        };
+        assert_eq!(
+            decide(None, Severity::Info, 0, hour),
+            Decision::Send { escalation: false }
+        );
+        assert_eq!(
+            decide(Some(&last), Severity::Warning, 1_000 + 3_599_999, hour),
+            Decision::Suppress {
+                until_ms: 3_601_000
+            }
+        );
+        assert_eq!(
+            decide(Some(&last), Severity::Info, 2_000, hour),
+            Decision::Suppress {
+                until_ms: 3_601_000
+            }
+        );
+        assert_eq!(
+            decide(Some(&last), Severity::Critical, 2_000, hour),
+            Decision::Send { escalation: true }
+        );
+        assert_eq!(
+            decide(Some(&last), Severity::Warning, 3_601_000, hour),
+            Decision::Send { escalation: false }
+        );
+    }
+}

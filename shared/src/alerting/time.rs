@@ -1,0 +1,217 @@
+//! Durations written for people (`250ms`, `90s`, `5m`, `1h`, `1d`, or `1h30m`) and points in
+//! time written as RFC 3339 (`2026-12-01T00:00:00Z`, an offset such as `+02:00` allowed) or as
+//! unix seconds. Both deserialize from TOML.
+
+use serde::{Deserialize, Deserializer, de};
+use std::fmt;
+use std::time::Duration;
+
+/// A [`Duration`] read from text such as `1h` or `1h30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("empty duration".into());
+        }
+        let mut total_ms: u128 = 0;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            if digits == 0 {
+                return Err(format!("`{text}`: expected a number"));
+            }
+            let n: u128 = rest[..digits]
+                .parse()
+                .map_err(|_| format!("`{text}`: number too large"))?;
+            rest = &rest[digits..];
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let unit_ms: u128 = match &rest[..unit_len] {
+                "ms" => 1,
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                "" => return Err(format!("`{text}`: missing unit (ms, s, m, h or d)")),
+                other => return Err(format!("`{text}`: unknown unit `{other}`")),
+            };
+            rest = &rest[unit_len..];
+            total_ms = total_ms
+                .checked_add(n.saturating_mul(unit_ms))
+                .ok_or_else(|| format!("`{text}`: too long"))?;
+        }
+        let ms = u64::try_from(total_ms).map_err(|_| format!("`{text}`: too long"))?;
+        Ok(HumanDuration(Duration::from_millis(ms)))
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        HumanDuration::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+/// A point in time, in milliseconds since the unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`.
+    pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}`: expected RFC 3339 such as 2026-12-01T00:00:00Z");
+        let b = text.trim().as_bytes();
+        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+            return Err(bad());
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return Err(bad());
+        }
+        let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
+            std::str::from_utf8(&b[range])
+                .ok()
+                .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(bad)
+        };
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+            return Err(bad());
+        }
+        let mut i = 19;
+        let mut millis = 0i64;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            let frac = std::str::from_utf8(&b[start..i]).map_err(|_| bad())?;
+            let padded = format!("{frac:0<3}");
+            millis = padded[..3].parse().map_err(|_| bad())?;
+        }
+        let offset_secs = match b.get(i) {
+            Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+            Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+                let oh = num(i + 1..i + 3)?;
+                let om = num(i + 4..i + 6)?;
+                let o = oh * 3600 + om * 60;
+                if *sign == b'+' { o } else { -o }
+            }
+            _ => return Err(bad()),
+        };
+        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset_secs;
+        Ok(Timestamp(secs * 1000 + millis))
+    }
+
+    /// `2026-12-01T00:00:00.000Z`.
+    pub fn to_rfc3339(self) -> String {
+        let secs = self.0.div_euclid(1000);
+        let ms = self.0.rem_euclid(1000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an RFC 3339 time or unix seconds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
+                Ok(Timestamp(v.saturating_mul(1000)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
+                i64::try_from(v)
+                    .map(|v| Timestamp(v.saturating_mul(1000)))
+                    .map_err(E::custom)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                Timestamp::parse_rfc3339(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        let ms = |s: &str| HumanDuration::parse(s).map(|d| d.0.as_millis());
+        assert_eq!(ms("250ms"), Ok(250));
+        assert_eq!(ms("90s"), Ok(90_000));
+        assert_eq!(ms("1h30m"), Ok(5_400_000));
+        assert_eq!(ms("1d"), Ok(86_400_000));
+        assert!(ms("10").is_err());
+        assert!(ms("h").is_err());
+        assert!(ms("5w").is_err());
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let t = Timestamp::parse_rfc3339("2026-12-01T00:00:00Z").map(|t| t.0);
+        assert_eq!(t, Ok(1_796_083_200_000));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-12-01T02:00:00.5+02:00").map(|t| t.0),
+            Ok(1_796_083_200_500)
+        );
+        assert_eq!(
+            Timestamp(1_796_083_200_500).to_rfc3339(),
+            "2026-12-01T00:00:00.500Z"
+        );
+        assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
+        assert!(Timestamp::parse_rfc3339("2026-13-01T00:00:00Z").is_err());
+        assert!(Timestamp::parse_rfc3339("yesterday").is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! The metrics of a run (processed, rejected by reason, events by type, alerts by severity,
+//! duration, lag), as data, and their CloudWatch Embedded Metric Format log lines. Pure:
+//! the sinks that print the lines or call PutMetricData are adapters.
+
+use crate::tally::Tally;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+    Seconds,
+}
+
+impl Unit {
+    /// The CloudWatch unit name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Milliseconds => "Milliseconds",
+            Unit::Seconds => "Seconds",
+        }
+    }
+}
+
+/// One metric value with its dimensions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datum {
+    pub name: &'static str,
+    pub unit: Unit,
+    pub value: f64,
+    /// Dimension names and values, in a fixed order.
+    pub dimensions: Vec<(&'static str, String)>,
+}
+
+impl Datum {
+    fn new(name: &'static str, unit: Unit, value: f64, dims: &[(&'static str, &str)]) -> Self {
+        Datum {
+            name,
+            unit,
+            value,
+            dimensions: dims.iter().map(|(k, v)| (*k, (*v).to_string())).collect(),
+        }
+    }
+}
+
+/// The metrics of one invocation. `trigger` is `scheduled` or `stream`; `lag_secs` is now
+/// minus the newest record's time, when there was a record.
+pub fn invocation_metrics(
+    tally: &Tally,
+    trigger: &str,
+    duration_ms: f64,
+    lag_secs: Option<f64>,
+) -> Vec<Datum> {
+    let base = [("Trigger", trigger)];
+    let mut out = vec![
+        Datum::new(
+            "RecordsProcessed",
+            Unit::Count,
+            tally.records() as f64,
+            &base,
+        ),
+        Datum::new("RecordsApplied", Unit::Count, tally.applied as f64, &base),
+        Datum::new("RecordsStale", Unit::Count, tally.stale as f64, &base),
+        Datum::new(
+            "RecordsRejected",
+            Unit::Count,
+            tally.rejected_total() as f64,
+            &base,
+        ),
+        Datum::new("Duration", Unit::Milliseconds, duration_ms, &base),
+    ];
+    if let Some(lag) = lag_secs {
+        out.push(Datum::new("Lag", Unit::Seconds, lag, &base));
+    }
+    for (reason, n) in &tally.rejected {
+        out.push(Datum::new(
+            "RecordsRejected",
+            Unit::Count,
+            *n as f64,
+            &[("Trigger", trigger), ("Reason", reason.as_str())],
+        ));
+    }
+    for (kind, n) in &tally.events {
+        out.push(Datum::new(
+            "Events",
+            Unit::Count,
+            *n as f64,
+            &[("Trigger", trigger), ("EventType", kind.as_str())],
+        ));
+    }
+    for (severity, n) in &tally.alerts {
+        out.push(Datum::new(
+            "Alerts",
+            Unit::Count,
+            *n as f64,
+            &[("Trigger", trigger), ("Severity", severity.as_str())],
+        ));
+    }
+    out
+}
+
+/// EMF log lines: one JSON document per dimension set, each declaring its metrics.
+/// CloudWatch Logs turns each line into metrics in `namespace`.
+pub fn emf_lines(namespace: &str, data: &[Datum], timestamp_ms: i64) -> Vec<String> {
+    let mut groups: BTreeMap<Vec<(&str, &str)>, Vec<&Datum>> = BTreeMap::new();
+    for d in data {
+        let dims: Vec<(&str, &str)> = d.dimensions.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        groups.entry(dims).or_default().push(d);
+    }
+    groups
+        .into_iter()
+        .map(|(dims, data)| {
+            let mut doc = Map::new();
+            let names: Vec<&str> = dims.iter().map(|(k, _)| *k).collect();
+            let metrics: Vec<Value> = data
+                .iter()
+                .map(|d| json!({"Name": d.name, "Unit": d.unit.as_str()}))
+                .collect();
+            doc.insert(
+                "_aws".into(),
+                json!({
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": namespace,
+                        "Dimensions": [names],
+                        "Metrics": metrics,
+                    }],
+                }),
+            );
+            for (k, v) in dims {
+                doc.insert(k.to_string(), Value::String(v.to_string()));
+            }
+            for d in data {
+                doc.insert(d.name.to_string(), json!(d.value));
+            }
+            Value::Object(doc).to_string()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::event::{EventType, Severity};
+    use crate::record::RejectReason;
+
+    #[test]
+    fn emf_groups_by_dimension_set_and_declares_every_metric() {
+        let mut tally = Tally {
+            applied: 7,
+            stale: 1,
+            ..Tally::default()
+        };
+        tally.reject(RejectReason::Malformed);
+        tally.reject(RejectReason::Malformed);
+        tally.events.insert(EventType::PriceUpdate, 3);
+        tally.alerts.insert(Severity::Critical, 1);
+        let data = invocation_metrics(&tally, "scheduled", 12.5, Some(4.0));
+        let lines = emf_lines("Pulse", &data, 1_700_000_000_000);
+        assert_eq!(lines.len(), 4, "base, reason, event type, severity");
+        let docs: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let base = docs.iter().find(|d| d.get("Duration").is_some()).unwrap();
+        assert_eq!(base["RecordsProcessed"], json!(10.0));
+        assert_eq!(base["RecordsRejected"], json!(2.0));
+        assert_eq!(base["Lag"], json!(4.0));
+        assert_eq!(base["Trigger"], "scheduled");
+        let cw = &base["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Namespace"], "Pulse");
+        assert_eq!(cw["Dimensions"], json!([["Trigger"]]));
+        assert_eq!(base["_aws"]["Timestamp"], json!(1_700_000_000_000_i64));
+        let reason = docs.iter().find(|d| d.get("Reason").is_some()).unwrap();
+        assert_eq!(reason["Reason"], "malformed");
+        assert_eq!(reason["RecordsRejected"], json!(2.0));
+        assert_eq!(
+            reason["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Trigger", "Reason"]])
+        );
+        let sev = docs.iter().find(|d| d.get("Severity").is_some()).unwrap();
+        assert_eq!(sev["Alerts"], json!(1.0));
+    }
+}

@@ -1,0 +1,86 @@
+variable "name_prefix" {
+  description = "Prefix of the topic, key alias and alarm names, e.g. \"pulse-dev\"."
+  type        = string
+}
+
+variable "functions" {
+  description = "Functions to watch (errors, throttles, duration), keyed by a stable name."
+  type = map(object({
+    function_name   = string
+    timeout_seconds = number
+  }))
+}
+
+variable "detector_function_name" {
+  description = "Name of the detector function, watched for lag."
+  type        = string
+}
+
+variable "detector_lag_minutes" {
+  description = "Minutes without a successful detector run before the lag alarm fires."
+  type        = number
+  default     = 5
+}
+
+variable "errors_threshold" {
+  description = "Errors per minute that count as a breaching minute."
+  type        = number
+  default     = 1
+}
+
+variable "errors_evaluation_periods" {
+  description = "Consecutive breaching minutes before the errors alarm fires."
+  type        = number
+  default     = 3
+}
+
+variable "throttles_threshold" {
+  description = "Throttles in 5 minutes that fire the throttles alarm."
+  type        = number
+  default     = 1
+}
+
+variable "duration_threshold_ratio" {
+  description = "Fraction of the timeout that the p99 duration may reach before its alarm fires."
+  type        = number
+  default     = 0.8
+
+  validation {
+    condition     = var.duration_threshold_ratio > 0 && var.duration_threshold_ratio < 1
+    error_message = "duration_threshold_ratio must lie strictly between 0 and 1."
+  }
+}
+
+variable "queue_name" {
+  description = "Name of the alerts queue."
+  type        = string
+}
+
+variable "queue_age_threshold_seconds" {
+  description = "Age of the oldest alert in seconds that fires the queue age alarm."
+  type        = number
+  default     = 300
+}
+
+variable "queue_depth_threshold" {
+  description = "Visible alerts that fire the queue depth alarm."
+  type        = number
+  default     = 1000
+}
+
+variable "dead_letter_queue_names" {
+  description = "Dead-letter queues that must stay empty, keyed by a stable name."
+  type        = map(string)
+}
+
+variable "alarm_email_endpoints" {
+  description = "E-mail addresses subscribed to the alarm topic (each confirms by mail)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module."
+  type        = map(string)
+  default     = {}
+}

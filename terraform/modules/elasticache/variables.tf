@@ -1,0 +1,71 @@
+variable "name" {
+  description = "Replication group id and subnet group name."
+  type        = string
+}
+
+variable "auth_token_parameter_name" {
+  description = "SSM SecureString holding the AUTH token (16..128 printable characters), created before the first apply."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets of the cache nodes."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) > 0
+    error_message = "An ElastiCache replication group needs at least one subnet."
+  }
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the cache nodes (allow 6379 from the functions' group)."
+  type        = list(string)
+}
+
+variable "node_type" {
+  description = "Cache node type."
+  type        = string
+  default     = "cache.t4g.micro"
+}
+
+variable "num_cache_clusters" {
+  description = "Nodes in the group (a primary and replicas in other zones, for automatic failover)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.num_cache_clusters >= 2 && var.num_cache_clusters <= 6
+    error_message = "num_cache_clusters must lie in 2..6: automatic failover and Multi-AZ need a replica."
+  }
+}
+
+variable "engine_version" {
+  description = "Redis engine version."
+  type        = string
+  default     = "7.1"
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for at-rest encryption; null uses the ElastiCache service key."
+  type        = string
+  default     = null
+}
+
+variable "snapshot_retention_limit" {
+  description = "Days of automatic snapshots to keep (0 disables them)."
+  type        = number
+  default     = 1
+}
+
+variable "apply_immediately" {
+  description = "Apply changes now rather than in the maintenance window."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,146 @@
+# Statements of each function's execution role (the function module adds logs, tracing and
+# VPC networking). Named actions on named ARNs; "*" only where AWS has no resource type.
+
+locals {
+  table_arns = [
+    for name in local.table_names : "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${name}"
+  ]
+  index_arns = [for arn in local.table_arns : "${arn}/index/*"]
+
+  redis_auth_parameter_arn = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(var.redis_auth_parameter_name, "/")}"
+  secrets_path_arns = [
+    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.secrets_parameter_path}",
+    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.secrets_parameter_path}/*",
+  ]
+
+  put_metrics = {
+    sid     = "PutPulseMetrics"
+    actions = ["cloudwatch:PutMetricData"]
+    # PutMetricData has no resource type: AWS offers nothing narrower than "*"; the namespace
+    # condition limits it to pulse's own metrics.
+    resources = ["*"]
+    conditions = [{
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metrics_namespace]
+    }]
+    enabled = true
+  }
+
+  read_redis_auth = {
+    sid        = "ReadRedisAuthToken"
+    actions    = ["ssm:GetParameter"]
+    resources  = [local.redis_auth_parameter_arn]
+    conditions = []
+    enabled    = var.redis_auth_parameter_name != ""
+  }
+
+  decrypt_parameters = {
+    sid       = "DecryptParameters"
+    actions   = ["kms:Decrypt"]
+    resources = [coalesce(var.parameters_kms_key_arn, "none")]
+    conditions = [{
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }]
+    # Only with a customer managed key: the AWS managed aws/ssm key needs no grant.
+    enabled = var.parameters_kms_key_arn != null
+  }
+
+  detector_statement_candidates = [
+    {
+      sid        = "ReadTables"
+      actions    = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"]
+      resources  = concat(local.table_arns, local.index_arns)
+      conditions = []
+      enabled    = true
+    },
+    {
+      sid        = "ReadStreams"
+      actions    = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+      resources  = values(local.stream_arns)
+      conditions = []
+      enabled    = var.enable_stream_trigger
+    },
+    {
+      sid     = "ListStreams"
+      actions = ["dynamodb:ListStreams"]
+      # ListStreams has no resource type: AWS offers nothing narrower than "*".
+      resources  = ["*"]
+      conditions = []
+      enabled    = var.enable_stream_trigger
+    },
+    {
+      sid        = "SendStreamFailures"
+      actions    = ["sqs:SendMessage"]
+      resources  = aws_sqs_queue.stream_failures[*].arn
+      conditions = []
+      enabled    = var.enable_stream_trigger
+    },
+    {
+      sid        = "SendAlerts"
+      actions    = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+      resources  = [module.queues.queue_arn]
+      conditions = []
+      enabled    = true
+    },
+    local.read_redis_auth,
+    local.decrypt_parameters,
+    local.put_metrics,
+  ]
+
+  alert_consumer_statement_candidates = [
+    {
+      sid        = "ConsumeAlerts"
+      actions    = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+      resources  = [module.queues.queue_arn]
+      conditions = []
+      enabled    = true
+    },
+    {
+      sid        = "ReadReceiverSecrets"
+      actions    = ["ssm:GetParameter", "ssm:GetParametersByPath"]
+      resources  = local.secrets_path_arns
+      conditions = []
+      enabled    = var.secrets_parameter_path != ""
+    },
+    local.read_redis_auth,
+    local.decrypt_parameters,
+    local.put_metrics,
+  ]
+
+  dlq_redrive_statement_candidates = [
+    {
+      sid = "ReadDeleteDeadLetters"
+      actions = [
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListDeadLetterSourceQueues",
+      ]
+      resources  = [module.queues.dlq_arn]
+      conditions = []
+      enabled    = true
+    },
+    {
+      sid = "MoveDeadLetters"
+      actions = [
+        "sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask",
+      ]
+      resources  = [module.queues.dlq_arn]
+      conditions = []
+      enabled    = true
+    },
+    {
+      sid        = "SendToSourceQueue"
+      actions    = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+      resources  = [module.queues.queue_arn]
+      conditions = []
+      enabled    = true
+    },
+    local.put_metrics,
+  ]
+
+  detector_statements       = [for s in local.detector_statement_candidates : s if s.enabled]
+  alert_consumer_statements = [for s in local.alert_consumer_statement_candidates : s if s.enabled]
+  dlq_redrive_statements    = [for s in local.dlq_redrive_statement_candidates : s if s.enabled]
+}

@@ -1,0 +1,34 @@
+output "queue_arn" {
+  description = "ARN of the alerts queue."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "queue_url" {
+  description = "URL of the alerts queue."
+  value       = aws_sqs_queue.this.url
+}
+
+output "queue_name" {
+  description = "Name of the alerts queue."
+  value       = aws_sqs_queue.this.name
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "visibility_timeout_seconds" {
+  description = "Visibility timeout applied to both queues."
+  value       = local.visibility_timeout_seconds
+}

@@ -1,0 +1,184 @@
+//! Partial batch failures, unparseable bodies, failure classes, Retry-After, and a receiver
+//! down until the message reaches the dead-letter queue of the emulated SQS.
+
+use crate::harness::*;
+use pulse::event::{AlertRule, Severity};
+use pulse_tests::{MotoServer, RedisServer};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_failure_in_ten_lists_exactly_that_one() {
+    let redis = RedisServer::start();
+    let moto = MotoServer::start();
+    let hook = FakeReceiver::start().await;
+    let (app, _) = app(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let q = queues(&moto.endpoint()).await;
+    let events: Vec<_> = (0..10)
+        .map(|i| {
+            alert(
+                AlertRule::PriceMove,
+                Severity::Warning,
+                &format!("price:t{i}"),
+                i,
+            )
+        })
+        .collect();
+    let bad = events[6].event_id.to_string();
+    hook.answer_when_body_contains(&bad, Reply::Status(500));
+    q.send(&events.iter().map(body).collect::<Vec<_>>()).await;
+    let mut event = q.receive(&q.url).await;
+    while event.records.len() < 10 {
+        let more = q.receive(&q.url).await;
+        assert!(
+            !more.records.is_empty(),
+            "moto returned fewer than 10 messages"
+        );
+        event.records.extend(more.records);
+    }
+    let response = app.handle(event.clone(), None).await;
+    let failed = failed_ids(&response);
+    let bad_message = event
+        .records
+        .iter()
+        .find(|m| m.body.as_deref().unwrap().contains(&bad))
+        .and_then(|m| m.message_id.clone())
+        .unwrap();
+    assert_eq!(failed, [bad_message]);
+    for e in &events {
+        assert_eq!(
+            hook.mentioning(&e.event_id.to_string()),
+            1,
+            "each delivered once"
+        );
+    }
+    let totals = app.metrics.totals();
+    assert_eq!((totals["hook"].delivered, totals["hook"].failed), (9, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparseable_bodies_fail_and_deliver_nothing() {
+    let redis = RedisServer::start();
+    let hook = FakeReceiver::start().await;
+    let (app, _) = app(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let good = alert(AlertRule::PriceMove, Severity::Warning, "price:x", 1);
+    let response = app
+        .handle(
+            batch(vec![
+                message("garbage", "{not json"),
+                message(
+                    "wrong-shape",
+                    r#"{"event": {"eventId": 1}, "priority": "high"}"#,
+                ),
+                message("good", &body(&good)),
+            ]),
+            None,
+        )
+        .await;
+    assert_eq!(failed_ids(&response), ["garbage", "wrong-shape"]);
+    assert_eq!(hook.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_classes_retry_after_and_timeouts() {
+    let redis = RedisServer::start();
+    let hook = FakeReceiver::start().await;
+    let routes = one_webhook(&hook.url("/hook"), "timeout = \"300ms\"");
+    let (app, _) = app(&routes, &redis.url()).await;
+    let send = |n: i64| {
+        let e = alert(
+            AlertRule::PriceMove,
+            Severity::Warning,
+            &format!("price:r{n}"),
+            n,
+        );
+        batch(vec![message(&format!("m{n}"), &body(&e))])
+    };
+
+    // 429 with a short Retry-After: waited for once, then delivered in the same invocation.
+    hook.then(Reply::RetryAfter(429, 1));
+    let started = Instant::now();
+    let response = app.handle(send(1), None).await;
+    assert!(failed_ids(&response).is_empty());
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(hook.count(), 2);
+
+    // A Retry-After longer than the limit (10 s): failed at once, for SQS to retry.
+    hook.then(Reply::RetryAfter(503, 60));
+    let started = Instant::now();
+    let response = app.handle(send(2), None).await;
+    assert_eq!(failed_ids(&response), ["m2"]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // ... nor when the Lambda has too little time left.
+    hook.then(Reply::RetryAfter(429, 1));
+    let response = app
+        .handle(send(3), Some(Instant::now() + Duration::from_millis(800)))
+        .await;
+    assert_eq!(failed_ids(&response), ["m3"]);
+
+    // A receiver that hangs: the timeout fails the message (retryable).
+    hook.then(Reply::Hang);
+    let started = Instant::now();
+    let response = app.handle(send(4), None).await;
+    assert_eq!(failed_ids(&response), ["m4"]);
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // 400: permanent for the receiver; the message is still reported failed (DLQ later).
+    hook.then(Reply::Status(400));
+    let response = app.handle(send(5), None).await;
+    assert_eq!(failed_ids(&response), ["m5"]);
+    let t = &app.metrics.totals()["hook"];
+    assert_eq!((t.failed, t.failed_permanent), (4, 1));
+
+    // Each failed message succeeds on its retry (the in-progress marker was released).
+    let response = app.handle(send(2), None).await;
+    assert!(failed_ids(&response).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_sends_the_message_to_the_dlq_without_resending_to_the_others() {
+    let redis = RedisServer::start();
+    let moto = MotoServer::start();
+    let (up, down) = (FakeReceiver::start().await, FakeReceiver::start().await);
+    down.answer(Reply::Status(503));
+    let routes = format!(
+        r#"
+        [route]
+        receivers = ["up", "down"]
+        [receivers.up]
+        kind = "webhook"
+        url = {{ value = "{}" }}
+        [receivers.down]
+        kind = "slack"
+        url = {{ value = "{}" }}
+        "#,
+        up.url("/up"),
+        down.url("/down"),
+    );
+    let (app, _) = app(&routes, &redis.url()).await;
+    let q = queues(&moto.endpoint()).await;
+    let e = alert(AlertRule::PegDeviation, Severity::Critical, "price:usdt", 1);
+    q.send(&[body(&e)]).await;
+
+    for receive in 1..=3 {
+        let event = q.receive(&q.url).await;
+        assert_eq!(event.records.len(), 1, "receive {receive}");
+        assert_eq!(
+            event.records[0].attributes["ApproximateReceiveCount"],
+            receive.to_string()
+        );
+        let response = app.handle(event.clone(), None).await;
+        assert_eq!(failed_ids(&response).len(), 1);
+        q.settle(&event, &failed_ids(&response)).await;
+    }
+    // The fourth receive finds it gone: the redrive policy moved it to the DLQ.
+    assert!(q.receive(&q.url).await.records.is_empty());
+    let dlq = q.receive(&q.dlq_url).await;
+    assert_eq!(dlq.records.len(), 1);
+    assert_eq!(dlq.records[0].body.as_deref(), Some(body(&e).as_str()));
+
+    assert_eq!(up.count(), 1, "the receiver that worked got it once");
+    assert_eq!(down.count(), 3);
+    let t = app.metrics.totals();
+    assert_eq!((t["up"].delivered, t["up"].suppressed_dedup), (1, 2));
+    assert_eq!(t["down"].failed, 3);
+}

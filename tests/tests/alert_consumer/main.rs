@@ -1,0 +1,10 @@
+//! The alert consumer against real servers: its own redis-server and moto_server, and a
+//! loopback HTTP server per receiver. One binary, one module per concern.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod delivery;
+mod failures;
+mod harness;
+mod idempotency;
+mod noise;
+mod secrets;

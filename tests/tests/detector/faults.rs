@@ -1,0 +1,511 @@
+//! Faults. Each asserts that no event is lost and no alert reaches SQS twice across the
+//! failed run and its rerun.
+
+use crate::support::*;
+use detector::handler::{Detector, Metrics, RealDetector, TickSummary, scheduled_event};
+use pulse::adapters::redis::RedisPorts;
+use pulse::adapters::sqs::SqsAlerts;
+use pulse::event::EventType;
+use pulse::ports::{CheckpointStore, Commit, EventPublisher, PortError, StateStore};
+use pulse::record::UnixSecs;
+use pulse::state::StateMap;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Every alert id exactly once, and exactly the expected ones.
+fn assert_once(sent: &[String], expected: &HashSet<String>) {
+    let mut counts: HashMap<&String, usize> = HashMap::new();
+    for id in sent {
+        *counts.entry(id).or_default() += 1;
+    }
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "alerts sent twice: {twice:?}");
+    let got: HashSet<String> = sent.iter().cloned().collect();
+    assert_eq!(&got, expected, "alerts sent vs expected");
+}
+
+fn with_store<S>(
+    d: RealDetector,
+    store: S,
+) -> Detector<S, RedisPorts, SqsAlerts, RedisPorts, Metrics> {
+    Detector {
+        engine: d.engine,
+        source: d.source,
+        store,
+        publisher: d.publisher,
+        alerts: d.alerts,
+        ledger: d.ledger,
+        metrics: d.metrics,
+        scan_overlap_secs: d.scan_overlap_secs,
+        initial_lookback_secs: d.initial_lookback_secs,
+        clock: d.clock,
+    }
+}
+
+/// A store whose next commit fails, as if the process died after its effects.
+struct CrashBeforeCommit {
+    inner: RedisPorts,
+    armed: AtomicBool,
+}
+
+impl StateStore for CrashBeforeCommit {
+    async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
+        self.inner.load(keys).await
+    }
+    async fn save(&self, states: &StateMap) -> Result<(), PortError> {
+        self.inner.save(states).await
+    }
+}
+
+impl CheckpointStore for CrashBeforeCommit {
+    async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
+        self.inner.watermark().await
+    }
+    async fn commit(&self, commit: Commit<'_>) -> Result<(), PortError> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            return Err(PortError::retryable("injected crash before commit"));
+        }
+        self.inner.commit(commit).await
+    }
+}
+
+/// A publisher that shuts Redis down just before its next publish (mid-batch: state was
+/// loaded, nothing published or committed yet).
+struct KillRedisBeforePublish {
+    inner: RedisPorts,
+    port: u16,
+    armed: AtomicBool,
+}
+
+impl EventPublisher for KillRedisBeforePublish {
+    async fn publish(&self, events: &[pulse::Event]) -> Result<(), PortError> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.write_all(b"SHUTDOWN NOSAVE\r\n");
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        self.inner.publish(events).await
+    }
+}
+
+async fn fixture(stack: &Stack) -> (Vec<Value>, HashSet<String>, HashSet<String>) {
+    let t0 = now() - 900;
+    let prices = price_items(4, t0, 1.3);
+    let tvl = tvl_items(2, t0);
+    stack.put(COINS_TABLE, &prices).await;
+    stack.put(EVENTS_TABLE, &tvl).await;
+    let all: Vec<Value> = prices.into_iter().chain(tvl).collect();
+    let expected = expected_events(&all, now());
+    (
+        all,
+        ids_of(&expected, None),
+        ids_of(&expected, Some(EventType::Alert)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_publishing_before_commit_redoes_the_batch_without_duplicates() {
+    let stack = Stack::start().await;
+    let (_, events, alerts) = fixture(&stack).await;
+    let listener = Listener::start(&stack.redis.url()).await;
+    let real = stack.detector().await;
+    let inner = real.store.clone();
+    let crashing = with_store(
+        real.clone(),
+        CrashBeforeCommit {
+            inner,
+            armed: AtomicBool::new(true),
+        },
+    );
+
+    let err = crashing.handle(&scheduled_event()).await.unwrap_err();
+    assert!(err.retryable, "{err}");
+    assert_eq!(stack.watermark().await, None, "nothing committed");
+    let first_alerts = alert_ids(&stack.drain_alerts().await);
+
+    let summary: TickSummary =
+        serde_json::from_value(real.handle(&scheduled_event()).await.unwrap()).unwrap();
+    assert_eq!(
+        summary.alerts_sent, 0,
+        "the ledger knew they went out: {summary:?}"
+    );
+    assert_eq!(summary.alerts_already_sent, alerts.len());
+    assert!(summary.watermark.is_some());
+    assert!(stack.watermark().await.is_some());
+    let mut sent = first_alerts;
+    sent.extend(alert_ids(&stack.drain_alerts().await));
+    assert_once(&sent, &alerts);
+    // Every event published, each once (the rerun's publications were deduplicated).
+    let published = Listener::by_event(&listener.wait_for(1).await);
+    assert_eq!(published.keys().cloned().collect::<HashSet<_>>(), events);
+    assert_eq!(
+        stack.stream_ids("stream:events:alerts").await.len(),
+        alerts.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_mid_batch_and_restarted_loses_nothing() {
+    let mut stack = Stack::start().await;
+    let (_, events, alerts) = fixture(&stack).await;
+    let real = stack.detector().await;
+    let killing = Detector {
+        engine: real.engine.clone(),
+        source: real.source.clone(),
+        store: real.store.clone(),
+        publisher: KillRedisBeforePublish {
+            inner: real.publisher.clone(),
+            port: stack.redis.port,
+            armed: AtomicBool::new(true),
+        },
+        alerts: real.alerts.clone(),
+        ledger: real.ledger.clone(),
+        metrics: Metrics::Off,
+        scan_overlap_secs: real.scan_overlap_secs,
+        initial_lookback_secs: real.initial_lookback_secs,
+        clock: real.clock,
+    };
+    let err = killing.handle(&scheduled_event()).await.unwrap_err();
+    assert!(err.retryable, "{err}");
+    assert!(
+        stack.drain_alerts().await.is_empty(),
+        "no alert before publication"
+    );
+
+    stack.redis.restart();
+    let listener = Listener::start(&stack.redis.url()).await;
+    // The same client reconnects on its own.
+    let mut result = real.handle(&scheduled_event()).await;
+    for _ in 0..20 {
+        if result.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        result = real.handle(&scheduled_event()).await;
+    }
+    let summary: TickSummary = serde_json::from_value(result.unwrap()).unwrap();
+    assert_eq!(summary.alerts_sent, alerts.len());
+    assert_once(&alert_ids(&stack.drain_alerts().await), &alerts);
+    let published = Listener::by_event(&listener.wait_for(1).await);
+    assert_eq!(published.keys().cloned().collect::<HashSet<_>>(), events);
+    assert!(stack.watermark().await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_unreachable_for_one_invocation_then_each_alert_once() {
+    let stack = Stack::start().await;
+    let (_, events, alerts) = fixture(&stack).await;
+    let listener = Listener::start(&stack.redis.url()).await;
+    let real = stack.detector().await;
+    let mut broken = real.clone();
+    let dead = format!("http://127.0.0.1:{}", pulse_tests::free_port());
+    let bad_aws = aws_config_for(&dead)
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    broken.alerts = SqsAlerts::new(&bad_aws, &stack.queue_url);
+    broken.alerts.max_attempts = 2;
+    broken.alerts.base_delay = Duration::from_millis(10);
+
+    let err = broken.handle(&scheduled_event()).await.unwrap_err();
+    assert!(err.retryable, "{err}");
+    assert_eq!(stack.watermark().await, None);
+    let summary: TickSummary =
+        serde_json::from_value(real.handle(&scheduled_event()).await.unwrap()).unwrap();
+    assert_eq!(summary.alerts_sent, alerts.len());
+    assert_once(&alert_ids(&stack.drain_alerts().await), &alerts);
+    let messages = listener.wait_for(1).await;
+    let published = Listener::by_event(&messages);
+    assert_eq!(published.keys().cloned().collect::<HashSet<_>>(), events);
+    // Published in the first run only: the rerun found the dedup keys.
+    let alerts_channel = messages
+        .iter()
+        .filter(|(c, _)| c == "events:alerts")
+        .count();
+    assert_eq!(alerts_channel, alerts.len());
+}
+
+/// An HTTP proxy on loopback in front of the emulator that fails chosen SendMessageBatch
+/// entries: while `failing`, the entries at odd positions of the first batch it sees (and
+/// the same messages in later batches) are removed from the request and reported back as
+/// failed, `SenderFault` as configured.
+#[derive(Clone)]
+struct FailingProxy {
+    port: u16,
+    failing: Arc<AtomicBool>,
+    doomed: Arc<Mutex<Option<HashSet<String>>>>,
+    batch_sizes: Arc<Mutex<Vec<usize>>>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl FailingProxy {
+    async fn start(upstream: u16, sender_fault: bool) -> FailingProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = FailingProxy {
+            port: listener.local_addr().unwrap().port(),
+            failing: Arc::new(AtomicBool::new(true)),
+            doomed: Arc::new(Mutex::new(None)),
+            batch_sizes: Arc::new(Mutex::new(Vec::new())),
+            requests: Arc::new(AtomicUsize::new(0)),
+        };
+        let p = proxy.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let p = p.clone();
+                tokio::spawn(async move { p.serve(conn, upstream, sender_fault).await });
+            }
+        });
+        proxy
+    }
+
+    /// Entries to forward and ids of the entries to fail.
+    fn split(&self, entries: Vec<Value>) -> (Vec<Value>, Vec<String>) {
+        let mut guard = self.doomed.lock().unwrap();
+        let doomed = guard.get_or_insert_with(|| {
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 1)
+                .map(|(_, e)| e["MessageBody"].as_str().unwrap().to_string())
+                .collect()
+        });
+        let (fail, keep): (Vec<Value>, Vec<Value>) = entries
+            .into_iter()
+            .partition(|e| doomed.contains(e["MessageBody"].as_str().unwrap()));
+        let ids = fail
+            .iter()
+            .map(|e| e["Id"].as_str().unwrap().to_string())
+            .collect();
+        (keep, ids)
+    }
+
+    async fn serve(&self, mut conn: tokio::net::TcpStream, upstream: u16, sender_fault: bool) {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let (head, mut body) = loop {
+            let n = conn.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..at]).to_string();
+                break (head, buf[at + 4..].to_vec());
+            }
+        };
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        while body.len() < length {
+            let n = conn.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        let is_batch = head.contains("AmazonSQS.SendMessageBatch");
+        let mut removed: Vec<String> = Vec::new();
+        if is_batch {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let mut request: Value = serde_json::from_slice(&body).unwrap();
+            let entries = request["Entries"].as_array().cloned().unwrap_or_default();
+            self.batch_sizes.lock().unwrap().push(entries.len());
+            if self.failing.load(Ordering::SeqCst) {
+                let (keep, failed_ids) = self.split(entries);
+                removed = failed_ids;
+                if keep.is_empty() {
+                    // Every entry fails: answer without the emulator (it refuses empty batches).
+                    let failed: Vec<Value> = removed
+                        .iter()
+                        .map(|id| serde_json::json!({"Id": id, "SenderFault": sender_fault, "Code": "InjectedFailure", "Message": "injected by the test proxy"}))
+                        .collect();
+                    let body = serde_json::json!({"Successful": [], "Failed": failed}).to_string();
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(response.as_bytes()).await;
+                    let _ = conn.shutdown().await;
+                    return;
+                }
+                request["Entries"] = Value::Array(keep);
+            }
+            body = serde_json::to_vec(&request).unwrap();
+        }
+        let head: String = head
+            .lines()
+            .filter(|l| {
+                let k = l.split(':').next().unwrap_or("").to_ascii_lowercase();
+                k != "content-length" && k != "connection"
+            })
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        let mut up = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
+            .await
+            .unwrap();
+        let request = format!(
+            "{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        up.write_all(request.as_bytes()).await.unwrap();
+        up.write_all(&body).await.unwrap();
+        let mut response = Vec::new();
+        up.read_to_end(&mut response).await.unwrap();
+        if is_batch && !removed.is_empty() {
+            let at = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+            let mut out: Value = serde_json::from_slice(&response[at + 4..]).unwrap();
+            let failed: Vec<Value> = removed
+                .iter()
+                .map(|id| serde_json::json!({"Id": id, "SenderFault": sender_fault, "Code": "InjectedFailure", "Message": "injected by the test proxy"}))
+                .collect();
+            let mut all = out["Failed"].as_array().cloned().unwrap_or_default();
+            all.extend(failed);
+            out["Failed"] = Value::Array(all);
+            if out.get("Successful").is_none() {
+                out["Successful"] = Value::Array(Vec::new());
+            }
+            let body = serde_json::to_vec(&out).unwrap();
+            let head = String::from_utf8_lossy(&response[..at]).to_string();
+            let head: String = head
+                .lines()
+                .filter(|l| {
+                    let k = l.split(':').next().unwrap_or("").to_ascii_lowercase();
+                    k != "content-length" && k != "connection" && k != "transfer-encoding"
+                })
+                .map(|l| format!("{l}\r\n"))
+                .collect();
+            response = format!(
+                "{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            response.extend_from_slice(&body);
+        }
+        let _ = conn.write_all(&response).await;
+        let _ = conn.shutdown().await;
+    }
+}
+
+fn through_proxy(real: &RealDetector, stack: &Stack, proxy: &FailingProxy) -> RealDetector {
+    let mut d = real.clone();
+    d.alerts = SqsAlerts::new(
+        &aws_config_for(&format!("http://127.0.0.1:{}", proxy.port)),
+        &stack.queue_url,
+    );
+    d.alerts.max_attempts = 3;
+    d.alerts.base_delay = Duration::from_millis(10);
+    d.alerts.max_delay = Duration::from_millis(50);
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_failed_entries_are_retried_alone_within_the_invocation() {
+    let stack = Stack::start().await;
+    let (_, _, alerts) = fixture(&stack).await;
+    let proxy = FailingProxy::start(stack.moto.port, false).await;
+    let real = stack.detector().await;
+    let d = through_proxy(&real, &stack, &proxy);
+    // Fail the first batch's odd entries once, then let everything through.
+    let failing = proxy.failing.clone();
+    let requests = proxy.requests.clone();
+    tokio::spawn(async move {
+        while requests.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        failing.store(false, Ordering::SeqCst);
+    });
+    let summary: TickSummary =
+        serde_json::from_value(d.handle(&scheduled_event()).await.unwrap()).unwrap();
+    assert_eq!(summary.alerts_sent, alerts.len());
+    assert_once(&alert_ids(&stack.drain_alerts().await), &alerts);
+    let sizes = proxy.batch_sizes.lock().unwrap().clone();
+    let doomed = proxy
+        .doomed
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_default()
+        .len();
+    assert!(doomed > 0);
+    assert_eq!(
+        sizes,
+        vec![alerts.len(), doomed],
+        "the retry carries only the failed entries"
+    );
+}
+
+async fn entries_keep_failing(sender_fault: bool) {
+    let stack = Stack::start().await;
+    let (_, events, alerts) = fixture(&stack).await;
+    let proxy = FailingProxy::start(stack.moto.port, sender_fault).await;
+    let real = stack.detector().await;
+    let d = through_proxy(&real, &stack, &proxy);
+    let err = d.handle(&scheduled_event()).await.unwrap_err();
+    assert_eq!(err.retryable, !sender_fault, "{err}");
+    let requests = proxy.requests.load(Ordering::SeqCst);
+    if sender_fault {
+        assert_eq!(requests, 1, "a sender fault is not retried");
+    } else {
+        assert_eq!(requests, 3, "every attempt");
+    }
+    assert_eq!(stack.watermark().await, None, "nothing committed");
+    let mut sent = alert_ids(&stack.drain_alerts().await);
+    let doomed = proxy
+        .doomed
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_default()
+        .len();
+    assert_eq!(sent.len(), alerts.len() - doomed);
+
+    // The rerun (entries accepted again) sends only what had failed.
+    proxy.failing.store(false, Ordering::SeqCst);
+    let listener = Listener::start(&stack.redis.url()).await;
+    let summary: TickSummary =
+        serde_json::from_value(d.handle(&scheduled_event()).await.unwrap()).unwrap();
+    assert_eq!(summary.alerts_sent, doomed);
+    assert_eq!(summary.alerts_already_sent, alerts.len() - doomed);
+    sent.extend(alert_ids(&stack.drain_alerts().await));
+    assert_once(&sent, &alerts);
+    assert_eq!(
+        listener.wait_for(1).await.len(),
+        0,
+        "events were published by the first run"
+    );
+    let streamed: HashSet<String> = [
+        "stream:events:prices",
+        "stream:events:tvl",
+        "stream:events:alerts",
+        "stream:events:protocols",
+    ]
+    .iter()
+    .map(|s| stack.stream_ids(s))
+    .collect::<futures::future::JoinAll<_>>()
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    assert_eq!(streamed, events);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_entries_failing_every_attempt_fail_the_invocation_and_the_rerun_sends_only_them() {
+    entries_keep_failing(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_sender_fault_entries_are_a_permanent_error_never_silent() {
+    entries_keep_failing(true).await;
+}
