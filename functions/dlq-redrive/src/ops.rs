@@ -494,7 +494,11 @@ pub async fn redrive<Q: Queue>(
     };
 
     let release_failures = release(q, dlq, &held).await;
-    let remaining = q.counts(dlq).await?;
+    let remaining = q.counts(dlq).await.map_err(|source| Error::Interrupted {
+        action: "redrive",
+        progress: format!("moving {moved} messages (reading the queue depth failed)"),
+        source,
+    })?;
     let achieved_rate = match (first_send, last_ack) {
         (Some(f), Some(l)) => per_second(moved, l.saturating_duration_since(f)),
         _ => 0.0,

@@ -42,19 +42,14 @@ impl FailingProxy {
     }
 }
 
-fn serve(
-    client: TcpStream,
-    upstream: u16,
-    fail_every: usize,
-    send_batches: &AtomicUsize,
-    refused: &AtomicUsize,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(client.try_clone()?);
+/// Reads one HTTP/1.1 request: its head (request line and headers) and its body.
+pub fn read_request(stream: &TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let mut reader = BufReader::new(stream.try_clone()?);
     let mut head = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let end = line == "\r\n";
         head.push_str(&line);
@@ -62,15 +57,31 @@ fn serve(
             break;
         }
     }
-    let lower = head.to_ascii_lowercase();
-    let length: usize = lower
+    let length: usize = head
+        .to_ascii_lowercase()
         .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
+        .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body)?;
-    let mut client = client;
+    Ok(Some((head, body)))
+}
+
+fn serve(
+    mut client: TcpStream,
+    upstream: u16,
+    fail_every: usize,
+    send_batches: &AtomicUsize,
+    refused: &AtomicUsize,
+) -> std::io::Result<()> {
+    let Some((head, body)) = read_request(&client)? else {
+        return Ok(());
+    };
+    let lower = head.to_ascii_lowercase();
     if lower.contains("x-amz-target: amazonsqs.sendmessagebatch") {
         let n = send_batches.fetch_add(1, Ordering::SeqCst) + 1;
         if n.is_multiple_of(fail_every) {
