@@ -9,11 +9,9 @@ use std::fmt;
 /// Unix time in seconds.
 pub type UnixSecs = i64;
 
-/// `YYYY-MM-DD HH:MM` in UTC, for summaries and logs (no date library needed).
-pub fn format_utc(secs: UnixSecs) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
+/// (year, month, day) of a day count since 1970-01-01, proleptic Gregorian
+/// (Howard Hinnant's algorithm).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -22,12 +20,14 @@ pub fn format_utc(secs: UnixSecs) -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC, for summaries and logs (no date library needed).
+pub fn format_utc(secs: UnixSecs) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
 }
 
 /// A token, named the way the coins API names it: `coingecko:usd-coin`, `ethereum:0xa0b8...`.

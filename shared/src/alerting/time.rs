@@ -2,6 +2,7 @@
 //! time written as RFC 3339 (`2026-12-01T00:00:00Z`, an offset such as `+02:00` allowed) or as
 //! unix seconds. Both deserialize from TOML.
 
+use crate::record::civil_from_days;
 use serde::{Deserialize, Deserializer, de};
 use std::fmt;
 use std::time::Duration;
@@ -162,25 +163,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
-}
 
 #[cfg(test)]
 mod tests {
