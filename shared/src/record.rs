@@ -27,7 +27,11 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
 pub fn format_utc(secs: UnixSecs) -> String {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 /// A token, named the way the coins API names it: `coingecko:usd-coin`, `ethereum:0xa0b8...`.

@@ -163,7 +163,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
