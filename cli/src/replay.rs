@@ -124,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             replay.feed_line(f, text, &mut events);
             if let Some(w) = writer.as_mut() {
                 for event in &events {
-                    serde_json::to_writer(&mut buf, event)?;
+                    event.write_json(&mut buf);
                     buf.push(b'\n');
                 }
                 if buf.len() >= 1 << 15 {

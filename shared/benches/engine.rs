@@ -86,7 +86,7 @@ fn bench(c: &mut Criterion) {
                 for line in black_box(&lines) {
                     replay.feed_line(Format::Plain, line, &mut events);
                     for e in &events {
-                        serde_json::to_writer(&mut out, e).unwrap();
+                        e.write_json(&mut out);
                         out.push(b'\n');
                     }
                     events.clear();

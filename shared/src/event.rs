@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+mod json;
+
 /// Namespace of every pulse event id (UUID v5).
 pub const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x7a1c_2f4e_8b3d_4c59_a1e0_5d6f_9b2c_3e71);
 

@@ -507,7 +507,13 @@ mod properties {
             replay.feed_line(format, line, &mut out);
         }
         out.iter()
-            .map(|e| serde_json::to_string(e).unwrap())
+            .map(|e| {
+                let text = serde_json::to_string(e).unwrap();
+                let mut fast = Vec::new();
+                e.write_json(&mut fast);
+                assert_eq!(String::from_utf8(fast).unwrap(), text, "the direct writer agrees");
+                text
+            })
             .collect()
     }
 
@@ -604,6 +610,9 @@ mod schema {
         let kinds: std::collections::BTreeSet<_> = events.iter().map(|e| e.event_type()).collect();
         assert_eq!(kinds.len(), 4, "all four event types are checked");
         for event in &events {
+            let mut written = Vec::new();
+            event.write_json(&mut written);
+            assert_eq!(written, serde_json::to_vec(event).unwrap());
             let value = serde_json::to_value(event).unwrap();
             let errors: Vec<String> = validator
                 .iter_errors(&value)

@@ -30,8 +30,14 @@ fn replay(path: &Path) -> Summary {
     let mut replay = Replay::new(Config::default());
     let format = Format::detect(text.lines().next().unwrap());
     let mut out = Vec::new();
+    let mut written = Vec::new();
     for line in text.lines() {
         replay.feed_line(format, line, &mut out);
+        for event in &out {
+            written.clear();
+            event.write_json(&mut written);
+            assert_eq!(written, serde_json::to_vec(event).unwrap());
+        }
         out.clear();
     }
     replay.summary(0.0)
