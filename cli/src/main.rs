@@ -8,6 +8,10 @@ mod replay;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// A replay makes millions of small strings; mimalloc halves their cost against glibc's malloc.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "pulse",

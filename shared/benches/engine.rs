@@ -14,6 +14,10 @@ use pulse::{Config, Record};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
+// The allocator `pulse` itself uses (cli/src/main.rs).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn data_dir() -> PathBuf {
     std::env::var_os("PULSE_DATA_DIR")
         .map(PathBuf::from)
@@ -35,16 +39,13 @@ fn records(lines: &[String]) -> Vec<Record> {
 }
 
 fn detect(engine: &Engine, records: &[Record]) -> usize {
-    let mut states = StateMap::new();
+    let mut states = StateMap::default();
     let mut events = Vec::with_capacity(1024);
     let ctx = Context::replay();
+    let mut key = String::new();
     let mut n = 0;
     for r in records {
-        let state = match states.get_mut(&r.state_key()) {
-            Some(s) => s,
-            None => states.entry(r.state_key()).or_default(),
-        };
-        engine.observe(r, state, &ctx, &mut events);
+        engine.observe_keyed(r, &mut states, &mut key, &ctx, &mut events);
         n += events.len();
         events.clear();
     }

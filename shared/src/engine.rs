@@ -4,8 +4,8 @@
 
 use crate::config::{Config, WindowThreshold};
 use crate::event::{
-    self, Alert, AlertRule, ENVELOPE_VERSION, Event, FieldChange, Metadata, Payload, PriceUpdate,
-    ProtocolUpdate, Severity, Source, TvlChange, UpdateType,
+    self, Alert, AlertRule, Breakdown, ENVELOPE_VERSION, Event, FieldChange, Metadata, Payload,
+    PriceUpdate, ProtocolUpdate, Severity, Source, TvlChange, UpdateType,
 };
 use crate::record::{PriceRecord, Record, RecordBody, TokenRemovalRecord, TvlRecord, UnixSecs};
 use crate::rules::cooldown::{self, Decision, Observation};
@@ -13,7 +13,8 @@ use crate::rules::peg;
 use crate::rules::publish::{self, PublishDecision, Published};
 use crate::rules::window::{self, WindowHit};
 use crate::state::{EntityState, SeriesState, StateMap};
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// Where and when a batch is detected.
@@ -75,10 +76,14 @@ impl<'a> Emit<'a> {
         }
     }
 
+    /// The id of the event `rule` makes for the state key made of `key_parts` joined.
+    fn id(&self, key_parts: &[&str], rule: &str) -> Uuid {
+        event::event_id_of_parts(key_parts, self.record.time, rule)
+    }
+
     fn event(
         &mut self,
-        key: &str,
-        rule: &str,
+        event_id: Uuid,
         change_percent: f64,
         tags: Vec<String>,
         payload: Payload,
@@ -88,13 +93,13 @@ impl<'a> Emit<'a> {
         let pk = &self.record.pk;
         let correlation_id = *self
             .correlation_id
-            .get_or_insert_with(|| event::event_id(pk, time, "record"));
+            .get_or_insert_with(|| event::correlation_id(pk, time));
         Event {
-            event_id: event::event_id(key, time, rule),
+            event_id,
             payload,
             timestamp: time * 1000,
             source: self.ctx.source,
-            version: ENVELOPE_VERSION.to_string(),
+            version: Cow::Borrowed(ENVELOPE_VERSION),
             metadata: Metadata {
                 correlation_id,
                 confidence: event::confidence(self.source_confidence, age, change_percent),
@@ -104,6 +109,14 @@ impl<'a> Emit<'a> {
             },
         }
     }
+}
+
+/// `{prefix}{value}` without the formatting machinery (tags are built for every event).
+fn tag(prefix: &str, value: &str) -> String {
+    let mut t = String::with_capacity(prefix.len() + value.len());
+    t.push_str(prefix);
+    t.push_str(value);
+    t
 }
 
 fn push_magnitude(tags: &mut Vec<String>, change_percent: f64) {
@@ -140,17 +153,17 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
     let mut tags = Vec::with_capacity(8);
     tags.extend([
         "type:alert".to_string(),
-        format!("rule:{}", f.rule.as_str()),
-        format!("severity:{}", f.severity.as_str()),
+        tag("rule:", f.rule.as_str()),
+        tag("severity:", f.severity.as_str()),
     ]);
     if let Some(t) = who.token_id {
-        tags.push(format!("token:{t}"));
+        tags.push(tag("token:", t));
     }
     if let Some(p) = who.protocol_id {
-        tags.push(format!("protocol:{p}"));
+        tags.push(tag("protocol:", p));
     }
     if let Some(c) = who.chain {
-        tags.push(format!("chain:{c}"));
+        tags.push(tag("chain:", c));
     }
     if who.stablecoin {
         tags.push("stablecoin".to_string());
@@ -180,7 +193,8 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
         level: f.level,
         message: f.message,
     };
-    let mut event = emit.event(&key, rule_id, change_percent, tags, Payload::Alert(alert));
+    let id = emit.id(&[&key], rule_id);
+    let mut event = emit.event(id, change_percent, tags, Payload::Alert(alert));
     if let Payload::Alert(a) = &mut event.payload {
         a.key = key;
     }
@@ -212,12 +226,16 @@ fn usd(x: f64) -> String {
     }
 }
 
-/// The state key of a TVL series: `tvl:{protocolId}` or `tvl:{protocolId}:{chain}`.
-fn tvl_key(protocol_id: &str, chain: Option<&str>) -> String {
+/// The state key of a TVL series, `tvl:{protocolId}` or `tvl:{protocolId}:{chain}`, in parts.
+fn tvl_key_parts<'a>(protocol_id: &'a str, chain: Option<&'a str>) -> [&'a str; 4] {
     match chain {
-        Some(c) => format!("tvl:{protocol_id}:{c}"),
-        None => format!("tvl:{protocol_id}"),
+        Some(c) => ["tvl:", protocol_id, ":", c],
+        None => ["tvl:", protocol_id, "", ""],
     }
+}
+
+fn tvl_key(protocol_id: &str, chain: Option<&str>) -> String {
+    tvl_key_parts(protocol_id, chain).concat()
 }
 
 impl Engine {
@@ -259,14 +277,32 @@ impl Engine {
         let mut order: Vec<&Record> = records.iter().collect();
         order.sort_by_key(|r| r.time);
         let mut out = BatchOutput::default();
+        let mut key = String::new();
         for record in order {
-            let state = states.entry(record.state_key()).or_default();
-            match self.observe(record, state, ctx, &mut out.events) {
+            match self.observe_keyed(record, states, &mut key, ctx, &mut out.events) {
                 Observed::Applied => out.applied += 1,
                 Observed::Stale => out.stale += 1,
             }
         }
         out
+    }
+
+    /// [`Engine::observe`] against the record's state in `states` (fresh when missing);
+    /// `key` is a scratch buffer for the state key, so a known key costs no allocation.
+    pub fn observe_keyed(
+        &self,
+        record: &Record,
+        states: &mut StateMap,
+        key: &mut String,
+        ctx: &Context,
+        out: &mut Vec<Event>,
+    ) -> Observed {
+        record.write_state_key(key);
+        let state = match states.get_mut(key.as_str()) {
+            Some(s) => s,
+            None => states.entry(key.clone()).or_default(),
+        };
+        self.observe(record, state, ctx, out)
     }
 
     /// Applies one record to its key's state, appending any events to `out`.
@@ -306,8 +342,8 @@ impl Engine {
         let cfg = &self.config;
         let pegged = self.is_pegged(p);
         let ids = || {
-            let token_id = p.token.to_string();
-            let key = format!("price:{token_id}");
+            let token_id = p.token.id_string();
+            let key = tag("price:", &token_id);
             (token_id, key)
         };
 
@@ -329,12 +365,12 @@ impl Engine {
                 previous,
                 heartbeat,
             } => {
-                let (token_id, key) = ids();
+                let token_id = p.token.id_string();
                 let change = publish::change_percent(previous.value, p.price);
                 let mut tags = Vec::with_capacity(6);
-                tags.extend(["type:price".to_string(), format!("token:{token_id}")]);
+                tags.extend(["type:price".to_string(), tag("token:", &token_id)]);
                 if let Some(chain) = p.token.chain() {
-                    tags.push(format!("chain:{chain}"));
+                    tags.push(tag("chain:", chain));
                 }
                 if pegged {
                     tags.push("stablecoin".to_string());
@@ -353,13 +389,8 @@ impl Engine {
                     change_absolute: p.price - previous.value,
                     decimals: p.decimals,
                 };
-                out.push(emit.event(
-                    &key,
-                    "price_update",
-                    change,
-                    tags,
-                    Payload::PriceUpdate(data),
-                ));
+                let id = emit.id(&["price:", &data.token_id], "price_update");
+                out.push(emit.event(id, change, tags, Payload::PriceUpdate(data)));
                 state.main.published = Some(Published {
                     value: p.price,
                     time: t,
@@ -533,9 +564,9 @@ impl Engine {
             } => {
                 let change = publish::change_percent(previous.value, value);
                 let mut tags = Vec::with_capacity(5);
-                tags.extend(["type:tvl".to_string(), format!("protocol:{protocol_id}")]);
+                tags.extend(["type:tvl".to_string(), tag("protocol:", protocol_id)]);
                 if let Some(c) = chain.and_then(event::chain_of_breakdown_key) {
-                    tags.push(format!("chain:{c}"));
+                    tags.push(tag("chain:", c));
                 }
                 if heartbeat {
                     tags.push("heartbeat".to_string());
@@ -549,15 +580,16 @@ impl Engine {
                     current_tvl: value,
                     change_percent: round4(change),
                     change_absolute: value - previous.value,
-                    breakdown: breakdown.map(|b| b.iter().cloned().collect::<BTreeMap<_, _>>()),
+                    breakdown: breakdown.map(|b| {
+                        if b.windows(2).all(|w| w[0].0 < w[1].0) {
+                            Breakdown(b.to_vec())
+                        } else {
+                            Breakdown::from_pairs(b.iter().cloned())
+                        }
+                    }),
                 };
-                out.push(emit.event(
-                    &tvl_key(protocol_id, chain),
-                    "tvl_change",
-                    change,
-                    tags,
-                    Payload::TvlChange(data),
-                ));
+                let id = emit.id(&tvl_key_parts(protocol_id, chain), "tvl_change");
+                out.push(emit.event(id, change, tags, Payload::TvlChange(data)));
                 series.published = Some(Published { value, time: t });
             }
         }
@@ -638,7 +670,7 @@ impl Engine {
         }
         let now_present: Vec<&str> = t.chains.iter().map(|(c, _)| c.as_str()).collect();
         if !first {
-            let key = tvl_key(pid, None);
+            let key = tvl_key_parts(pid, None);
             let added: Vec<&str> = now_present
                 .iter()
                 .copied()
@@ -675,8 +707,8 @@ impl Engine {
                     .collect();
                 let tags = vec![
                     "type:protocol".to_string(),
-                    format!("protocol:{pid}"),
-                    format!("update:{rule}"),
+                    tag("protocol:", pid),
+                    tag("update:", rule),
                 ];
                 let data = ProtocolUpdate {
                     protocol_id: pid.to_string(),
@@ -684,7 +716,8 @@ impl Engine {
                     update_type,
                     changes,
                 };
-                out.push(emit.event(&key, rule, 0.0, tags, Payload::ProtocolUpdate(data)));
+                let id = emit.id(&key, rule);
+                out.push(emit.event(id, 0.0, tags, Payload::ProtocolUpdate(data)));
             }
         }
         state.present_chains = now_present.iter().map(|c| c.to_string()).collect();
@@ -725,12 +758,7 @@ impl Engine {
             update_type: UpdateType::Metadata,
             changes,
         };
-        out.push(emit.event(
-            &record.state_key(),
-            "token_removal",
-            0.0,
-            tags,
-            Payload::ProtocolUpdate(data),
-        ));
+        let id = emit.id(&[&record.state_key()], "token_removal");
+        out.push(emit.event(id, 0.0, tags, Payload::ProtocolUpdate(data)));
     }
 }

@@ -50,6 +50,15 @@ impl TokenId {
         }
     }
 
+    /// The id as the coins API writes it (the same text as `Display`, built directly).
+    pub fn id_string(&self) -> String {
+        let parts: [&str; 3] = match self {
+            TokenId::Coingecko(id) => ["coingecko:", id, ""],
+            TokenId::Asset { chain, address } => [chain, ":", address],
+        };
+        parts.concat()
+    }
+
     /// The coingecko id, when this is one.
     pub fn coingecko_id(&self) -> Option<&str> {
         match self {
@@ -139,11 +148,26 @@ impl Record {
     /// The key state is kept under: `price:{tokenId}`, `tvl:{protocolId}`,
     /// `dimension:{metric}:{protocolId}` or `removal:{target}`.
     pub fn state_key(&self) -> String {
-        match &self.body {
-            RecordBody::Price(p) => format!("price:{}", p.token),
-            RecordBody::Tvl(t) => format!("tvl:{}", t.protocol_id),
-            RecordBody::Dimension(d) => format!("dimension:{}:{}", d.metric, d.protocol_id),
-            RecordBody::TokenRemoval(r) => format!("removal:{}", r.target),
+        let mut key = String::new();
+        self.write_state_key(&mut key);
+        key
+    }
+
+    /// [`Record::state_key`] into a buffer that is cleared first (no allocation once it is
+    /// large enough).
+    pub fn write_state_key(&self, key: &mut String) {
+        key.clear();
+        let parts: [&str; 4] = match &self.body {
+            RecordBody::Price(p) => match &p.token {
+                TokenId::Coingecko(id) => ["price:coingecko:", id, "", ""],
+                TokenId::Asset { chain, address } => ["price:", chain, ":", address],
+            },
+            RecordBody::Tvl(t) => ["tvl:", &t.protocol_id, "", ""],
+            RecordBody::Dimension(d) => ["dimension:", &d.metric, ":", &d.protocol_id],
+            RecordBody::TokenRemoval(r) => ["removal:", &r.target, "", ""],
+        };
+        for part in parts {
+            key.push_str(part);
         }
     }
 }

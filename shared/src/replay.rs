@@ -46,6 +46,8 @@ pub struct Replay {
     engine: Engine,
     ctx: Context,
     states: StateMap,
+    /// Scratch buffer for state keys.
+    key: String,
     pub tally: Tally,
     alerts: Vec<AlertLine>,
 }
@@ -55,7 +57,8 @@ impl Replay {
         Replay {
             engine: Engine::new(config),
             ctx: Context::replay(),
-            states: StateMap::new(),
+            states: StateMap::default(),
+            key: String::new(),
             tally: Tally::default(),
             alerts: Vec::new(),
         }
@@ -68,10 +71,11 @@ impl Replay {
             return;
         }
         let limits = &self.engine.config().validation;
-        let (engine, ctx, states, tally, alerts) = (
+        let (engine, ctx, states, key, tally, alerts) = (
             &self.engine,
             &self.ctx,
             &mut self.states,
+            &mut self.key,
             &mut self.tally,
             &mut self.alerts,
         );
@@ -79,11 +83,7 @@ impl Replay {
             Err(rejection) => tally.reject(rejection.reason),
             Ok(record) => {
                 let start = out.len();
-                let state = match states.get_mut(&record.state_key()) {
-                    Some(s) => s,
-                    None => states.entry(record.state_key()).or_default(),
-                };
-                match engine.observe(&record, state, ctx, out) {
+                match engine.observe_keyed(&record, states, key, ctx, out) {
                     Observed::Applied => tally.applied += 1,
                     Observed::Stale => tally.stale += 1,
                 }

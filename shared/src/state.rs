@@ -10,6 +10,9 @@ use crate::window::{Extremes, WindowTracker};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+/// Extremes of each configured window, in config order (inline for up to four windows).
+pub type WindowExtremes = smallvec::SmallVec<[Option<Extremes>; 4]>;
+
 /// One series: a price, a protocol's total TVL, or one chain of it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SeriesState {
@@ -28,7 +31,7 @@ impl SeriesState {
         &mut self,
         windows: &[WindowThreshold],
         now: UnixSecs,
-    ) -> Vec<Option<Extremes>> {
+    ) -> WindowExtremes {
         let matches = self.windows.len() == windows.len()
             && self
                 .windows
@@ -69,5 +72,5 @@ pub struct EntityState {
     pub present_chains: Vec<String>,
 }
 
-/// States by key, as loaded for a batch.
-pub type StateMap = HashMap<String, EntityState>;
+/// States by key, as loaded for a batch (foldhash: a fast hasher with a random seed).
+pub type StateMap = HashMap<String, EntityState, foldhash::fast::RandomState>;

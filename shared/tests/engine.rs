@@ -56,7 +56,7 @@ fn tvl(id: &str, t: i64, total: f64, chains: &[(&str, f64)]) -> Record {
 
 fn run(records: &[Record]) -> Vec<Event> {
     let engine = Engine::new(Config::default());
-    let mut states = StateMap::new();
+    let mut states = StateMap::default();
     let mut out = Vec::new();
     for r in records {
         let state = states.entry(r.state_key()).or_default();
@@ -430,7 +430,7 @@ mod rules {
     #[test]
     fn stale_and_duplicate_records_are_skipped() {
         let engine = Engine::new(Config::default());
-        let mut states = StateMap::new();
+        let mut states = StateMap::default();
         let records = [
             price("coingecko#x", 1_700_000_060, 1.0),
             price("coingecko#x", 1_700_000_000, 9.0),
@@ -445,7 +445,7 @@ mod rules {
     #[test]
     fn batch_applies_each_key_in_time_order() {
         let engine = Engine::new(Config::default());
-        let mut states = StateMap::new();
+        let mut states = StateMap::default();
         let records = [
             price("coingecko#x", 1_700_000_120, 3.0),
             price("coingecko#x", 1_700_000_000, 1.0),
@@ -511,7 +511,11 @@ mod properties {
                 let text = serde_json::to_string(e).unwrap();
                 let mut fast = Vec::new();
                 e.write_json(&mut fast);
-                assert_eq!(String::from_utf8(fast).unwrap(), text, "the direct writer agrees");
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    text,
+                    "the direct writer agrees"
+                );
                 text
             })
             .collect()

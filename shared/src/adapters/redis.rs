@@ -239,7 +239,7 @@ impl RedisPorts {
 
 impl StateStore for RedisPorts {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
-        let mut states = StateMap::new();
+        let mut states = StateMap::default();
         if keys.is_empty() {
             return Ok(states);
         }

@@ -105,7 +105,7 @@ fn tvl_change(out: &mut Vec<u8>, t: &TvlChange) {
             }
             string(out, chain);
             out.push(b':');
-            float(out, *value);
+            float(out, value);
         }
         out.push(b'}');
     }
@@ -260,6 +260,7 @@ fn string(out: &mut Vec<u8>, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Breakdown;
     use proptest::prelude::*;
 
     fn written(e: &Event) -> String {
@@ -382,7 +383,10 @@ mod tests {
             current_tvl: 0.0,
             change_percent: -100.0,
             change_absolute: -1e12,
-            breakdown: Some([("a".to_string(), 1.0), ("b\"".to_string(), 2.5)].into()),
+            breakdown: Some(Breakdown::from_pairs([
+                ("b\"".to_string(), 2.5),
+                ("a".to_string(), 1.0),
+            ])),
         };
         let price = PriceUpdate {
             token_id: "coingecko:dai".into(),

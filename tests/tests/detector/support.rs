@@ -383,7 +383,7 @@ pub fn expected_events(items: &[Value], now: UnixSecs) -> Vec<Event> {
                 .ok()
         })
         .collect();
-    let mut states = StateMap::new();
+    let mut states = StateMap::default();
     let ctx = Context {
         source: pulse::event::Source::Scheduled,
         now: Some(now),
