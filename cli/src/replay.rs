@@ -4,12 +4,15 @@
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use pulse::Config;
+use pulse::config::ValidationConfig;
 use pulse::event::Event;
 use pulse::parse::Format;
-use pulse::replay::{Replay, Summary};
+use pulse::replay::{Replay, Summary, parse_line};
+use pulse::{Record, Rejection};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -47,21 +50,19 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
     Config::from_toml(&text).with_context(|| format!("in config file {}", path.display()))
 }
 
-fn event_writer(out: Option<&PathBuf>) -> anyhow::Result<Option<Box<dyn Write>>> {
-    let stdout_ok = !std::io::stdout().is_terminal();
+/// Where events go.
+enum EventsTo {
+    Stdout,
+    File(File),
+}
+
+fn events_to(out: Option<&PathBuf>) -> anyhow::Result<Option<EventsTo>> {
     Ok(match out {
-        Some(p) if p.as_os_str() == "-" => Some(Box::new(BufWriter::with_capacity(
-            1 << 16,
-            std::io::stdout().lock(),
-        ))),
-        Some(p) => {
-            let file = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
-            Some(Box::new(BufWriter::with_capacity(1 << 16, file)))
-        }
-        None if stdout_ok => Some(Box::new(BufWriter::with_capacity(
-            1 << 16,
-            std::io::stdout().lock(),
-        ))),
+        Some(p) if p.as_os_str() == "-" => Some(EventsTo::Stdout),
+        Some(p) => Some(EventsTo::File(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None if !std::io::stdout().is_terminal() => Some(EventsTo::Stdout),
         None => None,
     })
 }
@@ -79,33 +80,32 @@ fn progress(bytes: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let config = load_config(args.config.as_ref())?;
-    let mut writer = event_writer(args.out.as_ref())?;
-    let total_bytes: u64 = args
-        .files
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = progress(total_bytes, args.quiet);
-    let mut replay = Replay::new(config);
-    let mut events: Vec<Event> = Vec::with_capacity(64);
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
-    let started = Instant::now();
+/// Lines per chunk handed from the reader to the engine, and events per chunk handed on to
+/// the writer: large enough that the channels cost nothing, small enough to stay in cache.
+const CHUNK: usize = 2048;
 
-    for path in &args.files {
-        let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+type Parsed = Result<Record, Rejection>;
+
+/// The reader thread: reads the files in order and parses their lines into chunks.
+fn read_and_parse(
+    files: Vec<PathBuf>,
+    format: Option<Format>,
+    limits: ValidationConfig,
+    bar: ProgressBar,
+    to_engine: SyncSender<Vec<Parsed>>,
+) -> anyhow::Result<()> {
+    for path in &files {
+        let mut reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
             Box::new(BufReader::new(std::io::stdin().lock()))
         } else {
             let file = File::open(path)
                 .with_context(|| format!("cannot open {} (is the path right?)", path.display()))?;
             Box::new(BufReader::with_capacity(1 << 16, file))
         };
-        let mut format = args.format;
+        let mut format = format;
         let mut line = String::new();
-        let mut reader = reader;
         let mut line_no = 0u64;
+        let mut chunk = Vec::with_capacity(CHUNK);
         loop {
             line.clear();
             let n = reader
@@ -121,27 +121,120 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 continue;
             }
             let f = *format.get_or_insert_with(|| Format::detect(text));
-            replay.feed_line(f, text, &mut events);
-            if let Some(w) = writer.as_mut() {
-                for event in &events {
-                    event.write_json(&mut buf);
-                    buf.push(b'\n');
-                }
-                if buf.len() >= 1 << 15 {
-                    w.write_all(&buf)?;
-                    buf.clear();
+            parse_line(f, text, &limits, |parsed| chunk.push(parsed));
+            if chunk.len() >= CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                if to_engine.send(full).is_err() {
+                    return Ok(()); // the engine stopped; it reports why
                 }
             }
-            events.clear();
+        }
+        if !chunk.is_empty() && to_engine.send(chunk).is_err() {
+            return Ok(());
         }
         if line_no == 0 {
             eprintln!("warning: {} is empty", path.display());
         }
     }
-    if let Some(mut w) = writer {
-        w.write_all(&buf)?;
-        w.flush().context("writing events")?;
+    Ok(())
+}
+
+/// The writer thread: events as NDJSON, buffers handed back for reuse.
+fn write_events(
+    to: EventsTo,
+    from_engine: Receiver<Vec<Event>>,
+    back: Sender<Vec<Event>>,
+) -> anyhow::Result<()> {
+    let mut w: Box<dyn Write> = match to {
+        EventsTo::Stdout => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
+        EventsTo::File(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    for mut events in from_engine {
+        for event in &events {
+            event.write_json(&mut buf);
+            buf.push(b'\n');
+        }
+        w.write_all(&buf).context("writing events")?;
+        buf.clear();
+        events.clear();
+        let _ = back.send(events);
     }
+    w.flush().context("writing events")
+}
+
+/// Reading and parsing, detection, and writing events run on three threads joined by
+/// bounded channels, in input order: the output is the same as one thread's.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = load_config(args.config.as_ref())?;
+    let to = events_to(args.out.as_ref())?;
+    let total_bytes: u64 = args
+        .files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = progress(total_bytes, args.quiet);
+    let mut replay = Replay::new(config);
+    let started = Instant::now();
+
+    let (to_engine, parsed) = sync_channel::<Vec<Parsed>>(8);
+    let reader = {
+        let (files, format, limits, bar) = (
+            args.files.clone(),
+            args.format,
+            replay.validation().clone(),
+            bar.clone(),
+        );
+        std::thread::spawn(move || read_and_parse(files, format, limits, bar, to_engine))
+    };
+    let (to_writer, back, writer) = match to {
+        Some(to) => {
+            let (to_writer, from_engine) = sync_channel::<Vec<Event>>(8);
+            let (back_tx, back) = channel::<Vec<Event>>();
+            let writer = std::thread::spawn(move || write_events(to, from_engine, back_tx));
+            (Some(to_writer), Some(back), Some(writer))
+        }
+        None => (None, None, None),
+    };
+
+    let mut events: Vec<Event> = Vec::with_capacity(CHUNK + 64);
+    let mut writer_gone = false;
+    'chunks: for chunk in parsed {
+        for record in chunk {
+            replay.feed(record, &mut events);
+            if events.len() >= CHUNK {
+                match &to_writer {
+                    Some(tx) => {
+                        let fresh = back
+                            .as_ref()
+                            .and_then(|b| b.try_recv().ok())
+                            .unwrap_or_else(|| Vec::with_capacity(CHUNK + 64));
+                        if tx.send(std::mem::replace(&mut events, fresh)).is_err() {
+                            writer_gone = true;
+                            break 'chunks;
+                        }
+                    }
+                    None => events.clear(),
+                }
+            }
+        }
+    }
+    if let Some(tx) = to_writer
+        && !writer_gone
+        && !events.is_empty()
+    {
+        let _ = tx.send(events);
+    }
+    let read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
+    if let Some(writer) = writer {
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
+    }
+    read?;
     bar.finish_and_clear();
     let summary = replay.summary(started.elapsed().as_secs_f64());
     if let Some(path) = &args.summary_json {

@@ -1,15 +1,27 @@
 //! The local replay job, without the I/O: lines of records go through the engine with
 //! in-memory state; events come out, and a summary of what was read, rejected and raised.
 
-use crate::config::Config;
+use crate::config::{Config, ValidationConfig};
 use crate::engine::{Context, Engine, Observed};
 use crate::event::{Event, EventType, Severity};
 use crate::parse::{self, Format};
-use crate::record::RejectReason;
+use crate::record::{Record, RejectReason, Rejection};
 use crate::state::StateMap;
 use crate::tally::Tally;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Parses one line (blank lines hold nothing) and hands each record or rejection to `sink`.
+pub fn parse_line(
+    format: Format,
+    line: &str,
+    limits: &ValidationConfig,
+    sink: impl FnMut(Result<Record, Rejection>),
+) {
+    if !line.trim().is_empty() {
+        parse::parse_line(format, line, limits, sink);
+    }
+}
 
 /// One alert, as the summary lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,41 +79,44 @@ impl Replay {
     /// Parses one line and runs what it holds through the engine; events are appended to `out`.
     /// Blank lines are skipped.
     pub fn feed_line(&mut self, format: Format, line: &str, out: &mut Vec<Event>) {
-        if line.trim().is_empty() {
-            return;
+        let limits = self.engine.config().validation.clone();
+        parse_line(format, line, &limits, |parsed| self.feed(parsed, out));
+    }
+
+    /// Runs one parsed record (or counts its rejection); events are appended to `out`.
+    /// With [`parse_line`], this is [`Replay::feed_line`] split in two, so parsing can run on
+    /// another thread.
+    pub fn feed(&mut self, parsed: Result<Record, Rejection>, out: &mut Vec<Event>) {
+        let record = match parsed {
+            Ok(record) => record,
+            Err(rejection) => return self.tally.reject(rejection.reason),
+        };
+        let start = out.len();
+        match self
+            .engine
+            .observe_keyed(&record, &mut self.states, &mut self.key, &self.ctx, out)
+        {
+            Observed::Applied => self.tally.applied += 1,
+            Observed::Stale => self.tally.stale += 1,
         }
-        let limits = &self.engine.config().validation;
-        let (engine, ctx, states, key, tally, alerts) = (
-            &self.engine,
-            &self.ctx,
-            &mut self.states,
-            &mut self.key,
-            &mut self.tally,
-            &mut self.alerts,
-        );
-        parse::parse_line(format, line, limits, |parsed| match parsed {
-            Err(rejection) => tally.reject(rejection.reason),
-            Ok(record) => {
-                let start = out.len();
-                match engine.observe_keyed(&record, states, key, ctx, out) {
-                    Observed::Applied => tally.applied += 1,
-                    Observed::Stale => tally.stale += 1,
-                }
-                for event in &out[start..] {
-                    tally.count_event(event);
-                    if let Some(a) = event.alert() {
-                        alerts.push(AlertLine {
-                            event_id: event.event_id.to_string(),
-                            timestamp: event.timestamp,
-                            key: a.key.clone(),
-                            rule: a.rule.as_str().to_string(),
-                            severity: a.severity,
-                            value: a.value,
-                        });
-                    }
-                }
+        for event in &out[start..] {
+            self.tally.count_event(event);
+            if let Some(a) = event.alert() {
+                self.alerts.push(AlertLine {
+                    event_id: event.event_id.to_string(),
+                    timestamp: event.timestamp,
+                    key: a.key.clone(),
+                    rule: a.rule.as_str().to_string(),
+                    severity: a.severity,
+                    value: a.value,
+                });
             }
-        });
+        }
+    }
+
+    /// The limits records are validated against (for [`parse_line`] on another thread).
+    pub fn validation(&self) -> &ValidationConfig {
+        &self.engine.config().validation
     }
 
     pub fn alerts(&self) -> &[AlertLine] {
