@@ -1,134 +1,114 @@
-//! `pulse replay` as a user runs it: the README's command on the shipped sample, output files
-//! checked, and the errors a user meets.
+//! `pulse replay` as a user runs it: the real binary on the shipped sample and on a generated
+//! input long enough to cross many reader, engine and writer chunks. Its NDJSON must be
+//! byte-for-byte what the engine gives on one thread, in the same order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use pulse::Config;
+use pulse::parse::Format;
+use pulse::replay::Replay;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn pulse() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pulse"));
-    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
-    c
+    Command::new(env!("CARGO_BIN_EXE_pulse"))
 }
 
-#[test]
-fn readme_command_on_the_shipped_sample() {
-    let dir = std::env::temp_dir().join(format!("pulse-replay-{}", std::process::id()));
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pulse-replay-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (events, summary) = (dir.join("events.ndjson"), dir.join("summary.json"));
-    let out = pulse()
-        .args([
-            "replay",
-            "samples/usdc-depeg-2023-03-11.prices.ndjson",
-            "--out",
-        ])
-        .arg(&events)
+    dir.join(name)
+}
+
+/// What one thread makes of the file: every event as a JSON line, in order.
+fn reference(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut replay = Replay::new(Config::default());
+    let mut events = Vec::new();
+    let mut out = String::new();
+    for line in text.lines() {
+        replay.feed_line(
+            Format::detect(text.lines().next().unwrap()),
+            line,
+            &mut events,
+        );
+        for e in events.drain(..) {
+            out.push_str(&serde_json::to_string(&e).unwrap());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn run_replay(input: &Path, name: &str) -> (String, serde_json::Value) {
+    let out = temp(&format!("{name}.events.ndjson"));
+    let summary = temp(&format!("{name}.summary.json"));
+    let status = pulse()
+        .arg("replay")
+        .arg(input)
+        .arg("--out")
+        .arg(&out)
         .arg("--summary-json")
         .arg(&summary)
-        .output()
+        .arg("--quiet")
+        .status()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("records   2400 read"), "{stderr}");
-    assert!(
-        stderr.contains("critical  peg_deviation  price:coingecko:usd-coin"),
-        "{stderr}"
-    );
+    assert!(status.success());
+    let summary = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    (std::fs::read_to_string(&out).unwrap(), summary)
+}
 
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+#[test]
+fn shipped_sample_replays_as_one_thread_does() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples/usdc-depeg-2023-03-11.prices.ndjson");
+    let (events, summary) = run_replay(&sample, "sample");
+    assert_eq!(events, reference(&sample));
     assert_eq!(summary["records"], 2400);
-    assert_eq!(summary["rejected"], serde_json::json!({}));
     assert_eq!(summary["alerts"][0]["severity"], "critical");
-    assert_eq!(summary["alerts"][0]["timestamp"], 1_678_543_259_000i64);
-    assert!(summary["seconds"].as_f64().unwrap() > 0.0);
-
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let total: u64 = summary["events"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
-    assert_eq!(lines.len() as u64, total, "every counted event is written");
-    assert!(
-        lines
-            .iter()
-            .any(|e| e["eventType"] == "alert" && e["data"]["rule"] == "peg_deviation")
-    );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
-fn bad_lines_are_counted_not_fatal_and_stdin_works() {
-    use std::io::Write;
-    let mut child = pulse()
-        .args(["replay", "-", "--out", "-", "--format", "plain"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input = concat!(
-        r#"{"PK":"coingecko#dai","SK":1700000000,"price":0.9}"#,
-        "\n",
-        "garbage\n",
-        r#"{"PK":"coingecko#dai","SK":1700000060,"price":-1}"#,
-        "\n",
-    );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+fn long_input_keeps_its_order_across_chunks() {
+    // 30 protocols × 400 hours, with bad lines mixed in: tens of thousands of events, so every
+    // channel carries many chunks.
+    let input = temp("long.ndjson");
+    let mut text = String::new();
+    for h in 0..400i64 {
+        for p in 0..30i64 {
+            let t = 1_700_000_000 + h * 3600;
+            let wave = 1.0 + 0.3 * (((h * 7 + p * 13) % 23) as f64 / 23.0 - 0.5);
+            let tvl = 5e7 * wave * (1 + p) as f64;
+            let (eth, bsc) = (tvl * 0.7, tvl * 0.3);
+            text.push_str(&format!(
+                "{{\"PK\":\"hourlyTvl#{p}\",\"SK\":{t},\"tvl\":{tvl},\"ethereum\":{eth},\"bsc\":{bsc}}}\n"
+            ));
+        }
+        text.push_str("{\"PK\":\"hourlyTvl#bad\",\"SK\":1,\"tvl\":-5}\n\nnot json\n");
+    }
+    std::fs::write(&input, text).unwrap();
+    let (events, summary) = run_replay(&input, "long");
+    let expected = reference(&input);
     assert!(
-        stderr.contains("rejected malformed: 1") && stderr.contains("rejected negative: 1"),
-        "{stderr}"
+        expected.lines().count() > 20_000,
+        "enough events to cross chunks"
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().count(),
-        1,
-        "one alert: DAI 10 % off its peg"
+    assert_eq!(events.lines().count(), expected.lines().count());
+    assert!(
+        events == expected,
+        "the threaded replay reordered or changed events"
     );
+    assert_eq!(summary["records"], 400 * 31 + 400);
+    assert_eq!(summary["rejected"]["negative"], 400);
+    assert_eq!(summary["rejected"]["malformed"], 400);
 }
 
 #[test]
-fn errors_name_the_fix() {
+fn a_missing_file_fails_with_its_name() {
     let out = pulse()
-        .args(["replay", "no/such/file.ndjson"])
+        .args(["replay", "no/such/file.ndjson", "--out", "-"])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open no/such/file.ndjson"));
-
-    let cfg = std::env::temp_dir().join(format!("pulse-bad-{}.toml", std::process::id()));
-    std::fs::write(&cfg, "[peg]\nlevels_percent = [5, 2]\n").unwrap();
-    let out = pulse()
-        .args([
-            "replay",
-            "samples/usdc-depeg-2023-03-11.prices.ndjson",
-            "--config",
-        ])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("peg.levels_percent"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::remove_file(cfg).ok();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no/such/file.ndjson"), "{err}");
 }

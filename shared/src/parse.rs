@@ -281,10 +281,131 @@ fn malformed() -> Rejection {
 
 /// Parses one plain JSON item.
 pub fn plain_item(line: &str) -> Result<Item<'_>, Rejection> {
+    match flat_plain_item(line) {
+        Some(item) => Ok(item),
+        None => serde_plain_item(line),
+    }
+}
+
+fn serde_plain_item(line: &str) -> Result<Item<'_>, Rejection> {
     match serde_json::from_str::<Plain>(line) {
         Ok(Plain(Attr::Map(item))) => Ok(item),
         _ => Err(malformed()),
     }
+}
+
+/// The fast path of [`plain_item`]: a line that is one flat object of strings without
+/// escapes, numbers, booleans and nulls (every line the platform writes) is scanned directly.
+/// Anything else (nesting, escapes, bad syntax, numbers out of range) gives `None` and goes
+/// to serde_json, which decides. Where both answer, the items are identical (a property test
+/// holds them to it): numbers go through `str::parse`, which `float_roundtrip` matches.
+fn flat_plain_item(line: &str) -> Option<Item<'_>> {
+    let b = line.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut fields = Vec::with_capacity(8);
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            let (key, next) = flat_str(line, i)?;
+            i = skip_ws(b, next);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+            let rest = &b[i..];
+            let (value, next) = match rest.first()? {
+                b'"' => {
+                    let (s, next) = flat_str(line, i)?;
+                    (Attr::Str(Cow::Borrowed(s)), next)
+                }
+                b't' if rest.starts_with(b"true") => (Attr::Bool(true), i + 4),
+                b'f' if rest.starts_with(b"false") => (Attr::Bool(false), i + 5),
+                b'n' if rest.starts_with(b"null") => (Attr::Null, i + 4),
+                b'-' | b'0'..=b'9' => {
+                    let end = json_number_end(b, i)?;
+                    let v: f64 = line[i..end].parse().ok()?;
+                    if !v.is_finite() {
+                        return None;
+                    }
+                    (Attr::Num(v), end)
+                }
+                _ => return None,
+            };
+            fields.push((Cow::Borrowed(key), value));
+            i = skip_ws(b, next);
+            match b.get(i)? {
+                b',' => i = skip_ws(b, i + 1),
+                b'}' => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(b, i) == b.len()).then_some(Item(fields))
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// A string at `i` with no escapes or control characters, and the index after it.
+fn flat_str(line: &str, i: usize) -> Option<(&str, usize)> {
+    let b = line.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let len = b[i + 1..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let end = i + 1 + len;
+    (b[end] == b'"').then(|| (&line[i + 1..end], end + 1))
+}
+
+/// The end of a number in JSON's grammar at `i`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn json_number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => i = digits(i),
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        let end = digits(i + 1);
+        if end == i + 1 {
+            return None;
+        }
+        i = end;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let end = digits(i);
+        if end == i {
+            return None;
+        }
+        i = end;
+    }
+    Some(i)
 }
 
 /// Parses one DynamoDB-export line.
@@ -439,6 +560,98 @@ mod tests {
 
     fn limits() -> ValidationConfig {
         ValidationConfig::default()
+    }
+
+    /// Attr equality that tells -0.0 from 0.0.
+    fn same(a: &Item<'_>, b: &Item<'_>) -> bool {
+        fn attr(a: &Attr<'_>, b: &Attr<'_>) -> bool {
+            match (a, b) {
+                (Attr::Num(x), Attr::Num(y)) => x.to_bits() == y.to_bits(),
+                (Attr::Map(x), Attr::Map(y)) => same(x, y),
+                _ => a == b,
+            }
+        }
+        a.0.len() == b.0.len()
+            && a.0
+                .iter()
+                .zip(&b.0)
+                .all(|((ka, va), (kb, vb))| ka == kb && attr(va, vb))
+    }
+
+    fn flat_agrees_with_serde(line: &str) -> bool {
+        match flat_plain_item(line) {
+            None => true,
+            Some(fast) => serde_plain_item(line).is_ok_and(|slow| same(&fast, &slow)),
+        }
+    }
+
+    #[test]
+    fn flat_fast_path_takes_platform_lines_and_leaves_the_rest() {
+        for line in [
+            r#"{"PK":"hourlyTvl#chain-ethereum","SK":1530230400,"tvl":20541.94079040033,"ethereum":20541.94079040033}"#,
+            r#" { "PK" : "coingecko#usd-coin" , "SK":0,"price":0.9121,"ok":true,"no":false,"x":null} "#,
+            r#"{}"#,
+            r#"{"a":-0,"b":-0.0,"c":1E5,"d":2e-400,"e":18446744073709551617,"f":9007199254740993}"#,
+        ] {
+            assert!(flat_plain_item(line).is_some(), "{line}");
+            assert!(flat_agrees_with_serde(line), "{line}");
+        }
+        for line in [
+            r#"{"a":"esc\"aped"}"#,
+            r#"{"a":{"b":1}}"#,
+            r#"{"a":[1]}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":+1}"#,
+            r#"{"a":NaN}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":truex}"#,
+            r#"{"a" 1}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"[1]"#,
+            "",
+        ] {
+            assert!(flat_plain_item(line).is_none(), "{line}");
+        }
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #[test]
+        fn flat_fast_path_agrees_with_serde_json(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("{".to_string()),
+                    proptest::strategy::Just("}".to_string()),
+                    proptest::strategy::Just(",".to_string()),
+                    proptest::strategy::Just(":".to_string()),
+                    proptest::strategy::Just(" ".to_string()),
+                    proptest::strategy::Just("\"PK\"".to_string()),
+                    proptest::strategy::Just("true".to_string()),
+                    proptest::strategy::Just("null".to_string()),
+                    "\"[a-z#\\\\\t]{0,6}\"",
+                    "-?[0-9]{1,20}(\\.[0-9]{0,18})?([eE][+-]?[0-9]{1,3})?",
+                    proptest::num::f64::ANY.prop_map(|f| f.to_string()),
+                ],
+                0..24,
+            ),
+            obj in proptest::bool::ANY,
+        ) {
+            let body = parts.concat();
+            let line = if obj { format!("{{{body}}}") } else { body };
+            proptest::prop_assert!(flat_agrees_with_serde(&line), "{}", line);
+        }
+
+        #[test]
+        fn flat_objects_of_any_numbers_agree(values in proptest::collection::vec(proptest::num::f64::ANY, 0..8)) {
+            let body: Vec<String> = values.iter().enumerate().map(|(i, v)| format!("\"k{i}\":{v:?}")).collect();
+            let line = format!("{{{}}}", body.join(","));
+            proptest::prop_assert!(flat_agrees_with_serde(&line), "{}", line);
+        }
     }
 
     fn one(format: Format, line: &str) -> Result<Record, Rejection> {
