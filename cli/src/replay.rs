@@ -82,7 +82,7 @@ fn progress(bytes: u64, quiet: bool) -> ProgressBar {
 
 /// Lines per chunk handed from the reader to the engine, and events per chunk handed on to
 /// the writer: large enough that the channels cost nothing, small enough to stay in cache.
-const CHUNK: usize = 2048;
+const CHUNK: usize = 256;
 
 type Parsed = Result<Record, Rejection>;
 

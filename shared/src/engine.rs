@@ -85,7 +85,7 @@ impl<'a> Emit<'a> {
         &mut self,
         event_id: Uuid,
         change_percent: f64,
-        tags: Vec<String>,
+        tags: Vec<Tag>,
         payload: Payload,
     ) -> Event {
         let time = self.record.time;
@@ -111,17 +111,23 @@ impl<'a> Emit<'a> {
     }
 }
 
+type Tag = Cow<'static, str>;
+
 /// `{prefix}{value}` without the formatting machinery (tags are built for every event).
-fn tag(prefix: &str, value: &str) -> String {
+fn tag(prefix: &str, value: &str) -> Tag {
+    Cow::Owned(text(prefix, value))
+}
+
+fn text(prefix: &str, value: &str) -> String {
     let mut t = String::with_capacity(prefix.len() + value.len());
     t.push_str(prefix);
     t.push_str(value);
     t
 }
 
-fn push_magnitude(tags: &mut Vec<String>, change_percent: f64) {
+fn push_magnitude(tags: &mut Vec<Tag>, change_percent: f64) {
     if let Some(tag) = event::magnitude_tag(change_percent) {
-        tags.push(tag.to_string());
+        tags.push(Cow::Borrowed(tag));
     }
 }
 
@@ -152,7 +158,7 @@ struct Subject<'a> {
 fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
     let mut tags = Vec::with_capacity(8);
     tags.extend([
-        "type:alert".to_string(),
+        Cow::Borrowed("type:alert"),
         tag("rule:", f.rule.as_str()),
         tag("severity:", f.severity.as_str()),
     ]);
@@ -166,7 +172,7 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
         tags.push(tag("chain:", c));
     }
     if who.stablecoin {
-        tags.push("stablecoin".to_string());
+        tags.push(Cow::Borrowed("stablecoin"));
     }
     push_magnitude(&mut tags, f.change_percent);
     let rule_id = match f.rule {
@@ -194,7 +200,7 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
         message: f.message,
     };
     let id = emit.id(&[&key], rule_id);
-    let mut event = emit.event(id, change_percent, tags, Payload::Alert(alert));
+    let mut event = emit.event(id, change_percent, tags, Payload::Alert(Box::new(alert)));
     if let Payload::Alert(a) = &mut event.payload {
         a.key = key;
     }
@@ -343,7 +349,7 @@ impl Engine {
         let pegged = self.is_pegged(p);
         let ids = || {
             let token_id = p.token.id_string();
-            let key = tag("price:", &token_id);
+            let key = text("price:", &token_id);
             (token_id, key)
         };
 
@@ -368,15 +374,15 @@ impl Engine {
                 let token_id = p.token.id_string();
                 let change = publish::change_percent(previous.value, p.price);
                 let mut tags = Vec::with_capacity(6);
-                tags.extend(["type:price".to_string(), tag("token:", &token_id)]);
+                tags.extend([Cow::Borrowed("type:price"), tag("token:", &token_id)]);
                 if let Some(chain) = p.token.chain() {
                     tags.push(tag("chain:", chain));
                 }
                 if pegged {
-                    tags.push("stablecoin".to_string());
+                    tags.push(Cow::Borrowed("stablecoin"));
                 }
                 if heartbeat {
-                    tags.push("heartbeat".to_string());
+                    tags.push(Cow::Borrowed("heartbeat"));
                 }
                 push_magnitude(&mut tags, change);
                 let data = PriceUpdate {
@@ -564,12 +570,12 @@ impl Engine {
             } => {
                 let change = publish::change_percent(previous.value, value);
                 let mut tags = Vec::with_capacity(5);
-                tags.extend(["type:tvl".to_string(), tag("protocol:", protocol_id)]);
+                tags.extend([Cow::Borrowed("type:tvl"), tag("protocol:", protocol_id)]);
                 if let Some(c) = chain.and_then(event::chain_of_breakdown_key) {
                     tags.push(tag("chain:", c));
                 }
                 if heartbeat {
-                    tags.push("heartbeat".to_string());
+                    tags.push(Cow::Borrowed("heartbeat"));
                 }
                 push_magnitude(&mut tags, change);
                 let data = TvlChange {
@@ -706,7 +712,7 @@ impl Engine {
                     })
                     .collect();
                 let tags = vec![
-                    "type:protocol".to_string(),
+                    Cow::Borrowed("type:protocol"),
                     tag("protocol:", pid),
                     tag("update:", rule),
                 ];
@@ -748,9 +754,9 @@ impl Engine {
             });
         }
         let tags = vec![
-            "type:protocol".to_string(),
-            format!("protocol:{}", r.protocol_id),
-            "update:token_removal".to_string(),
+            Cow::Borrowed("type:protocol"),
+            tag("protocol:", &r.protocol_id),
+            Cow::Borrowed("update:token_removal"),
         ];
         let data = ProtocolUpdate {
             protocol_id: r.protocol_id.clone(),

@@ -121,7 +121,8 @@ pub struct Metadata {
     /// Milliseconds from the record's time to its detection.
     pub processing_time: i64,
     pub retry_count: u32,
-    pub tags: Vec<String>,
+    /// Fixed tags (`type:tvl`, `heartbeat`) are borrowed; the rest are owned.
+    pub tags: Vec<Cow<'static, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -280,7 +281,8 @@ pub enum Payload {
     PriceUpdate(PriceUpdate),
     TvlChange(TvlChange),
     ProtocolUpdate(ProtocolUpdate),
-    Alert(Alert),
+    /// Boxed: an alert is the largest payload and the rarest.
+    Alert(Box<Alert>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -262,7 +262,7 @@ mod rules {
             .collect();
         let events = run(&records);
         assert_eq!(events.len(), 1);
-        assert!(events[0].metadata.tags.contains(&"heartbeat".to_string()));
+        assert!(events[0].metadata.tags.contains(&"heartbeat".into()));
         assert_eq!(events[0].timestamp, (1_700_000_000 + 60 * 60) * 1000);
     }
 

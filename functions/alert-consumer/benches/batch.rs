@@ -70,7 +70,7 @@ fn alert(round: usize, i: usize) -> String {
     let key = format!("price:coingecko:t{round}-{i}");
     let event = Event {
         event_id: pulse::event::event_id(&key, round as i64, "bench"),
-        payload: Payload::Alert(Alert {
+        payload: Payload::Alert(Box::new(Alert {
             rule: AlertRule::PegDeviation,
             severity: Severity::Critical,
             key,
@@ -85,7 +85,7 @@ fn alert(round: usize, i: usize) -> String {
             window: None,
             level: 1,
             message: "USDC is 3.00% off its peg".into(),
-        }),
+        })),
         timestamp: 1_796_083_200_000,
         source: Source::Dynamodb,
         version: "1.0".into(),

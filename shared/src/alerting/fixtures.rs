@@ -6,7 +6,7 @@ use crate::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source}
 pub fn alert(rule: AlertRule, severity: Severity, chain: &str) -> AlertView {
     let event = Event {
         event_id: uuid::Uuid::nil(),
-        payload: Payload::Alert(Alert {
+        payload: Payload::Alert(Box::new(Alert {
             rule,
             severity,
             key: "price:coingecko:usd-coin".into(),
@@ -21,7 +21,7 @@ pub fn alert(rule: AlertRule, severity: Severity, chain: &str) -> AlertView {
             window: None,
             level: 1,
             message: "USDC off peg".into(),
-        }),
+        })),
         timestamp: 0,
         source: Source::Dynamodb,
         version: "1.0".into(),

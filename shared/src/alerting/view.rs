@@ -58,7 +58,7 @@ impl AlertView {
             name: None,
             chain: None,
             symbol: None,
-            tags: event.metadata.tags.clone(),
+            tags: event.metadata.tags.iter().map(|t| t.to_string()).collect(),
             value: None,
             reference: None,
             change_percent: None,

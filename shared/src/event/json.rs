@@ -342,7 +342,7 @@ mod tests {
                 confidence: 0.95,
                 processing_time: 0,
                 retry_count: 7,
-                tags: tags.iter().map(|t| t.to_string()).collect(),
+                tags: tags.iter().map(|t| t.to_string().into()).collect(),
             },
         }
     }
@@ -416,8 +416,8 @@ mod tests {
             ],
         };
         let payloads = [
-            Payload::Alert(alert),
-            Payload::Alert(bare_alert),
+            Payload::Alert(Box::new(alert)),
+            Payload::Alert(Box::new(bare_alert)),
             Payload::TvlChange(tvl.clone()),
             Payload::TvlChange(TvlChange {
                 chain: None,

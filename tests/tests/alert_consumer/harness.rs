@@ -195,7 +195,7 @@ pub fn alert(rule: AlertRule, severity: Severity, key: &str, n: i64) -> Event {
     let token = key.strip_prefix("price:").unwrap_or(key).to_string();
     Event {
         event_id: pulse::event::event_id(key, T0 / 1000 + n, rule.as_str()),
-        payload: Payload::Alert(Alert {
+        payload: Payload::Alert(Box::new(Alert {
             rule,
             severity,
             key: key.to_string(),
@@ -210,7 +210,7 @@ pub fn alert(rule: AlertRule, severity: Severity, key: &str, n: i64) -> Event {
             window: None,
             level: 1,
             message: "USDC is 3.00% off its peg".into(),
-        }),
+        })),
         timestamp: T0 + n * 1000,
         source: Source::Dynamodb,
         version: "1.0".into(),

@@ -230,7 +230,7 @@ pub fn mixed_body(i: usize) -> String {
     match i {
         0..30 => body(envelope(
             i,
-            Payload::Alert(Alert {
+            Payload::Alert(Box::new(Alert {
                 rule: AlertRule::TvlDrop,
                 severity: severity_of(i).unwrap(),
                 key: format!("tvl:{}", 100 + i % 5),
@@ -245,7 +245,7 @@ pub fn mixed_body(i: usize) -> String {
                 window: Some("1h".into()),
                 level: 1,
                 message: format!("alert {i}"),
-            }),
+            })),
         )),
         30..40 => body(envelope(
             i,

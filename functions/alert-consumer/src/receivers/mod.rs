@@ -141,7 +141,7 @@ pub(crate) mod fixtures {
     pub fn event(rule: AlertRule) -> Event {
         Event {
             event_id: uuid::Uuid::from_u128(42),
-            payload: Payload::Alert(Alert {
+            payload: Payload::Alert(Box::new(Alert {
                 rule,
                 severity: Severity::Critical,
                 key: "price:coingecko:usd-coin".into(),
@@ -156,7 +156,7 @@ pub(crate) mod fixtures {
                 window: None,
                 level: 1,
                 message: "USDC is 3.00% off its peg".into(),
-            }),
+            })),
             timestamp: 1_796_083_200_000,
             source: Source::Dynamodb,
             version: "1.0".into(),
