@@ -395,8 +395,8 @@ impl EventPublisher for RedisPorts {
         let mut invocation = self.publish.prepare_invoke();
         invocation.arg(DEDUP_TTL_SECS).arg(STREAM_MAXLEN);
         for event in events {
-            let body = serde_json::to_string(event)
-                .map_err(|e| PortError::permanent("serialise event").with_source(e))?;
+            let mut body = Vec::with_capacity(512);
+            event.write_json(&mut body);
             let channels = event.channels();
             invocation
                 .arg(event.event_id.to_string())
