@@ -155,12 +155,19 @@ fn write_events(
             event.write_json(&mut buf);
             buf.push(b'\n');
         }
-        w.write_all(&buf).context("writing events")?;
+        match w.write_all(&buf) {
+            // The reader went away (`pulse replay ... | head`): stop, as Unix tools do.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r.context("writing events")?,
+        }
         buf.clear();
         events.clear();
         let _ = back.send(events);
     }
-    w.flush().context("writing events")
+    match w.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing events"),
+    }
 }
 
 /// Reading and parsing, detection, and writing events run on three threads joined by

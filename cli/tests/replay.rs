@@ -112,3 +112,36 @@ fn a_missing_file_fails_with_its_name() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no/such/file.ndjson"), "{err}");
 }
+
+#[test]
+fn a_closed_pipe_stops_the_replay_quietly() {
+    use std::io::{BufRead, BufReader};
+    let input = temp("pipe.ndjson");
+    let mut text = String::new();
+    for h in 0..2000i64 {
+        let tvl = if h % 2 == 0 { 1e8 } else { 2e8 };
+        text.push_str(&format!(
+            "{{\"PK\":\"hourlyTvl#p\",\"SK\":{},\"tvl\":{tvl},\"ethereum\":{tvl}}}\n",
+            1_700_000_000 + h * 3600
+        ));
+    }
+    std::fs::write(&input, text).unwrap();
+    let mut child = pulse()
+        .arg("replay")
+        .arg(&input)
+        .args(["--out", "-", "--quiet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("{\"eventId\""), "{first}");
+    // stdout is dropped here, like `pulse replay ... | head -1`.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}
