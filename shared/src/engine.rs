@@ -181,12 +181,11 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
         AlertRule::PegRecovery => "alert:peg_recovery",
         AlertRule::TvlDrop => "alert:tvl_drop",
     };
-    let key = f.key;
-    let change_percent = f.change_percent;
+    let id = emit.id(&[&f.key], rule_id);
     let alert = Alert {
         rule: f.rule,
         severity: f.severity,
-        key: String::new(),
+        key: f.key,
         token_id: who.token_id.map(str::to_string),
         protocol_id: who.protocol_id.map(str::to_string),
         chain: who.chain.map(str::to_string),
@@ -199,12 +198,7 @@ fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
         level: f.level,
         message: f.message,
     };
-    let id = emit.id(&[&key], rule_id);
-    let mut event = emit.event(id, change_percent, tags, Payload::Alert(Box::new(alert)));
-    if let Payload::Alert(a) = &mut event.payload {
-        a.key = key;
-    }
-    event
+    emit.event(id, f.change_percent, tags, Payload::Alert(Box::new(alert)))
 }
 
 fn round4(x: f64) -> f64 {
