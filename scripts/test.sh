@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs what is missing (redis-server, the AWS
-# emulator moto_server, cargo-lambda), then runs fmt, clippy, every test, and the
+# The whole test suite, on a fresh machine: installs what is missing (redis-server, openssl,
+# the AWS emulator moto_server, cargo-lambda), then runs fmt, clippy, every test, and the
 # infrastructure checks. The tests start their own servers on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ say() { printf '\n==> %s\n' "$*"; }
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# The Redis TLS tests make a throwaway certificate with the openssl CLI.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]} (apt)"
   if [ "$(id -u)" -eq 0 ]; then

@@ -1,8 +1,11 @@
 //! Spawns `redis-server` and `moto_server` on free loopback ports and cleans them up.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// A free TCP port on 127.0.0.1, found by binding port 0 and letting the OS pick.
@@ -43,7 +46,72 @@ fn kill(child: &mut Option<Child>) {
 /// A `redis-server` owned by one test. Persistence is off; the process dies with the handle.
 pub struct RedisServer {
     pub port: u16,
+    tls: Option<TlsFiles>,
     child: Option<Child>,
+}
+
+/// The TLS side of a [`RedisServer::start_tls`] server: its port and a throwaway
+/// self-signed certificate for 127.0.0.1 (clients trust it as its own root), in a temp dir
+/// removed on drop.
+struct TlsFiles {
+    port: u16,
+    dir: PathBuf,
+}
+
+impl TlsFiles {
+    fn generate(port: u16) -> Self {
+        assert!(
+            which("openssl"),
+            "openssl is not on PATH: run ./scripts/test.sh (it installs it) or apt-get install -y openssl"
+        );
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "pulse-redis-tls-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        // A directory left by an earlier process with the same pid.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the TLS temp dir");
+        let files = TlsFiles { port, dir };
+        let output = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            // `-x509` makes a CA by default, which webpki refuses as the server's own
+            // certificate (CaUsedAsEndEntity); a non-CA one is still trusted as its own root.
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .arg("-keyout")
+            .arg(files.key())
+            .arg("-out")
+            .arg(files.cert())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run openssl");
+        assert!(
+            output.status.success(),
+            "openssl could not create the test certificate: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        files
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.join("cert.pem")
+    }
+
+    fn key(&self) -> PathBuf {
+        self.dir.join("key.pem")
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl RedisServer {
@@ -54,15 +122,57 @@ impl RedisServer {
             "redis-server is not on PATH: run ./scripts/test.sh (it installs it) or apt-get install -y redis-server"
         );
         let port = free_port();
-        let mut server = RedisServer { port, child: None };
+        let mut server = RedisServer {
+            port,
+            tls: None,
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Like [`start`](Self::start), plus a TLS port (as ElastiCache with transit encryption)
+    /// serving a throwaway self-signed certificate for 127.0.0.1 made with the `openssl`
+    /// CLI. The plain [`port`](Self::port) stays open for [`command`](Self::command).
+    /// Clients do not request a client certificate (`--tls-auth-clients no`).
+    pub fn start_tls() -> Self {
+        assert!(
+            which("redis-server"),
+            "redis-server is not on PATH: run ./scripts/test.sh (it installs it) or apt-get install -y redis-server"
+        );
+        let port = free_port();
+        let tls_port = loop {
+            let p = free_port();
+            if p != port {
+                break p;
+            }
+        };
+        let mut server = RedisServer {
+            port,
+            tls: Some(TlsFiles::generate(tls_port)),
+            child: None,
+        };
         server.spawn();
         server
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"]);
+        if let Some(tls) = &self.tls {
+            command
+                .args(["--tls-port", &tls.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(tls.cert())
+                .arg("--tls-key-file")
+                .arg(tls.key())
+                .arg("--tls-ca-cert-file")
+                .arg(tls.cert())
+                .args(["--tls-auth-clients", "no"]);
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -73,6 +183,14 @@ impl RedisServer {
             "redis-server",
             Duration::from_secs(10),
         );
+        if let Some(tls) = &self.tls {
+            wait_for_port(
+                tls.port,
+                &mut child,
+                "redis-server (TLS port; is it built with TLS?)",
+                Duration::from_secs(10),
+            );
+        }
         self.child = Some(child);
     }
 
@@ -80,12 +198,38 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    fn tls(&self) -> &TlsFiles {
+        self.tls
+            .as_ref()
+            .expect("this RedisServer has no TLS port: start it with RedisServer::start_tls")
+    }
+
+    /// The TLS port of a [`start_tls`](Self::start_tls) server.
+    pub fn tls_port(&self) -> u16 {
+        self.tls().port
+    }
+
+    /// `rediss://127.0.0.1:PORT/` for the TLS port. The certificate is verified as in
+    /// production, so a client accepts it only in a process that trusts [`ca_cert`]
+    /// (`SSL_CERT_FILE`, see [`run_test_in_child`]). No `#insecure` fragment: the redis
+    /// crates reject it unless built with `tls-rustls-insecure`, which pulse does not enable.
+    ///
+    /// [`ca_cert`]: Self::ca_cert
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/", self.tls_port())
+    }
+
+    /// The PEM file of the server's self-signed certificate, which is its own CA.
+    pub fn ca_cert(&self) -> PathBuf {
+        self.tls().cert()
+    }
+
     /// Kills the server (data is lost, as in a crash).
     pub fn stop(&mut self) {
         kill(&mut self.child);
     }
 
-    /// Starts it again on the same port.
+    /// Starts it again on the same port (and TLS port and certificate).
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
@@ -120,6 +264,39 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Set in the child process of [`run_test_in_child`].
+pub const CHILD_ENV: &str = "PULSE_TESTS_CHILD";
+
+/// Runs the test `name` (its path inside the test binary, `module::test`) of the current
+/// test binary in a child process with `env` added, and panics unless it ran and passed.
+/// For settings that are read from the process environment and must not leak into tests
+/// running on other threads, such as `SSL_CERT_FILE` (the roots rustls-native-certs, hence
+/// the redis crates, trust). The child sees [`CHILD_ENV`] set.
+pub fn run_test_in_child<K: AsRef<OsStr>, V: AsRef<OsStr>>(name: &str, env: &[(K, V)]) {
+    let exe = std::env::current_exe().expect("path of the test binary");
+    let mut command = Command::new(exe);
+    command
+        .args([name, "--exact", "--nocapture", "--test-threads", "1"])
+        .env(CHILD_ENV, "1")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{name} in a child process: {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+}
+
+/// Whether this process is the child of [`run_test_in_child`].
+pub fn in_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
 }
 
 /// A `moto_server` (the AWS emulator) owned by one test.
@@ -217,6 +394,24 @@ mod tests {
             "",
             "data does not survive a restart"
         );
+    }
+
+    #[test]
+    fn redis_tls_starts_answers_restarts_and_cleans_up() {
+        let mut redis = RedisServer::start_tls();
+        assert_ne!(redis.port, redis.tls_port());
+        assert!(redis.ca_cert().is_file());
+        assert_eq!(
+            redis.command("PING"),
+            "+PONG",
+            "the plain port still answers"
+        );
+        redis.restart();
+        assert_eq!(redis.command("PING"), "+PONG");
+        assert!(TcpStream::connect(("127.0.0.1", redis.tls_port())).is_ok());
+        let dir = redis.ca_cert().parent().unwrap().to_path_buf();
+        drop(redis);
+        assert!(!dir.exists(), "the certificate directory is removed");
     }
 
     #[test]

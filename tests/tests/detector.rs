@@ -19,3 +19,6 @@ mod cargo_lambda;
 
 #[path = "detector/bench.rs"]
 mod bench;
+
+#[path = "detector/tls.rs"]
+mod tls;

@@ -187,7 +187,11 @@ impl RedisPorts {
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(settings.response_timeout)
             .set_connection_timeout(settings.connection_timeout)
-            .set_number_of_retries(2);
+            .set_number_of_retries(2)
+            // redis 0.32 hands its `factor` (100) to backon as the multiplier after a 1 s
+            // first delay, so the second retry waited 100-200 s: an unreachable Redis or a
+            // failed TLS handshake hung `connect` past the Lambda timeout. Cap each delay.
+            .set_max_delay(1_000);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| port_error("connect", e))?;

@@ -8,3 +8,4 @@ mod harness;
 mod idempotency;
 mod noise;
 mod secrets;
+mod tls;
