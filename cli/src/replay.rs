@@ -190,7 +190,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let (files, format, limits, bar) = (
             args.files.clone(),
             args.format,
-            replay.validation().clone(),
+            *replay.validation(),
             bar.clone(),
         );
         std::thread::spawn(move || read_and_parse(files, format, limits, bar, to_engine))

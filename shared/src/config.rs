@@ -243,7 +243,7 @@ impl Default for CooldownConfig {
 }
 
 /// Bounds beyond which a record is rejected as absurd.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ValidationConfig {
     pub max_tvl_usd: f64,

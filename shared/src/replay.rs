@@ -79,7 +79,7 @@ impl Replay {
     /// Parses one line and runs what it holds through the engine; events are appended to `out`.
     /// Blank lines are skipped.
     pub fn feed_line(&mut self, format: Format, line: &str, out: &mut Vec<Event>) {
-        let limits = self.engine.config().validation.clone();
+        let limits = self.engine.config().validation;
         parse_line(format, line, &limits, |parsed| self.feed(parsed, out));
     }
 
