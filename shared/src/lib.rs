@@ -14,6 +14,7 @@
 //!   in-memory versions;
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
 //! - [`env`]: environment variable names, shared with Terraform;
+//! - [`keys`]: every Redis key the detector and the alert consumer write (owner, type, TTL);
 //! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines;
 //! - [`adapters`]: Redis, DynamoDB, SQS, CloudWatch and SSM behind the ports (cargo features
 //!   `redis-adapter` and `aws-adapters`); [`pipeline::run_checkpointed`] runs a Lambda batch;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod engine;
 pub mod env;
 pub mod event;
+pub mod keys;
 pub mod metrics;
 pub mod parse;
 pub mod pipeline;

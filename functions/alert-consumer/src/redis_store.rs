@@ -1,16 +1,20 @@
-//! The Redis adapter of [`AlertStore`]. Keys:
-//! - `alert:{eventId}:lock`: the in-progress marker (holder's token), SET NX PX;
-//! - `alert:{eventId}:sent`: hash of receiver → delivery time (ms), for retries;
-//! - `alert:{eventId}:done`: the completed marker;
-//! - `alert:last:{receiver}:{rule}:{key}`: JSON [`LastSent`], for the repeat interval.
+//! The Redis adapter of [`AlertStore`]. Keys (named in `pulse::keys`, under the consumer's
+//! own `consumer:` prefix, apart from the detector's):
+//! - `consumer:alert:{eventId}:lock`: the in-progress marker (holder's token), SET NX PX;
+//! - `consumer:alert:{eventId}:delivered`: hash of receiver → delivery time (ms), for retries;
+//! - `consumer:alert:{eventId}:done`: the completed marker;
+//! - `consumer:last:{receiver}:{rule}:{key}`: JSON [`LastSent`], for the repeat interval.
 //!
 //! Claiming is one Lua script (check done, SET NX, read the delivered receivers), so two
-//! invocations racing on the same event cannot both deliver. Every Redis error is
-//! retryable: the message is reported failed and SQS tries again.
+//! invocations racing on the same event cannot both deliver. Errors say their Redis code and
+//! message and whether a retry can help (`pulse::adapters::redis::port_error`): a connection
+//! drop is retried by SQS, a `WRONGTYPE` is not.
 
 use crate::secrets::Secret;
 use crate::store::{AlertStore, Claim, Lease, lease_token};
+use pulse::adapters::redis::{connection_info, port_error};
 use pulse::alerting::LastSent;
+use pulse::keys;
 use pulse::ports::PortError;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::BTreeSet;
@@ -25,10 +29,6 @@ impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("RedisStore")
     }
-}
-
-fn err(what: &str, e: redis::RedisError) -> PortError {
-    PortError::retryable(format!("redis {what}")).with_source(e)
 }
 
 const CLAIM: &str = r"
@@ -58,19 +58,15 @@ impl RedisStore {
     /// A connection manager that connects lazily and reconnects on failure; every command
     /// times out after two seconds.
     pub fn connect(url: &Secret) -> Result<Self, PortError> {
-        let client = redis::Client::open(url.expose())
-            .map_err(|e| PortError::permanent("invalid Redis URL").with_source(e))?;
+        let client = redis::Client::open(connection_info(url.expose(), None)?)
+            .map_err(|e| port_error("client", e))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| err("connect", e))?;
+            .map_err(|e| port_error("connect", e))?;
         Ok(RedisStore { conn })
-    }
-
-    fn key(event_id: &str, part: &str) -> String {
-        format!("alert:{event_id}:{part}")
     }
 }
 
@@ -78,14 +74,14 @@ impl AlertStore for RedisStore {
     async fn claim(&self, event_id: &str, in_progress_ttl: Duration) -> Result<Claim, PortError> {
         let token = lease_token();
         let reply: Vec<String> = redis::Script::new(CLAIM)
-            .key(Self::key(event_id, "done"))
-            .key(Self::key(event_id, "lock"))
-            .key(Self::key(event_id, "sent"))
+            .key(keys::delivery_done(event_id))
+            .key(keys::delivery_lock(event_id))
+            .key(keys::delivered_receivers(event_id))
             .arg(&token)
             .arg(ms(in_progress_ttl))
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(|e| err("claim", e))?;
+            .map_err(|e| port_error("claim", e))?;
         match reply.split_first() {
             Some((first, rest)) if first == "acquired" => Ok(Claim::Acquired(Lease {
                 event_id: event_id.to_string(),
@@ -106,7 +102,7 @@ impl AlertStore for RedisStore {
         receiver: &str,
         ttl: Duration,
     ) -> Result<(), PortError> {
-        let key = Self::key(&lease.event_id, "sent");
+        let key = keys::delivered_receivers(&lease.event_id);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
@@ -118,29 +114,29 @@ impl AlertStore for RedisStore {
             .ignore()
             .query_async::<()>(&mut self.conn.clone())
             .await
-            .map_err(|e| err("mark delivered", e))
+            .map_err(|e| port_error("mark delivered", e))
     }
 
     async fn complete(&self, lease: &Lease, ttl: Duration) -> Result<(), PortError> {
         redis::Script::new(COMPLETE)
-            .key(Self::key(&lease.event_id, "done"))
-            .key(Self::key(&lease.event_id, "lock"))
+            .key(keys::delivery_done(&lease.event_id))
+            .key(keys::delivery_lock(&lease.event_id))
             .arg(&lease.token)
             .arg(ms(ttl))
             .invoke_async::<i64>(&mut self.conn.clone())
             .await
             .map(|_| ())
-            .map_err(|e| err("complete", e))
+            .map_err(|e| port_error("complete", e))
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), PortError> {
         redis::Script::new(RELEASE)
-            .key(Self::key(&lease.event_id, "lock"))
+            .key(keys::delivery_lock(&lease.event_id))
             .arg(&lease.token)
             .invoke_async::<i64>(&mut self.conn.clone())
             .await
             .map(|_| ())
-            .map_err(|e| err("release", e))
+            .map_err(|e| port_error("release", e))
     }
 
     async fn last_sent(
@@ -150,10 +146,10 @@ impl AlertStore for RedisStore {
         rule: &str,
     ) -> Result<Option<LastSent>, PortError> {
         let raw: Option<String> = redis::cmd("GET")
-            .arg(format!("alert:last:{receiver}:{rule}:{key}"))
+            .arg(keys::last_sent(receiver, rule, key))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(|e| err("get last sent", e))?;
+            .map_err(|e| port_error("get last sent", e))?;
         // A record that no longer parses is treated as absent: at worst one extra notification.
         Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
     }
@@ -169,12 +165,12 @@ impl AlertStore for RedisStore {
         let value = serde_json::to_string(&sent)
             .map_err(|e| PortError::permanent("encode last sent").with_source(e))?;
         redis::cmd("SET")
-            .arg(format!("alert:last:{receiver}:{rule}:{key}"))
+            .arg(keys::last_sent(receiver, rule, key))
             .arg(value)
             .arg("PX")
             .arg(ms(ttl))
             .query_async::<()>(&mut self.conn.clone())
             .await
-            .map_err(|e| err("record last sent", e))
+            .map_err(|e| port_error("record last sent", e))
     }
 }

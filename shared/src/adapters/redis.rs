@@ -1,7 +1,8 @@
 //! Redis: per-key state, current values and 24 h history, the scheduled trigger's watermark,
 //! event publication (pub/sub + capped streams, deduplicated by event id) and the ledger of
-//! alerts that reached SQS. One connection (a [`ConnectionManager`], reconnecting on its
-//! own) is shared by all of them and reused across invocations.
+//! alerts that reached SQS, under the key names of [`crate::keys`]. One connection (a
+//! [`ConnectionManager`], reconnecting on its own) is shared by all of them and reused across
+//! invocations. [`port_error`] is the one place that says which Redis errors are retryable.
 //!
 //! Round trips per batch are constant whatever its size:
 //! - scheduled tick: `GET` watermark, `MGET` states, one `EVALSHA` publishing every event,
@@ -13,11 +14,18 @@
 //! with cluster mode off), as the publishing side already does.
 
 use crate::event::Event;
+use crate::keys::{
+    self, CURRENT_TTL_SECS, DEDUP_TTL_SECS, EVENT_DEDUP_PREFIX, HISTORY_SECS, SENT_TTL_SECS,
+    STATE_TTL_SECS, STREAM_MAXLEN, WATERMARK,
+};
 use crate::ports::{AlertLedger, CheckpointStore, Commit, EventPublisher, PortError, StateStore};
 use crate::record::{RecordBody, UnixSecs};
 use crate::state::{EntityState, StateMap};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError, Script};
+use ::redis::{
+    Client, ConnectionInfo, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError, Script,
+    ServerErrorKind,
+};
 use serde_json::json;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -25,31 +33,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// The scheduled trigger's watermark: the newest record time (unix seconds) committed.
-pub const WATERMARK_KEY: &str = "events:last_processed_timestamp";
-/// Engine state is kept under `state:{stateKey}` (`state:price:coingecko:usd-coin`).
-pub const STATE_PREFIX: &str = "state:";
-/// State outlives quiet periods (a missing baseline must not come from a short TTL): 30 days.
-pub const STATE_TTL_SECS: u64 = 30 * 24 * 3600;
-/// Current values (`price:*`, `tvl:*`): 1 h.
-pub const CURRENT_TTL_SECS: u64 = 3600;
-/// History sorted sets keep 24 h.
-pub const HISTORY_SECS: i64 = 24 * 3600;
-/// Dedup keys `event:{eventId}`: 5 min.
-pub const DEDUP_TTL_SECS: u64 = 300;
-/// Sent-alert markers `alert:{eventId}:sent`: 24 h, longer than any rerun of a batch.
-pub const SENT_TTL_SECS: u64 = 24 * 3600;
-/// Approximate length of each replay stream (`stream:events:prices`, ...).
-pub const STREAM_MAXLEN: usize = 10_000;
-
 /// Per event: `SET event:{id} 1 NX EX ttl`, and only when that set the key, `PUBLISH` to
 /// each channel and `XADD` to the stream, all in one atomic script: a key is never marked
 /// without its event being published in the same step.
-/// ARGV: ttl, maxlen, then per event: id, body, stream, channel count, channels...
+/// ARGV: ttl, maxlen, dedup key prefix, then per event: id, body, stream, channel count,
+/// channels...
 const PUBLISH_LUA: &str = r"
 local ttl = ARGV[1]
 local maxlen = ARGV[2]
-local i = 3
+local prefix = ARGV[3]
+local i = 4
 local published = 0
 while i <= #ARGV do
   local id = ARGV[i]
@@ -57,7 +50,7 @@ while i <= #ARGV do
   local stream = ARGV[i + 2]
   local n = tonumber(ARGV[i + 3])
   i = i + 4
-  if redis.call('SET', 'event:' .. id, '1', 'NX', 'EX', ttl) then
+  if redis.call('SET', prefix .. id, '1', 'NX', 'EX', ttl) then
     for c = 0, n - 1 do
       redis.call('PUBLISH', ARGV[i + c], body)
     end
@@ -85,31 +78,55 @@ pub fn stream_of(event: &Event) -> String {
         .into_iter()
         .next()
         .unwrap_or_else(|| "events:other".to_string());
-    format!("stream:{general}")
+    keys::stream(&general)
 }
 
-fn port_error(what: &str, e: RedisError) -> PortError {
-    // Connection drops, timeouts, loading, failover and the like are worth retrying; a
-    // script or type error is not.
+/// A Redis error as a port error: its code and message in the text (`redis claim: WRONGTYPE
+/// Operation against a key holding the wrong kind of value`), and whether retrying can help.
+/// Connection drops, timeouts, loading, failover and the like are worth retrying; a script,
+/// type or authentication error is not. The one classifier of every pulse Redis client.
+pub fn port_error(what: &str, e: RedisError) -> PortError {
     let retryable = e.is_io_error()
         || e.is_timeout()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
         || matches!(
             e.kind(),
-            ErrorKind::TryAgain
-                | ErrorKind::BusyLoadingError
-                | ErrorKind::MasterDown
-                | ErrorKind::ClusterDown
-                | ErrorKind::ReadOnly
-                | ErrorKind::NoScriptError
+            ErrorKind::Parse
+                | ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::TryAgain
+                        | ServerErrorKind::BusyLoading
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::ReadOnly
+                        | ServerErrorKind::NoScript
+                )
         );
+    let text = match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("redis {what}: {code} {detail}"),
+        _ => format!("redis {what}: {e}"),
+    };
     let error = if retryable {
-        PortError::retryable(format!("redis {what}"))
+        PortError::retryable(text)
     } else {
-        PortError::permanent(format!("redis {what}"))
+        PortError::permanent(text)
     };
     error.with_source(e)
+}
+
+/// The connection info of a URL, with the AUTH token (when given) as its password.
+pub fn connection_info(url: &str, auth_token: Option<&str>) -> Result<ConnectionInfo, PortError> {
+    let info = url
+        .into_connection_info()
+        .map_err(|e| PortError::permanent(format!("invalid Redis URL {}: {e}", redact_url(url))))?;
+    Ok(match auth_token {
+        Some(token) => {
+            let settings = info.redis_settings().clone().set_password(token);
+            info.set_redis_settings(settings)
+        }
+        None => info,
+    })
 }
 
 /// Connection settings. The AUTH token, when given, overrides any password in the URL.
@@ -175,23 +192,15 @@ impl RedisPorts {
     /// Connects (TLS for `rediss://`, AUTH when a token or URL password is given) and loads
     /// the scripts.
     pub async fn connect(settings: &RedisSettings) -> Result<Self, PortError> {
-        let mut info = settings
-            .url
-            .as_str()
-            .into_connection_info()
-            .map_err(|e| PortError::permanent("invalid Redis URL").with_source(e))?;
-        if let Some(token) = &settings.auth_token {
-            info.redis.password = Some(token.clone());
-        }
+        let info = connection_info(&settings.url, settings.auth_token.as_deref())?;
         let client = Client::open(info).map_err(|e| port_error("client", e))?;
         let config = ConnectionManagerConfig::new()
-            .set_response_timeout(settings.response_timeout)
-            .set_connection_timeout(settings.connection_timeout)
+            .set_response_timeout(Some(settings.response_timeout))
+            .set_connection_timeout(Some(settings.connection_timeout))
             .set_number_of_retries(2)
-            // redis 0.32 hands its `factor` (100) to backon as the multiplier after a 1 s
-            // first delay, so the second retry waited 100-200 s: an unreachable Redis or a
-            // failed TLS handshake hung `connect` past the Lambda timeout. Cap each delay.
-            .set_max_delay(1_000);
+            // An unreachable Redis or a failed TLS handshake must fail `connect` well within
+            // the Lambda timeout: cap each reconnect delay.
+            .set_max_delay(Duration::from_secs(1));
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| port_error("connect", e))?;
@@ -249,7 +258,7 @@ impl StateStore for RedisPorts {
         }
         let mut cmd = ::redis::cmd("MGET");
         for k in keys {
-            cmd.arg(format!("{STATE_PREFIX}{k}"));
+            cmd.arg(keys::state(k));
         }
         let values: Vec<Option<String>> = self.query_cmd("load state", &cmd).await?;
         for (key, value) in keys.iter().zip(values) {
@@ -285,12 +294,12 @@ fn state_json(state: &EntityState) -> Result<String, PortError> {
 impl CheckpointStore for RedisPorts {
     async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
         let value: Option<String> = self
-            .query_cmd("get watermark", ::redis::cmd("GET").arg(WATERMARK_KEY))
+            .query_cmd("get watermark", ::redis::cmd("GET").arg(WATERMARK))
             .await?;
         value
             .map(|v| {
                 v.trim().parse::<UnixSecs>().map_err(|_| {
-                    PortError::permanent(format!("watermark {WATERMARK_KEY} is not a number: {v}"))
+                    PortError::permanent(format!("watermark {WATERMARK} is not a number: {v}"))
                 })
             })
             .transpose()
@@ -301,7 +310,7 @@ impl CheckpointStore for RedisPorts {
         pipe.atomic();
         for (key, state) in commit.states {
             pipe.cmd("SET")
-                .arg(format!("{STATE_PREFIX}{key}"))
+                .arg(keys::state(key))
                 .arg(state_json(state)?)
                 .arg("EX")
                 .arg(STATE_TTL_SECS)
@@ -318,7 +327,7 @@ impl CheckpointStore for RedisPorts {
                         "timestamp": record.time,
                     });
                     pipe.cmd("SET")
-                        .arg(format!("price:{}", p.token))
+                        .arg(keys::price_current(&p.token))
                         .arg(value.to_string())
                         .arg("EX")
                         .arg(CURRENT_TTL_SECS)
@@ -332,14 +341,18 @@ impl CheckpointStore for RedisPorts {
                         .collect();
                     let value = json!({"tvl": t.tvl, "chains": chains, "timestamp": record.time});
                     pipe.cmd("SET")
-                        .arg(format!("tvl:{}", t.protocol_id))
+                        .arg(keys::tvl_current(&t.protocol_id))
                         .arg(value.to_string())
                         .arg("EX")
                         .arg(CURRENT_TTL_SECS)
                         .ignore();
                     for (chain, v) in &t.chains {
+                        // A breakdown key named `history` has no current-value key of its own.
+                        let Some(key) = keys::tvl_chain_current(&t.protocol_id, chain) else {
+                            continue;
+                        };
                         pipe.cmd("SET")
-                            .arg(format!("tvl:{}:{chain}", t.protocol_id))
+                            .arg(key)
                             .arg(json!({"tvl": v, "timestamp": record.time}).to_string())
                             .arg("EX")
                             .arg(CURRENT_TTL_SECS)
@@ -352,8 +365,8 @@ impl CheckpointStore for RedisPorts {
         let mut history_keys = BTreeSet::new();
         for record in commit.history {
             let (key, value) = match &record.body {
-                RecordBody::Price(p) => (format!("price:{}:history", p.token), p.price),
-                RecordBody::Tvl(t) => (format!("tvl:{}:history", t.protocol_id), t.tvl),
+                RecordBody::Price(p) => (keys::price_history(&p.token), p.price),
+                RecordBody::Tvl(t) => (keys::tvl_history(&t.protocol_id), t.tvl),
                 RecordBody::Dimension(_) | RecordBody::TokenRemoval(_) => continue,
             };
             // Member `{time}:{value}`: a rerun adds the same member again, a no-op.
@@ -379,7 +392,7 @@ impl CheckpointStore for RedisPorts {
             pipe.cmd("EVAL")
                 .arg(WATERMARK_LUA)
                 .arg(1)
-                .arg(WATERMARK_KEY)
+                .arg(WATERMARK)
                 .arg(w)
                 .ignore();
         }
@@ -397,7 +410,10 @@ impl EventPublisher for RedisPorts {
             return Ok(());
         }
         let mut invocation = self.publish.prepare_invoke();
-        invocation.arg(DEDUP_TTL_SECS).arg(STREAM_MAXLEN);
+        invocation
+            .arg(DEDUP_TTL_SECS)
+            .arg(STREAM_MAXLEN)
+            .arg(EVENT_DEDUP_PREFIX);
         for event in events {
             let mut body = Vec::with_capacity(512);
             event.write_json(&mut body);
@@ -424,10 +440,6 @@ impl EventPublisher for RedisPorts {
     }
 }
 
-fn sent_key(id: &Uuid) -> String {
-    format!("alert:{id}:sent")
-}
-
 impl AlertLedger for RedisPorts {
     async fn unsent(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, PortError> {
         if ids.is_empty() {
@@ -435,7 +447,7 @@ impl AlertLedger for RedisPorts {
         }
         let mut cmd = ::redis::cmd("MGET");
         for id in ids {
-            cmd.arg(sent_key(id));
+            cmd.arg(keys::alert_sent(id));
         }
         let values: Vec<Option<String>> = self.query_cmd("read sent alerts", &cmd).await?;
         Ok(ids
@@ -453,7 +465,7 @@ impl AlertLedger for RedisPorts {
         let mut pipe = ::redis::pipe();
         for id in ids {
             pipe.cmd("SET")
-                .arg(sent_key(id))
+                .arg(keys::alert_sent(id))
                 .arg("1")
                 .arg("EX")
                 .arg(SENT_TTL_SECS)
@@ -472,14 +484,7 @@ pub async fn tail(
     mut on_message: impl FnMut(&str, &str) -> bool,
 ) -> Result<(), PortError> {
     use futures::StreamExt;
-    let mut info = settings
-        .url
-        .as_str()
-        .into_connection_info()
-        .map_err(|e| PortError::permanent("invalid Redis URL").with_source(e))?;
-    if let Some(token) = &settings.auth_token {
-        info.redis.password = Some(token.clone());
-    }
+    let info = connection_info(&settings.url, settings.auth_token.as_deref())?;
     let client = Client::open(info).map_err(|e| port_error("client", e))?;
     let mut pubsub = client
         .get_async_pubsub()

@@ -182,3 +182,49 @@ async fn a_receiver_down_sends_the_message_to_the_dlq_without_resending_to_the_o
     assert_eq!((t["up"].delivered, t["up"].suppressed_dedup), (1, 2));
     assert_eq!(t["down"].failed, 3);
 }
+
+/// A store error says its Redis cause, and whether a retry can help: a key of the wrong type
+/// (what a key shared with another component gives) will fail the same way on every receive,
+/// a Redis that is down may come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_errors_name_their_redis_cause() {
+    use alert_consumer::handler::MessageError;
+    let redis = RedisServer::start();
+    let hook = FakeReceiver::start().await;
+    let (consumer, _) = app(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let e = alert(AlertRule::PegDeviation, Severity::Critical, "price:usdt", 1);
+    let id = e.event_id.to_string();
+    redis.command(&format!(
+        "SET {} not-a-hash",
+        pulse::keys::delivered_receivers(&id)
+    ));
+    let err = consumer
+        .handle_message(&message("m1", &body(&e)), None)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(&err, MessageError::Store(p) if !p.retryable),
+        "{text}"
+    );
+    assert!(
+        text.contains("claim") && text.contains("WRONGTYPE"),
+        "{text}"
+    );
+    assert_eq!(hook.count(), 0);
+
+    // Redis down: retryable, and the text says what the client saw.
+    let port = redis.port;
+    drop(redis);
+    let (down, _) = app(
+        &one_webhook(&hook.url("/hook"), ""),
+        &format!("redis://127.0.0.1:{port}"),
+    )
+    .await;
+    let err = down
+        .handle_message(&message("m2", &body(&e)), None)
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().starts_with("store: redis claim: "), "{err}");
+}

@@ -3,7 +3,8 @@
 //! round trip runs in a child process that trusts that certificate through `SSL_CERT_FILE`,
 //! so the certificate is verified exactly as in production (no `#insecure`).
 
-use pulse::adapters::redis::{RedisPorts, RedisSettings, WATERMARK_KEY};
+use pulse::adapters::redis::{RedisPorts, RedisSettings};
+use pulse::keys;
 use pulse::ports::{CheckpointStore, Commit, StateStore};
 use pulse::state::StateMap;
 use pulse_tests::RedisServer;
@@ -67,7 +68,7 @@ async fn commits_and_reads_the_watermark_over_tls() {
         ],
     );
     assert_eq!(
-        redis.command(&format!("GET {WATERMARK_KEY}")),
+        redis.command(&format!("GET {}", keys::WATERMARK)),
         WATERMARK.to_string(),
         "the child's commit reached this server"
     );
