@@ -37,10 +37,10 @@ struct Target {
     #[arg(long, global = true)]
     direct: bool,
     /// The dead-letter queue (required with --direct; overrides the function's own otherwise).
-    #[arg(long, global = true, env = pulse::env::DEAD_LETTER_QUEUE_URL)]
+    #[arg(long, global = true, env = pulse_core::env::DEAD_LETTER_QUEUE_URL)]
     queue_url: Option<String>,
     /// With --direct: the destination used when the dead-letter queue feeds no queue.
-    #[arg(long, global = true, env = pulse::env::ALERTS_QUEUE_URL)]
+    #[arg(long, global = true, env = pulse_core::env::ALERTS_QUEUE_URL)]
     alerts_queue_url: Option<String>,
     /// AWS endpoint, e.g. the local stack (http://127.0.0.1:5000).
     #[arg(long, global = true)]
@@ -222,7 +222,7 @@ impl Runner {
                     dead_letter_queue_url: dlq,
                     alerts_queue_url: t.alerts_queue_url.clone(),
                     max_redrive_count: DEFAULT_MAX_REDRIVE_COUNT,
-                    metrics_namespace: pulse::env::DEFAULT_METRICS_NAMESPACE.into(),
+                    metrics_namespace: pulse_core::env::DEFAULT_METRICS_NAMESPACE.into(),
                 },
             })
         } else {

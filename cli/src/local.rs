@@ -10,10 +10,10 @@ use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use detector::handler::{build, scheduled_event, system_now};
 use detector::settings::Settings;
-use pulse::adapters::dynamodb::{JsonItem, TableWriter};
-use pulse::adapters::redis::{RedisSettings, tail};
-use pulse::env;
-use pulse::parse::Format;
+use pulse_adapters::dynamodb::{JsonItem, TableWriter};
+use pulse_adapters::redis::{RedisSettings, tail};
+use pulse_core::env;
+use pulse_core::parse::Format;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -196,7 +196,7 @@ async fn load(
             }
         }
     }
-    let aws = pulse::adapters::aws::sdk_config(lookup).await;
+    let aws = pulse_adapters::aws::sdk_config(lookup).await;
     let writer = TableWriter::new(&aws);
     for (table, items) in by_table {
         let n = writer.put(&table, items).await?;
@@ -210,7 +210,7 @@ async fn load(
 
 async fn tick(lookup: &(impl Fn(&str) -> Option<String> + Sync)) -> anyhow::Result<()> {
     let settings = Settings::from_lookup(lookup)?;
-    let aws = pulse::adapters::aws::sdk_config(lookup).await;
+    let aws = pulse_adapters::aws::sdk_config(lookup).await;
     let detector = build(&settings, &aws).await?;
     let summary = detector.handle(&scheduled_event()).await?;
     println!("{}", serde_json::to_string_pretty(&summary)?);

@@ -3,12 +3,12 @@
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use pulse::Config;
-use pulse::config::ValidationConfig;
-use pulse::event::Event;
-use pulse::parse::Format;
-use pulse::replay::{Replay, Summary, parse_line};
-use pulse::{Record, Rejection};
+use pulse_core::Config;
+use pulse_core::config::ValidationConfig;
+use pulse_core::event::Event;
+use pulse_core::parse::Format;
+use pulse_core::replay::{Replay, Summary, parse_line};
+use pulse_core::{Record, Rejection};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -279,7 +279,7 @@ fn print_summary(s: &Summary, show: usize) {
         .collect();
     let _ = writeln!(e, "alerts    {}", sev.join(", "));
     for a in s.alerts.iter().take(show) {
-        let when = pulse::record::format_utc(a.timestamp / 1000);
+        let when = pulse_core::record::format_utc(a.timestamp / 1000);
         let _ = writeln!(
             e,
             "  {when}  {:<8}  {:<14} {:<40} {}",

@@ -3,9 +3,9 @@
 //! byte-for-byte what the engine gives on one thread, in the same order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pulse::Config;
-use pulse::parse::Format;
-use pulse::replay::Replay;
+use pulse_core::Config;
+use pulse_core::parse::Format;
+use pulse_core::replay::Replay;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

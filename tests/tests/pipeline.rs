@@ -2,7 +2,7 @@
 //! Redis URL and database): the detector's scheduled tick sends alerts to SQS, the alert
 //! consumer handles those very SQS messages against the same Redis and notifies a loopback
 //! webhook once per alert; redoing either batch notifies nobody again; and every key left in
-//! Redis belongs to the one namespace (`pulse::keys`) with the type it declares.
+//! Redis belongs to the one namespace (`pulse_core::keys`) with the type it declares.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
@@ -15,8 +15,8 @@ mod harness;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use harness::{FakeReceiver, Queues, app, failed_ids, one_webhook, sqs_client};
-use pulse::event::{EventType, SqsAlertBody};
-use pulse::keys::{self, Owner};
+use pulse_core::event::{EventType, SqsAlertBody};
+use pulse_core::keys::{self, Owner};
 use std::collections::{BTreeMap, HashSet};
 use support::{COINS_TABLE, Stack, expected_events, ids_of, now, price_items};
 
@@ -132,7 +132,7 @@ async fn a_detected_alert_reaches_the_webhook_once() {
     let found = redis_keys(&stack).await;
     let mut owners = HashSet::new();
     for (key, kind) in &found {
-        let spec = keys::spec_of(key).unwrap_or_else(|| panic!("{key} is not in pulse::keys"));
+        let spec = keys::spec_of(key).unwrap_or_else(|| panic!("{key} is not in pulse_core::keys"));
         assert_eq!(kind, spec.kind.as_str(), "{key} ({})", spec.pattern);
         owners.insert(spec.owner);
     }

@@ -3,7 +3,7 @@
 //! 1. Static invariants read from the HCL (hcl-rs): every queue has a dead-letter queue or is
 //!    one, every function has a log group with retention and its alarms, no IAM statement
 //!    allows every action, the SQS mapping reports batch item failures, and the environment
-//!    variable names Terraform sets are those of `pulse::env` (the one list in `shared`).
+//!    variable names Terraform sets are those of `pulse_core::env` (the one list in `shared`).
 //! 2. An apply rehearsal: `terraform apply` of `terraform/rehearsal` (the pulse module with
 //!    dev-like settings) against `moto_server`, checks through the AWS SDK, then `destroy`.
 //!    Skipped with a message when terraform or /opt/tf-plugins is missing; opt out with
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hcl::{Block, Body, Expression, ObjectKey};
-use pulse::env::{ALERT_CONSUMER, DETECTOR, DLQ_REDRIVE, EnvVar};
+use pulse_core::env::{ALERT_CONSUMER, DETECTOR, DLQ_REDRIVE, EnvVar};
 
 // ---------------------------------------------------------------------------------------
 // Loading the HCL
@@ -516,7 +516,7 @@ fn no_iam_statement_allows_every_action() {
     assert_eq!(
         pulse.variable_default("metrics_namespace"),
         Some(&Expression::String(
-            pulse::env::DEFAULT_METRICS_NAMESPACE.into()
+            pulse_core::env::DEFAULT_METRICS_NAMESPACE.into()
         ))
     );
 
@@ -645,8 +645,8 @@ fn environment_variable_names_match_shared_env() {
             );
         }
         assert!(
-            !always.contains(pulse::env::AWS_ENDPOINT_URL)
-                && !sometimes.contains(pulse::env::AWS_ENDPOINT_URL),
+            !always.contains(pulse_core::env::AWS_ENDPOINT_URL)
+                && !sometimes.contains(pulse_core::env::AWS_ENDPOINT_URL),
             "Terraform never sets AWS_ENDPOINT_URL"
         );
     }

@@ -17,7 +17,7 @@ use alert_consumer::secrets::{NoSsm, Secret};
 use alert_consumer::startup;
 use alert_consumer::store::{AlertStore, MemoryStore};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use pulse::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source};
+use pulse_core::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -69,7 +69,7 @@ async fn responder() -> u16 {
 fn alert(round: usize, i: usize) -> String {
     let key = format!("price:coingecko:t{round}-{i}");
     let event = Event {
-        event_id: pulse::event::event_id(&key, round as i64, "bench"),
+        event_id: pulse_core::event::event_id(&key, round as i64, "bench"),
         payload: Payload::Alert(Box::new(Alert {
             rule: AlertRule::PegDeviation,
             severity: Severity::Critical,

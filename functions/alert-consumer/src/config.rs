@@ -1,11 +1,11 @@
 //! Configuration: the routes file (TOML: defaults, templates, links, the routing tree,
-//! silences, receivers) and the environment (variable names from `pulse::env`).
+//! silences, receivers) and the environment (variable names from `pulse_core::env`).
 //! `routes.example.toml` beside this crate documents every field.
 
+use crate::alerting::time::HumanDuration;
+use crate::alerting::{Links, Route, Silence, Templates};
 use crate::secrets::SecretRef;
-use pulse::alerting::time::HumanDuration;
-use pulse::alerting::{Links, Route, Silence, Templates};
-use pulse::env;
+use pulse_core::env;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;

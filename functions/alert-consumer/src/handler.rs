@@ -9,6 +9,8 @@
 //! severity, else deliver (waiting once for a short `Retry-After`) and remember → complete
 //! when every receiver is done, else release and fail.
 
+use crate::alerting::noise::{self, Decision};
+use crate::alerting::{AlertView, LastSent, Target, silence};
 use crate::clock::Clock;
 use crate::config::RoutesFile;
 use crate::http::HttpSender;
@@ -18,10 +20,8 @@ use crate::retry::Failure;
 use crate::store::{AlertStore, Claim, Lease};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use pulse::alerting::noise::{self, Decision};
-use pulse::alerting::{AlertView, LastSent, Target, silence};
-use pulse::event::SqsAlertBody;
-use pulse::ports::PortError;
+use pulse_core::event::SqsAlertBody;
+use pulse_core::ports::PortError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

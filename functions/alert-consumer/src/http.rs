@@ -7,7 +7,7 @@
 
 use crate::receivers::Outgoing;
 use crate::retry::{Failure, classify_status};
-use pulse::ports::PortError;
+use pulse_core::ports::PortError;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 

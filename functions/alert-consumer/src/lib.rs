@@ -17,9 +17,10 @@
 //! - [`clock`]: the time, injectable for tests;
 //! - [`startup`]: builds the application the same way for `main` and for the tests.
 //!
-//! The pure decisions (routing, silences, repeat interval, templates) live in
-//! `pulse::alerting`.
+//! - [`alerting`]: the pure delivery decisions (routing tree, silences, repeat interval,
+//!   texts), with no I/O.
 
+pub mod alerting;
 pub mod clock;
 pub mod config;
 pub mod handler;

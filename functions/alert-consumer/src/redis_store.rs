@@ -1,4 +1,4 @@
-//! The Redis adapter of [`AlertStore`]. Keys (named in `pulse::keys`, under the consumer's
+//! The Redis adapter of [`AlertStore`]. Keys (named in `pulse_core::keys`, under the consumer's
 //! own `consumer:` prefix, apart from the detector's):
 //! - `consumer:alert:{eventId}:lock`: the in-progress marker (holder's token), SET NX PX;
 //! - `consumer:alert:{eventId}:delivered`: hash of receiver → delivery time (ms), for retries;
@@ -7,15 +7,15 @@
 //!
 //! Claiming is one Lua script (check done, SET NX, read the delivered receivers), so two
 //! invocations racing on the same event cannot both deliver. Errors say their Redis code and
-//! message and whether a retry can help (`pulse::adapters::redis::port_error`): a connection
+//! message and whether a retry can help (`pulse_adapters::redis::port_error`): a connection
 //! drop is retried by SQS, a `WRONGTYPE` is not.
 
+use crate::alerting::LastSent;
 use crate::secrets::Secret;
 use crate::store::{AlertStore, Claim, Lease, lease_token};
-use pulse::adapters::redis::{connection_info, port_error};
-use pulse::alerting::LastSent;
-use pulse::keys;
-use pulse::ports::PortError;
+use pulse_adapters::redis::{connection_info, port_error};
+use pulse_core::keys;
+use pulse_core::ports::PortError;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! ([`SecretRef`]): an SSM SecureString parameter (production) or a plain value (local
 //! runs). They are resolved once, at cold start, and kept for the container's life.
 
-use pulse::ports::PortError;
+use pulse_core::ports::PortError;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

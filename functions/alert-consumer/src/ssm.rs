@@ -3,7 +3,7 @@
 
 use crate::secrets::{Secret, SecretSource};
 use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
-use pulse::ports::PortError;
+use pulse_core::ports::PortError;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]

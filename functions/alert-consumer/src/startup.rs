@@ -11,7 +11,7 @@ use crate::redis_store::RedisStore;
 use crate::secrets::{Secret, SecretRef, SecretSource, Secrets};
 use crate::ssm::SsmSecrets;
 use crate::store::AlertStore;
-use pulse::ports::PortError;
+use pulse_core::ports::PortError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -6,8 +6,8 @@
 //! what was last sent, for the repeat interval. [`MemoryStore`] is the in-memory version;
 //! `crate::redis_store` the Redis one.
 
-use pulse::alerting::LastSent;
-use pulse::ports::PortError;
+use crate::alerting::LastSent;
+use pulse_core::ports::PortError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Mutex;

@@ -13,21 +13,21 @@
 //! deduplicated).
 
 use crate::settings::{MetricsMode, Settings};
-use pulse::adapters::cloudwatch::CloudWatchMetrics;
-use pulse::adapters::dynamodb::{DynamoSource, TIME_BUCKET_ATTRIBUTE};
-use pulse::adapters::emf::EmfStdout;
-use pulse::adapters::redis::{RedisPorts, RedisSettings};
-use pulse::adapters::sqs::SqsAlerts;
-use pulse::event::Source;
-use pulse::metrics::{Datum, invocation_metrics};
-use pulse::parse::stream_record;
-use pulse::pipeline::{BatchReport, Ports, run_checkpointed};
-use pulse::ports::{
+use pulse_adapters::cloudwatch::CloudWatchMetrics;
+use pulse_adapters::dynamodb::{DynamoSource, TIME_BUCKET_ATTRIBUTE};
+use pulse_adapters::emf::EmfStdout;
+use pulse_adapters::redis::{RedisPorts, RedisSettings};
+use pulse_adapters::sqs::SqsAlerts;
+use pulse_core::event::Source;
+use pulse_core::metrics::{Datum, invocation_metrics};
+use pulse_core::parse::stream_record;
+use pulse_core::pipeline::{BatchReport, Ports, run_checkpointed};
+use pulse_core::ports::{
     AlertLedger, CheckpointStore, EventPublisher, MetricsSink, PortError, TrackedAlertSink,
 };
-use pulse::record::{Record, UnixSecs};
-use pulse::tally::Tally;
-use pulse::{Config, Context, Engine};
+use pulse_core::record::{Record, UnixSecs};
+use pulse_core::tally::Tally;
+use pulse_core::{Config, Context, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -169,7 +169,7 @@ pub async fn build(
     };
     let mut redis = RedisSettings::new(&settings.redis_url);
     if let Some(name) = &settings.redis_auth_parameter {
-        redis.auth_token = Some(pulse::adapters::ssm::parameter(aws, name).await?);
+        redis.auth_token = Some(pulse_adapters::ssm::parameter(aws, name).await?);
     }
     let redis = RedisPorts::connect(&redis).await?;
     let source = DynamoSource::new(

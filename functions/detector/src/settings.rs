@@ -1,8 +1,8 @@
-//! The detector's settings, from the environment variables named in [`pulse::env`]. Read
+//! The detector's settings, from the environment variables named in [`pulse_core::env`]. Read
 //! once at cold start; a missing or bad variable is an error that names it.
 
-use pulse::adapters::dynamodb::ReadMode;
-use pulse::env;
+use pulse_adapters::dynamodb::ReadMode;
+use pulse_core::env;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl Settings {
         if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
             return Err(SettingsError::Invalid {
                 name: env::REDIS_URL,
-                value: pulse::adapters::redis::redact_url(&redis_url),
+                value: pulse_adapters::redis::redact_url(&redis_url),
                 why: "expected redis:// or rediss://".into(),
             });
         }

@@ -17,7 +17,7 @@ use dlq_redrive::queue::{
 };
 use dlq_redrive::request::RedriveRequest;
 use dlq_redrive::sqs::SqsQueue;
-use pulse::ports::PortError;
+use pulse_core::ports::PortError;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Instant;

@@ -5,7 +5,7 @@
 //! body does not parse is still counted (`eventType` "unparsed"), shown and redrivable.
 
 use crate::queue::Message;
-use pulse::event::{Event, Payload, SqsAlertBody};
+use pulse_core::event::{Event, Payload, SqsAlertBody};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 

@@ -7,14 +7,14 @@ use crate::ops::{self, Budget, Error};
 use crate::queue::Queue;
 use crate::report::{Report, emf};
 use crate::request::Request;
-use pulse::env;
+use pulse_core::env;
 use serde_json::Value;
 use std::time::Duration;
 
 /// Time kept back from the Lambda's deadline: the run stops this long before it.
 pub const SAFETY_MARGIN: Duration = Duration::from_secs(5);
 
-/// What the function reads from its environment ([`pulse::env::DLQ_REDRIVE`]).
+/// What the function reads from its environment ([`pulse_core::env::DLQ_REDRIVE`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub dead_letter_queue_url: String,

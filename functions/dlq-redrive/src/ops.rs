@@ -14,7 +14,7 @@ use crate::report::{
     StopReason, Tallies, Tally, redrive_count, skip,
 };
 use crate::request::{InspectRequest, NativeOp, NativeRequest, RedriveRequest};
-use pulse::ports::PortError;
+use pulse_core::ports::PortError;
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

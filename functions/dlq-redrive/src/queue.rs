@@ -1,7 +1,7 @@
 //! The port the operations use: a handful of SQS calls, expressed in our own types so the
 //! operations are testable and the SDK stays inside [`crate::sqs`].
 
-use pulse::ports::PortError;
+use pulse_core::ports::PortError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -15,7 +15,7 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
     QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use pulse::ports::PortError;
+use pulse_core::ports::PortError;
 use std::collections::{BTreeMap, HashMap};
 
 /// Error codes that mean "try again later".

@@ -3,7 +3,7 @@
 
 use crate::harness::*;
 use hmac::{Hmac, KeyInit, Mac};
-use pulse::event::{AlertRule, Severity};
+use pulse_core::event::{AlertRule, Severity};
 use pulse_tests::{MotoServer, RedisServer};
 use sha2::Sha256;
 

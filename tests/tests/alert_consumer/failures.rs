@@ -2,7 +2,7 @@
 //! down until the message reaches the dead-letter queue of the emulated SQS.
 
 use crate::harness::*;
-use pulse::event::{AlertRule, Severity};
+use pulse_core::event::{AlertRule, Severity};
 use pulse_tests::{MotoServer, RedisServer};
 use std::time::{Duration, Instant};
 
@@ -196,7 +196,7 @@ async fn store_errors_name_their_redis_cause() {
     let id = e.event_id.to_string();
     redis.command(&format!(
         "SET {} not-a-hash",
-        pulse::keys::delivered_receivers(&id)
+        pulse_core::keys::delivered_receivers(&id)
     ));
     let err = consumer
         .handle_message(&message("m1", &body(&e)), None)

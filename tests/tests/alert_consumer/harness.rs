@@ -9,7 +9,9 @@ use alert_consumer::redis_store::RedisStore;
 use alert_consumer::secrets::{NoSsm, Secret};
 use alert_consumer::startup;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use pulse::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source, SqsAlertBody};
+use pulse_core::event::{
+    Alert, AlertRule, Event, Metadata, Payload, Severity, Source, SqsAlertBody,
+};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -194,7 +196,7 @@ pub const T0: i64 = 1_796_083_200_000;
 pub fn alert(rule: AlertRule, severity: Severity, key: &str, n: i64) -> Event {
     let token = key.strip_prefix("price:").unwrap_or(key).to_string();
     Event {
-        event_id: pulse::event::event_id(key, T0 / 1000 + n, rule.as_str()),
+        event_id: pulse_core::event::event_id(key, T0 / 1000 + n, rule.as_str()),
         payload: Payload::Alert(Box::new(Alert {
             rule,
             severity,

@@ -1,7 +1,7 @@
 //! The same message twice, and two invocations racing on it: one notification.
 
 use crate::harness::*;
-use pulse::event::{AlertRule, Severity};
+use pulse_core::event::{AlertRule, Severity};
 use pulse_tests::RedisServer;
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Repeat interval, escalation and silences, with time set by the test.
 
 use crate::harness::*;
-use pulse::event::{AlertRule, Severity};
+use pulse_core::event::{AlertRule, Severity};
 use pulse_tests::RedisServer;
 
 const MIN: i64 = 60_000;

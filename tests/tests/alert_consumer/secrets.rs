@@ -7,7 +7,7 @@ use alert_consumer::redis_store::RedisStore;
 use alert_consumer::secrets::Secret;
 use alert_consumer::ssm::SsmSecrets;
 use alert_consumer::startup;
-use pulse::event::{AlertRule, Severity};
+use pulse_core::event::{AlertRule, Severity};
 use pulse_tests::{MotoServer, RedisServer};
 use std::sync::Arc;
 

@@ -41,7 +41,10 @@ async fn claims_and_completes_over_tls() {
     let e = untrusted.claim(EVENT_ID, TTL).await.unwrap_err();
     assert!(format!("{e:?}").contains("UnknownIssuer"), "{e:?}");
     assert_eq!(
-        redis.command(&format!("EXISTS {}", pulse::keys::delivery_lock(EVENT_ID))),
+        redis.command(&format!(
+            "EXISTS {}",
+            pulse_core::keys::delivery_lock(EVENT_ID)
+        )),
         ":0"
     );
 
@@ -54,7 +57,10 @@ async fn claims_and_completes_over_tls() {
         ],
     );
     assert_eq!(
-        redis.command(&format!("EXISTS {}", pulse::keys::delivery_done(EVENT_ID))),
+        redis.command(&format!(
+            "EXISTS {}",
+            pulse_core::keys::delivery_done(EVENT_ID)
+        )),
         ":1",
         "the child's round trip reached this server"
     );

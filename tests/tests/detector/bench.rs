@@ -4,13 +4,13 @@
 
 use crate::support::*;
 use detector::handler::{Detector, TickSummary, scheduled_event};
-use pulse::event::SqsAlertBody;
-use pulse::ports::{
+use pulse_core::event::SqsAlertBody;
+use pulse_core::ports::{
     AlertLedger, CheckpointStore, Commit, Delivery, EventPublisher, PortError, StateStore,
     TrackedAlertSink,
 };
-use pulse::record::UnixSecs;
-use pulse::state::StateMap;
+use pulse_core::record::UnixSecs;
+use pulse_core::state::StateMap;
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -58,7 +58,7 @@ impl<T: CheckpointStore + Sync> CheckpointStore for Timed<T> {
 }
 
 impl<T: EventPublisher + Sync> EventPublisher for Timed<T> {
-    async fn publish(&self, events: &[pulse::Event]) -> Result<(), PortError> {
+    async fn publish(&self, events: &[pulse_core::Event]) -> Result<(), PortError> {
         self.time("redis: publish (EVALSHA)", self.inner.publish(events))
             .await
     }

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use detector::handler::{TickSummary, scheduled_event};
-use pulse::event::{EventType, SqsAlertBody};
+use pulse_core::event::{EventType, SqsAlertBody};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -216,7 +216,7 @@ async fn malformed_items_are_counted_and_the_rest_processed() {
 async fn time_bucket_index_reads_only_since_the_watermark() {
     let stack = Stack::start_with(true).await;
     let mut settings = stack.settings();
-    settings.read_mode = pulse::adapters::dynamodb::ReadMode::TimeBucketIndex {
+    settings.read_mode = pulse_adapters::dynamodb::ReadMode::TimeBucketIndex {
         index: BUCKET_INDEX.into(),
     };
     settings.scan_overlap_secs = 0;
@@ -266,7 +266,7 @@ async fn scan_paginates_past_one_page() {
         .collect();
     stack.put(COINS_TABLE, &items).await;
     let mut detector = stack.detector().await;
-    detector.source.mode = pulse::adapters::dynamodb::ReadMode::Scan { segments: 1 };
+    detector.source.mode = pulse_adapters::dynamodb::ReadMode::Scan { segments: 1 };
     let summary: TickSummary =
         serde_json::from_value(detector.handle(&scheduled_event()).await.unwrap()).unwrap();
     assert_eq!(summary.records, items.len());

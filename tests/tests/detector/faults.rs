@@ -3,12 +3,12 @@
 
 use crate::support::*;
 use detector::handler::{Detector, Metrics, RealDetector, TickSummary, scheduled_event};
-use pulse::adapters::redis::RedisPorts;
-use pulse::adapters::sqs::SqsAlerts;
-use pulse::event::EventType;
-use pulse::ports::{CheckpointStore, Commit, EventPublisher, PortError, StateStore};
-use pulse::record::UnixSecs;
-use pulse::state::StateMap;
+use pulse_adapters::redis::RedisPorts;
+use pulse_adapters::sqs::SqsAlerts;
+use pulse_core::event::EventType;
+use pulse_core::ports::{CheckpointStore, Commit, EventPublisher, PortError, StateStore};
+use pulse_core::record::UnixSecs;
+use pulse_core::state::StateMap;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -83,7 +83,7 @@ struct KillRedisBeforePublish {
 }
 
 impl EventPublisher for KillRedisBeforePublish {
-    async fn publish(&self, events: &[pulse::Event]) -> Result<(), PortError> {
+    async fn publish(&self, events: &[pulse_core::Event]) -> Result<(), PortError> {
         if self.armed.swap(false, Ordering::SeqCst) {
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = s.write_all(b"SHUTDOWN NOSAVE\r\n");

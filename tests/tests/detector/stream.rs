@@ -3,11 +3,11 @@
 
 use crate::support::*;
 use detector::handler::{Detector, StreamResponse};
-use pulse::adapters::redis::RedisPorts;
-use pulse::event::EventType;
-use pulse::ports::{CheckpointStore, Commit, PortError, StateStore};
-use pulse::record::UnixSecs;
-use pulse::state::StateMap;
+use pulse_adapters::redis::RedisPorts;
+use pulse_core::event::EventType;
+use pulse_core::ports::{CheckpointStore, Commit, PortError, StateStore};
+use pulse_core::record::UnixSecs;
+use pulse_core::state::StateMap;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -11,12 +11,12 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use detector::handler::{Metrics, RealDetector, build, system_now};
 use detector::settings::{MetricsMode, Settings};
 use futures::StreamExt;
-use pulse::adapters::dynamodb::{ReadMode, TIME_BUCKET_ATTRIBUTE, TIME_BUCKET_SECS};
-use pulse::event::{Event, EventType, SqsAlertBody};
-use pulse::parse::plain_item;
-use pulse::record::{Record, UnixSecs};
-use pulse::state::StateMap;
-use pulse::{Config, Context, Engine};
+use pulse_adapters::dynamodb::{ReadMode, TIME_BUCKET_ATTRIBUTE, TIME_BUCKET_SECS};
+use pulse_core::event::{Event, EventType, SqsAlertBody};
+use pulse_core::parse::plain_item;
+use pulse_core::record::{Record, UnixSecs};
+use pulse_core::state::StateMap;
+use pulse_core::{Config, Context, Engine};
 use pulse_tests::{MotoServer, RedisServer};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -385,7 +385,7 @@ pub fn expected_events(items: &[Value], now: UnixSecs) -> Vec<Event> {
         .collect();
     let mut states = StateMap::default();
     let ctx = Context {
-        source: pulse::event::Source::Scheduled,
+        source: pulse_core::event::Source::Scheduled,
         now: Some(now),
     };
     engine.detect_batch(&records, &mut states, &ctx).events

@@ -3,10 +3,10 @@
 //! round trip runs in a child process that trusts that certificate through `SSL_CERT_FILE`,
 //! so the certificate is verified exactly as in production (no `#insecure`).
 
-use pulse::adapters::redis::{RedisPorts, RedisSettings};
-use pulse::keys;
-use pulse::ports::{CheckpointStore, Commit, StateStore};
-use pulse::state::StateMap;
+use pulse_adapters::redis::{RedisPorts, RedisSettings};
+use pulse_core::keys;
+use pulse_core::ports::{CheckpointStore, Commit, StateStore};
+use pulse_core::state::StateMap;
 use pulse_tests::RedisServer;
 use pulse_tests::servers::{in_child, run_test_in_child};
 use std::time::{Duration, Instant};

@@ -48,8 +48,8 @@ fn pulse_with(args: &[&str]) -> Output {
     let mut cmd = Command::new(pulse_binary());
     cmd.arg("dlq")
         .args(args)
-        .env_remove(pulse::env::DEAD_LETTER_QUEUE_URL)
-        .env_remove(pulse::env::ALERTS_QUEUE_URL)
+        .env_remove(pulse_core::env::DEAD_LETTER_QUEUE_URL)
+        .env_remove(pulse_core::env::ALERTS_QUEUE_URL)
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_PROFILE")
         .env("AWS_ACCESS_KEY_ID", "testing")

@@ -7,7 +7,7 @@ use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, Queu
 use dlq_redrive::Budget;
 use dlq_redrive::queue::{Queue, QueueCounts};
 use dlq_redrive::sqs::SqsQueue;
-use pulse::event::{
+use pulse_core::event::{
     Alert, AlertRule, ENVELOPE_VERSION, Event, Metadata, Payload, PriceUpdate, Severity, Source,
     TvlChange, event_id,
 };
@@ -218,8 +218,8 @@ pub fn mixed_body(i: usize) -> String {
     let body = |event: Event| {
         let priority = event
             .alert()
-            .map_or(pulse::event::Priority::Low, |a| a.severity.priority());
-        serde_json::to_string(&pulse::event::SqsAlertBody {
+            .map_or(pulse_core::event::Priority::Low, |a| a.severity.priority());
+        serde_json::to_string(&pulse_core::event::SqsAlertBody {
             event,
             priority,
             retry_count: 0,

@@ -1,10 +1,10 @@
 //! Discord webhook: one embed (title, description, link, colour by severity, fields, time).
 
 use super::{Notification, Outgoing, Receiver, colour, title};
+use crate::alerting::template::fields;
+use crate::alerting::time::Timestamp;
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
-use pulse::alerting::template::fields;
-use pulse::alerting::time::Timestamp;
 use serde_json::json;
 
 #[derive(Debug)]
@@ -44,7 +44,7 @@ impl Receiver for Discord {
 mod tests {
     use super::*;
     use crate::receivers::fixtures::{event, view_and_text};
-    use pulse::event::AlertRule;
+    use pulse_core::event::AlertRule;
 
     #[test]
     fn embeds() {

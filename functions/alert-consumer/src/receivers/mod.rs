@@ -9,11 +9,11 @@ pub mod slack;
 pub mod telegram;
 pub mod webhook;
 
+use crate::alerting::{AlertView, Templates, Text};
 use crate::config::{ReceiverConfig, ReceiverKind};
 use crate::secrets::{Secret, Secrets};
-use pulse::alerting::{AlertView, Templates, Text};
-use pulse::event::{Event, Severity};
-use pulse::ports::PortError;
+use pulse_core::event::{Event, Severity};
+use pulse_core::ports::PortError;
 use std::fmt;
 use std::time::Duration;
 
@@ -133,8 +133,8 @@ pub fn title(n: &Notification<'_>) -> String {
 
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use pulse::alerting::{AlertView, Links, Templates, Text};
-    use pulse::event::{
+    use crate::alerting::{AlertView, Links, Templates, Text};
+    use pulse_core::event::{
         Alert, AlertRule, Event, Metadata, Payload, Priority, Severity, Source, SqsAlertBody,
     };
 

@@ -3,11 +3,11 @@
 //! resolves the incident its peg deviation opened.
 
 use super::{Notification, Outgoing, Receiver, title};
+use crate::alerting::AlertView;
+use crate::alerting::time::Timestamp;
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
-use pulse::alerting::AlertView;
-use pulse::alerting::time::Timestamp;
-use pulse::event::{AlertRule, Severity};
+use pulse_core::event::{AlertRule, Severity};
 use serde_json::json;
 
 pub const DEFAULT_API_BASE: &str = "https://events.pagerduty.com";

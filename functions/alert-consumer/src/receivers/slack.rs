@@ -49,7 +49,7 @@ impl Receiver for Slack {
 mod tests {
     use super::*;
     use crate::receivers::fixtures::{event, view_and_text};
-    use pulse::event::AlertRule;
+    use pulse_core::event::AlertRule;
 
     #[test]
     fn blocks() {

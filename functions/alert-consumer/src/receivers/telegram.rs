@@ -48,7 +48,7 @@ impl Receiver for Telegram {
 mod tests {
     use super::*;
     use crate::receivers::fixtures::{event, view_and_text};
-    use pulse::event::AlertRule;
+    use pulse_core::event::AlertRule;
 
     #[test]
     fn send_message() {

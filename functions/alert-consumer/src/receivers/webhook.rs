@@ -59,7 +59,7 @@ impl Receiver for Webhook {
 mod tests {
     use super::*;
     use crate::receivers::fixtures::{event, view_and_text};
-    use pulse::event::AlertRule;
+    use pulse_core::event::AlertRule;
 
     #[test]
     fn signs_the_exact_body() {

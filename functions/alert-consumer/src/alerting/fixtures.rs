@@ -1,7 +1,7 @@
 //! Alerts for the unit tests.
 
 use super::view::AlertView;
-use crate::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source};
+use pulse_core::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source};
 
 pub fn alert(rule: AlertRule, severity: Severity, chain: &str) -> AlertView {
     let event = Event {

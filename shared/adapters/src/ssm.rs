@@ -1,7 +1,7 @@
 //! Secrets from SSM Parameter Store (the Redis AUTH token), read once at cold start.
 
-use crate::adapters::aws::sdk_error;
-use crate::ports::PortError;
+use crate::aws::sdk_error;
+use pulse_core::ports::PortError;
 
 /// The decrypted value of a SecureString (or String) parameter.
 pub async fn parameter(aws: &aws_config::SdkConfig, name: &str) -> Result<String, PortError> {

@@ -1,6 +1,6 @@
 //! Redis: per-key state, current values and 24 h history, the scheduled trigger's watermark,
 //! event publication (pub/sub + capped streams, deduplicated by event id) and the ledger of
-//! alerts that reached SQS, under the key names of [`crate::keys`]. One connection (a
+//! alerts that reached SQS, under the key names of [`pulse_core::keys`]. One connection (a
 //! [`ConnectionManager`], reconnecting on its own) is shared by all of them and reused across
 //! invocations. [`port_error`] is the one place that says which Redis errors are retryable.
 //!
@@ -13,19 +13,21 @@
 //! Scripts touch keys they do not declare, so this needs a non-cluster Redis (ElastiCache
 //! with cluster mode off), as the publishing side already does.
 
-use crate::event::Event;
-use crate::keys::{
-    self, CURRENT_TTL_SECS, DEDUP_TTL_SECS, EVENT_DEDUP_PREFIX, HISTORY_SECS, SENT_TTL_SECS,
-    STATE_TTL_SECS, STREAM_MAXLEN, WATERMARK,
-};
-use crate::ports::{AlertLedger, CheckpointStore, Commit, EventPublisher, PortError, StateStore};
-use crate::record::{RecordBody, UnixSecs};
-use crate::state::{EntityState, StateMap};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{
     Client, ConnectionInfo, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError, Script,
     ServerErrorKind,
 };
+use pulse_core::event::Event;
+use pulse_core::keys::{
+    self, CURRENT_TTL_SECS, DEDUP_TTL_SECS, EVENT_DEDUP_PREFIX, HISTORY_SECS, SENT_TTL_SECS,
+    STATE_TTL_SECS, STREAM_MAXLEN, WATERMARK,
+};
+use pulse_core::ports::{
+    AlertLedger, CheckpointStore, Commit, EventPublisher, PortError, StateStore,
+};
+use pulse_core::record::{RecordBody, UnixSecs};
+use pulse_core::state::{EntityState, StateMap};
 use serde_json::json;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 
 use super::time::HumanDuration;
 use super::view::AlertView;
-use crate::event::{AlertRule, EventType, Severity};
+use pulse_core::event::{AlertRule, EventType, Severity};
 use serde::Deserialize;
 use std::time::Duration;
 

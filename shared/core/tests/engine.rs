@@ -3,18 +3,18 @@
 //! properties (no panics, stable ids, identical reruns) and the published JSON Schema.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pulse::engine::{Context, Engine};
-use pulse::event::{AlertRule, Event, EventType, Payload, Severity, Source, UpdateType};
-use pulse::parse::{self, Format};
-use pulse::ports::{
+use pulse_core::engine::{Context, Engine};
+use pulse_core::event::{AlertRule, Event, EventType, Payload, Severity, Source, UpdateType};
+use pulse_core::parse::{self, Format};
+use pulse_core::ports::{
     AlertSink, EventPublisher, MemoryAlertSink, MemoryPublisher, MemoryStateStore, PortError,
     StateStore,
 };
-use pulse::record::Record;
-use pulse::replay::Replay;
-use pulse::state::StateMap;
-use pulse::tally::Tally;
-use pulse::{Config, pipeline};
+use pulse_core::record::Record;
+use pulse_core::replay::Replay;
+use pulse_core::state::StateMap;
+use pulse_core::tally::Tally;
+use pulse_core::{Config, pipeline};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
@@ -69,7 +69,7 @@ fn of_type(events: &[Event], t: EventType) -> Vec<&Event> {
     events.iter().filter(|e| e.event_type() == t).collect()
 }
 
-fn alerts(events: &[Event]) -> Vec<&pulse::event::Alert> {
+fn alerts(events: &[Event]) -> Vec<&pulse_core::event::Alert> {
     events.iter().filter_map(Event::alert).collect()
 }
 
@@ -475,7 +475,7 @@ mod rules {
         .unwrap();
         let sent = sink.sent.lock().unwrap();
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].priority, pulse::event::Priority::High);
+        assert_eq!(sent[0].priority, pulse_core::event::Priority::High);
         assert_eq!(sent[0].event.metadata.processing_time, 30_000);
         assert_eq!(sent[0].event.source, Source::Dynamodb);
         let published = publisher.published.lock().unwrap();
@@ -592,7 +592,7 @@ mod schema {
     #[test]
     fn every_kind_of_event_matches_the_published_schema() {
         let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../../schema/event.schema.json")).unwrap();
+            serde_json::from_str(include_str!("../../../schema/event.schema.json")).unwrap();
         let validator = jsonschema::validator_for(&schema).unwrap();
         let t0 = 1_700_000_000;
         let events = [
@@ -636,7 +636,7 @@ fn sqs_body_round_trips() {
     let events = run(&[price("coingecko#usd-coin", 1_700_000_000, 0.9)]);
     let body = events[0].to_sqs_body().unwrap();
     let text = serde_json::to_string(&body).unwrap();
-    let back: pulse::event::SqsAlertBody = serde_json::from_str(&text).unwrap();
+    let back: pulse_core::event::SqsAlertBody = serde_json::from_str(&text).unwrap();
     assert_eq!(back, body);
     block_on(MemoryAlertSink::default().send(&[back])).unwrap();
 }

@@ -5,10 +5,10 @@
 //! too large to ever send) is a permanent error. Never silent: [`Delivery`] lists what went
 //! out, so the caller records it and a rerun sends only the rest.
 
-use crate::adapters::aws::{is_retryable, sdk_error};
-use crate::event::SqsAlertBody;
-use crate::ports::{AlertSink, Delivery, PortError, TrackedAlertSink};
+use crate::aws::{is_retryable, sdk_error};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use pulse_core::event::SqsAlertBody;
+use pulse_core::ports::{AlertSink, Delivery, PortError, TrackedAlertSink};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::Duration;

@@ -176,7 +176,7 @@ impl Templates {
 mod tests {
     use super::*;
     use crate::alerting::fixtures::alert;
-    use crate::event::{AlertRule, Severity};
+    use pulse_core::event::{AlertRule, Severity};
 
     #[test]
     fn numbers_for_people() {

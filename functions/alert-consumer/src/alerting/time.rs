@@ -2,7 +2,7 @@
 //! time written as RFC 3339 (`2026-12-01T00:00:00Z`, an offset such as `+02:00` allowed) or as
 //! unix seconds. Both deserialize from TOML.
 
-use crate::record::civil_from_days;
+use pulse_core::record::civil_from_days;
 use serde::{Deserialize, Deserializer, de};
 use std::fmt;
 use std::time::Duration;

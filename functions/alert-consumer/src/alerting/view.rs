@@ -2,7 +2,7 @@
 //! their own fields; other events (a price update that reached the queue) are described by
 //! what they carry, with the severity taken from the SQS priority.
 
-use crate::event::{AlertRule, Event, EventType, Payload, Priority, Severity, SqsAlertBody};
+use pulse_core::event::{AlertRule, Event, EventType, Payload, Priority, Severity, SqsAlertBody};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -11,13 +11,13 @@
 //! Both paginate to the end. Items become records at this edge: a bad item is a counted
 //! rejection, never an error.
 
-use crate::adapters::aws::sdk_error;
-use crate::config::ValidationConfig;
-use crate::parse::{Attr, Item};
-use crate::ports::PortError;
-use crate::record::{Record, RejectReason, Rejection, UnixSecs};
+use crate::aws::sdk_error;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt, TryStreamExt};
+use pulse_core::config::ValidationConfig;
+use pulse_core::parse::{Attr, Item};
+use pulse_core::ports::PortError;
+use pulse_core::record::{Record, RejectReason, Rejection, UnixSecs};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

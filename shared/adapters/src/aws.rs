@@ -1,8 +1,8 @@
 //! One place that decides whether an AWS SDK error is worth retrying.
 
-use crate::ports::PortError;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use pulse_core::ports::PortError;
 
 /// Error codes that a later call may not meet.
 const RETRYABLE_CODES: &[&str] = &[

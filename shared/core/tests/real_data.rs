@@ -3,17 +3,17 @@
 //! when they are not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pulse::Config;
-use pulse::event::{AlertRule, Severity};
-use pulse::parse::Format;
-use pulse::replay::{AlertLine, Replay, Summary};
+use pulse_core::Config;
+use pulse_core::event::{AlertRule, Severity};
+use pulse_core::parse::Format;
+use pulse_core::replay::{AlertLine, Replay, Summary};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("PULSE_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     if dir.join("README.md").exists() {
         Some(dir)
     } else {
@@ -44,7 +44,7 @@ fn replay(path: &Path) -> Summary {
 }
 
 fn day(a: &AlertLine) -> String {
-    pulse::record::format_utc(a.timestamp / 1000)[..10].to_string()
+    pulse_core::record::format_utc(a.timestamp / 1000)[..10].to_string()
 }
 
 fn of<'a>(s: &'a Summary, key: &str) -> Vec<&'a AlertLine> {
@@ -65,7 +65,7 @@ fn per_series_month(s: &Summary) -> BTreeMap<(String, String), usize> {
 fn shipped_sample_finds_the_usdc_depeg_at_the_first_record() {
     let s = replay(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../samples/usdc-depeg-2023-03-11.prices.ndjson"),
+            .join("../../samples/usdc-depeg-2023-03-11.prices.ndjson"),
     );
     assert_eq!(s.records, 2400);
     assert!(s.rejected.is_empty());

@@ -447,7 +447,7 @@ mod tests {
     /// docs/redis-keys.md shows this table, row for row.
     #[test]
     fn the_docs_table_is_this_table() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/redis-keys.md");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/redis-keys.md");
         let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let rows: Vec<&str> = doc.lines().filter(|l| l.starts_with("| `")).collect();
         let want: Vec<String> = KEYS

@@ -50,7 +50,7 @@ pub fn find<'a>(
 mod tests {
     use super::*;
     use crate::alerting::fixtures::alert;
-    use crate::event::{AlertRule, Severity};
+    use pulse_core::event::{AlertRule, Severity};
 
     #[test]
     fn silences_apply_within_their_window_to_their_receivers() {

@@ -1,8 +1,8 @@
 //! Metrics as CloudWatch Embedded Metric Format log lines on stdout: in Lambda, the log
 //! pipeline turns them into metrics with no API call.
 
-use crate::metrics::{Datum, emf_lines};
-use crate::ports::{MetricsSink, PortError};
+use pulse_core::metrics::{Datum, emf_lines};
+use pulse_core::ports::{MetricsSink, PortError};
 use std::io::Write;
 
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! interval, unless the severity rose since it was last told. The store keeps one
 //! [`LastSent`] per (receiver, key, rule); time comes from the caller, so tests control it.
 
-use crate::event::Severity;
+use pulse_core::event::Severity;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

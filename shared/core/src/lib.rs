@@ -1,4 +1,6 @@
-//! pulse core: the domain, with no I/O. A map for newcomers:
+//! pulse core: the domain, with no I/O. The crate has no tokio, redis or AWS dependency, so
+//! the compiler keeps it that way; the adapters (`pulse_adapters`) implement its ports over
+//! real services. A map for newcomers:
 //!
 //! - [`record`]: input records (TVL, dimensions, token removals, prices) and why one is rejected;
 //! - [`parse`]: the three encodings (plain JSON, DynamoDB export, DynamoDB Streams) into records;
@@ -11,17 +13,12 @@
 //! - [`engine`]: records and state in, events and new state out;
 //! - [`event`]: the wire envelope, event ids, confidence, channels, the SQS body;
 //! - [`ports`]: the traits adapters implement (state, pub/sub, alerts, metrics) and their
-//!   in-memory versions;
+//!   in-memory versions; [`pipeline::run_checkpointed`] runs a batch against them;
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
 //! - [`env`]: environment variable names, shared with Terraform;
 //! - [`keys`]: every Redis key the detector and the alert consumer write (owner, type, TTL);
-//! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines;
-//! - [`adapters`]: Redis, DynamoDB, SQS, CloudWatch and SSM behind the ports (cargo features
-//!   `redis-adapter` and `aws-adapters`); [`pipeline::run_checkpointed`] runs a Lambda batch;
-//! - [`alerting`]: delivery decisions for alerts: routing tree, silences, repeat interval, texts.
+//! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines.
 
-pub mod adapters;
-pub mod alerting;
 pub mod config;
 pub mod engine;
 pub mod env;

@@ -2,11 +2,11 @@
 //! local stack). Pinned to aws-sdk-cloudwatch 1.99.0: the emulator speaks only the older
 //! (query) wire protocol, which later releases dropped.
 
-use crate::adapters::aws::sdk_error;
-use crate::metrics::Datum;
-use crate::ports::{MetricsSink, PortError};
+use crate::aws::sdk_error;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use pulse_core::metrics::Datum;
+use pulse_core::ports::{MetricsSink, PortError};
 
 /// PutMetricData takes at most 1000 values per call.
 const PER_CALL: usize = 1000;

@@ -2,15 +2,15 @@
 //! `detect` is detect + generate over parsed records, `parse_detect` adds JSON parsing, and
 //! `replay` is what `pulse replay` does per line (parse, detect, write every event as JSON)
 //! without the file I/O.
-//! Run: cargo bench -p pulse-shared --bench engine
+//! Run: cargo bench -p pulse-core --bench engine
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pulse::engine::{Context, Engine};
-use pulse::parse::{self, Format};
-use pulse::replay::Replay;
-use pulse::state::StateMap;
-use pulse::{Config, Record};
+use pulse_core::engine::{Context, Engine};
+use pulse_core::parse::{self, Format};
+use pulse_core::replay::Replay;
+use pulse_core::state::StateMap;
+use pulse_core::{Config, Record};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn data_dir() -> PathBuf {
     std::env::var_os("PULSE_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
 }
 
 fn lines(name: &str) -> Option<Vec<String>> {

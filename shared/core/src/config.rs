@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn example_file_parses_to_the_defaults() {
-        let text = include_str!("../../pulse.example.toml");
+        let text = include_str!("../../../pulse.example.toml");
         assert_eq!(Config::from_toml(text).unwrap(), Config::default());
     }
 
