@@ -9,8 +9,9 @@ use dlq_redrive::report::{InspectReport, NativeReport, RedriveReport, StatusRepo
 use dlq_redrive::request::{
     InspectRequest, NativeOp, NativeRequest, RedriveRequest, StatusRequest,
 };
-use dlq_redrive::sqs::SqsQueue;
 use dlq_redrive::{Config, DEFAULT_MAX_REDRIVE_COUNT, Report, Request};
+use pulse_adapters::lambda::LambdaInvoker;
+use pulse_adapters::sqs::SqsQueue;
 use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(clap::Args)]
@@ -189,7 +190,7 @@ impl FilterArgs {
 /// Where requests go.
 enum Runner {
     Lambda {
-        client: aws_sdk_lambda::Client,
+        invoker: LambdaInvoker,
         function: String,
     },
     Direct {
@@ -217,7 +218,7 @@ impl Runner {
                 .clone()
                 .context("--direct needs --queue-url (the dead-letter queue)")?;
             Ok(Runner::Direct {
-                queue: SqsQueue::new(aws_sdk_sqs::Client::new(&sdk)),
+                queue: SqsQueue::from_config(&sdk),
                 config: Config {
                     dead_letter_queue_url: dlq,
                     alerts_queue_url: t.alerts_queue_url.clone(),
@@ -227,7 +228,7 @@ impl Runner {
             })
         } else {
             Ok(Runner::Lambda {
-                client: aws_sdk_lambda::Client::new(&sdk),
+                invoker: LambdaInvoker::new(&sdk),
                 function: t.function.clone(),
             })
         }
@@ -238,35 +239,10 @@ impl Runner {
             Runner::Direct { queue, config } => {
                 Ok(dlq_redrive::handle(queue, config, request, Budget::unlimited()).await?)
             }
-            Runner::Lambda { client, function } => {
-                let payload = serde_json::to_vec(request)?;
-                let out = client
-                    .invoke()
-                    .function_name(function)
-                    .payload(aws_sdk_lambda::primitives::Blob::new(payload))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "cannot invoke {function}: {}",
-                            aws_sdk_lambda::error::DisplayErrorContext(&e)
-                        )
-                    })?;
-                let body = out
-                    .payload()
-                    .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
-                    .unwrap_or_default();
-                if let Some(kind) = out.function_error() {
-                    let message = serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| {
-                            v.get("errorMessage")
-                                .and_then(|m| m.as_str())
-                                .map(str::to_string)
-                        })
-                        .unwrap_or(body);
-                    bail!("{function} failed ({kind}): {message}");
-                }
+            Runner::Lambda { invoker, function } => {
+                let body = invoker
+                    .invoke(function, serde_json::to_vec(request)?)
+                    .await?;
                 serde_json::from_str(&body)
                     .with_context(|| format!("{function} returned an unreadable report: {body}"))
             }
@@ -283,13 +259,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn init_logs() {
     // With --direct the operator's reason and each run's outcome are logged here, on stderr.
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,dlq_redrive=info")),
-        )
-        .try_init();
+    pulse_adapters::telemetry::init_cli("warn,dlq_redrive=info");
 }
 
 async fn run_async(args: Args) -> anyhow::Result<()> {

@@ -12,12 +12,12 @@
 use alert_consumer::App;
 use alert_consumer::clock::SystemClock;
 use alert_consumer::config::RoutesFile;
-use alert_consumer::redis_store::RedisStore;
 use alert_consumer::secrets::{NoSsm, Secret};
 use alert_consumer::startup;
-use alert_consumer::store::{AlertStore, MemoryStore};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use pulse_adapters::redis::RedisStore;
 use pulse_core::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source};
+use pulse_core::ports::{AlertStore, MemoryAlertStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -205,7 +205,7 @@ fn main() {
             routes(&ports),
             None,
             &NoSsm,
-            MemoryStore::default(),
+            MemoryAlertStore::default(),
             clock,
             "Bench",
         )

@@ -2,10 +2,10 @@
 //! silences, receivers) and the environment (variable names from `pulse_core::env`).
 //! `routes.example.toml` beside this crate documents every field.
 
-use crate::alerting::time::HumanDuration;
 use crate::alerting::{Links, Route, Silence, Templates};
 use crate::secrets::SecretRef;
 use pulse_core::env;
+use pulse_core::time::HumanDuration;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -18,15 +18,7 @@ fn deadline(context: &lambda_runtime::Context) -> Option<Instant> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(true)
-        .without_time()
-        .init();
+    pulse_adapters::telemetry::init_lambda();
     let app = startup::from_env().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -4,7 +4,8 @@
 //! [`Metrics::flush`] prints one CloudWatch EMF line per receiver.
 
 use crate::retry::Failure;
-use serde_json::{Map, Value, json};
+use pulse_core::metrics::{Unit, emf_document};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -133,15 +134,23 @@ impl Metrics {
         let mut docs = Vec::new();
         for (receiver, c) in batch {
             let mut names = vec![
-                ("Delivered", "Count", json!(c.delivered)),
-                ("Failed", "Count", json!(c.failed)),
-                ("FailedPermanent", "Count", json!(c.failed_permanent)),
-                ("SuppressedDedup", "Count", json!(c.suppressed_dedup)),
-                ("SuppressedCooldown", "Count", json!(c.suppressed_cooldown)),
-                ("SuppressedSilence", "Count", json!(c.suppressed_silence)),
+                ("Delivered", Unit::Count, json!(c.delivered)),
+                ("Failed", Unit::Count, json!(c.failed)),
+                ("FailedPermanent", Unit::Count, json!(c.failed_permanent)),
+                ("SuppressedDedup", Unit::Count, json!(c.suppressed_dedup)),
+                (
+                    "SuppressedCooldown",
+                    Unit::Count,
+                    json!(c.suppressed_cooldown),
+                ),
+                (
+                    "SuppressedSilence",
+                    Unit::Count,
+                    json!(c.suppressed_silence),
+                ),
             ];
             if !c.latency_ms.is_empty() {
-                names.push(("DeliveryLatency", "Milliseconds", json!(c.latency_ms)));
+                names.push(("DeliveryLatency", Unit::Milliseconds, json!(c.latency_ms)));
             }
             docs.push(emf(
                 &self.namespace,
@@ -155,7 +164,7 @@ impl Metrics {
                 &self.namespace,
                 now_ms,
                 &[],
-                &[("InvalidMessages", "Count", json!(invalid))],
+                &[("InvalidMessages", Unit::Count, json!(invalid))],
             ));
         }
         docs
@@ -173,30 +182,11 @@ fn emf(
     namespace: &str,
     now_ms: i64,
     dims: &[(&str, &str)],
-    metrics: &[(&str, &str, Value)],
+    metrics: &[(&str, Unit, Value)],
 ) -> Value {
-    let mut dimension_names = vec!["Function"];
-    dimension_names.extend(dims.iter().map(|(k, _)| *k));
-    let mut doc = Map::new();
-    doc.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": now_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [dimension_names],
-                "Metrics": metrics.iter().map(|(n, u, _)| json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
-            }],
-        }),
-    );
-    doc.insert("Function".into(), json!(FUNCTION));
-    for (k, v) in dims {
-        doc.insert((*k).into(), json!(v));
-    }
-    for (n, _, v) in metrics {
-        doc.insert((*n).into(), v.clone());
-    }
-    Value::Object(doc)
+    let mut dimensions = vec![("Function", FUNCTION)];
+    dimensions.extend_from_slice(dims);
+    emf_document(namespace, now_ms, &dimensions, metrics, &[])
 }
 
 #[cfg(test)]

@@ -4,37 +4,10 @@
 //! runs). They are resolved once, at cold start, and kept for the container's life.
 
 use pulse_core::ports::PortError;
+pub use pulse_core::ports::{Secret, SecretSource};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::future::Future;
-use std::sync::Arc;
-
-/// A secret value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Arc<str>);
-
-impl Secret {
-    pub fn new(value: impl Into<Arc<str>>) -> Self {
-        Secret(value.into())
-    }
-    /// The value, for the one place that must use it (a header, a URL, an HMAC key).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// Where a secret comes from: `{ ssm = "name" }` or `{ value = "..." }`.
 ///
@@ -53,14 +26,6 @@ impl fmt::Debug for SecretRef {
             SecretRef::Value(_) => f.write_str("Value(***)"),
         }
     }
-}
-
-/// Reads SSM SecureString parameters by full name (decrypted).
-pub trait SecretSource {
-    fn fetch(
-        &self,
-        names: &[String],
-    ) -> impl Future<Output = Result<BTreeMap<String, Secret>, PortError>> + Send;
 }
 
 /// A source for runs without SSM: every SSM reference is an error.
@@ -140,9 +105,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_never_print() {
-        let s = Secret::new("hunter2");
-        assert_eq!(format!("{s:?} {s}"), "Secret(***) ***");
+    fn secret_refs_never_print() {
         let r = SecretRef::Value("hunter2".into());
         assert!(!format!("{r:?}").contains("hunter2"));
         assert_eq!(full_name("hook", Some("/pulse/prod/")), "/pulse/prod/hook");

@@ -7,10 +7,10 @@ use crate::handler::App;
 use crate::http::HttpSender;
 use crate::metrics::Metrics;
 use crate::receivers;
-use crate::redis_store::RedisStore;
 use crate::secrets::{Secret, SecretRef, SecretSource, Secrets};
-use crate::ssm::SsmSecrets;
-use crate::store::AlertStore;
+use pulse_adapters::redis::RedisStore;
+use pulse_adapters::ssm::SsmSecrets;
+use pulse_core::ports::AlertStore;
 use pulse_core::ports::PortError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -88,7 +88,8 @@ fn with_password(url: &str, token: &str) -> String {
 pub async fn from_env() -> Result<App<RedisStore>, StartupError> {
     let settings = Settings::from_env()?;
     let routes = RoutesFile::load(&settings.routes_file)?;
-    let ssm = SsmSecrets::from_env().await;
+    let aws = pulse_adapters::aws::config_from_env().await;
+    let ssm = SsmSecrets::new(&aws);
     let url = redis_url(&settings, &ssm).await?;
     let store = RedisStore::connect(&url)?;
     build(

@@ -18,12 +18,13 @@ use pulse_adapters::dynamodb::{DynamoSource, TIME_BUCKET_ATTRIBUTE};
 use pulse_adapters::emf::EmfStdout;
 use pulse_adapters::redis::{RedisPorts, RedisSettings};
 use pulse_adapters::sqs::SqsAlerts;
+use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::event::Source;
 use pulse_core::metrics::{Datum, invocation_metrics};
 use pulse_core::parse::stream_record;
 use pulse_core::pipeline::{BatchReport, Ports, run_checkpointed};
 use pulse_core::ports::{
-    AlertLedger, CheckpointStore, EventPublisher, MetricsSink, PortError, TrackedAlertSink,
+    AlertLedger, AlertSink, CheckpointStore, EventPublisher, MetricsSink, PortError, RecordSource,
 };
 use pulse_core::record::{Record, UnixSecs};
 use pulse_core::tally::Tally;
@@ -121,11 +122,12 @@ pub fn system_now() -> UnixSecs {
 }
 
 /// The detector: the engine, the record source and the ports. Production uses
-/// [`RealDetector`]; tests wrap a port to inject faults.
+/// [`RealDetector`]; unit tests run it on the in-memory ports, integration tests wrap a real
+/// port to inject faults.
 #[derive(Debug, Clone)]
-pub struct Detector<S, P, A, L, M> {
+pub struct Detector<R, S, P, A, L, M> {
     pub engine: Engine,
-    pub source: DynamoSource,
+    pub source: R,
     pub store: S,
     pub publisher: P,
     pub alerts: A,
@@ -137,7 +139,8 @@ pub struct Detector<S, P, A, L, M> {
 }
 
 /// The detector over Redis, DynamoDB, SQS and CloudWatch.
-pub type RealDetector = Detector<RedisPorts, RedisPorts, SqsAlerts, RedisPorts, Metrics>;
+pub type RealDetector =
+    Detector<DynamoSource, RedisPorts, RedisPorts, SqsAlerts, RedisPorts, Metrics>;
 
 /// A start-up failure: settings, thresholds file, or a service that cannot be reached.
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +172,8 @@ pub async fn build(
     };
     let mut redis = RedisSettings::new(&settings.redis_url);
     if let Some(name) = &settings.redis_auth_parameter {
-        redis.auth_token = Some(pulse_adapters::ssm::parameter(aws, name).await?);
+        let token = SsmSecrets::new(aws).parameter(name).await?;
+        redis.auth_token = Some(token.expose().to_string());
     }
     let redis = RedisPorts::connect(&redis).await?;
     let source = DynamoSource::new(
@@ -202,11 +206,12 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl<S, P, A, L, M> Detector<S, P, A, L, M>
+impl<R, S, P, A, L, M> Detector<R, S, P, A, L, M>
 where
+    R: RecordSource + Sync,
     S: CheckpointStore + Sync,
     P: EventPublisher + Sync,
-    A: TrackedAlertSink + Sync,
+    A: AlertSink + Sync,
     L: AlertLedger + Sync,
     M: MetricsSink + Sync,
 {
@@ -457,6 +462,82 @@ pub fn scheduled_event() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use pulse_core::parse::plain_item;
+    use pulse_core::ports::{
+        MemoryAlertLedger, MemoryAlertSink, MemoryCheckpointStore, MemoryPublisher,
+        MemoryRecordSource,
+    };
+
+    const NOW: UnixSecs = 1_700_000_000;
+
+    type MemoryDetector = Detector<
+        MemoryRecordSource,
+        MemoryCheckpointStore,
+        MemoryPublisher,
+        MemoryAlertSink,
+        MemoryAlertLedger,
+        Metrics,
+    >;
+
+    fn in_memory(lines: &[String]) -> MemoryDetector {
+        let engine = Engine::new(Config::default());
+        let limits = engine.config().validation;
+        let records = lines
+            .iter()
+            .map(|l| plain_item(l).and_then(|item| Record::from_item(&item, &limits)));
+        Detector {
+            engine,
+            source: MemoryRecordSource::new(records),
+            store: MemoryCheckpointStore::default(),
+            publisher: MemoryPublisher::default(),
+            alerts: MemoryAlertSink::default(),
+            ledger: MemoryAlertLedger::default(),
+            metrics: Metrics::Off,
+            scan_overlap_secs: 300,
+            initial_lookback_secs: 3600,
+            clock: || NOW,
+        }
+    }
+
+    fn price(sk: UnixSecs, price: f64) -> String {
+        json!({"PK": "coingecko#tok", "SK": sk, "price": price, "symbol": "TOK"}).to_string()
+    }
+
+    /// The scheduled tick production runs, start to end, on the in-memory ports.
+    #[tokio::test]
+    async fn a_whole_scheduled_tick_runs_in_memory() {
+        let (t0, t1) = (NOW - 600, NOW - 540);
+        let d = in_memory(&[
+            price(t0, 100.0),
+            price(t1, 130.0),
+            r#"{"PK":"coingecko#bad","SK":1699999500}"#.to_string(),
+        ]);
+        let summary = d.tick().await.unwrap();
+        assert_eq!(
+            (summary.items, summary.records, summary.rejected),
+            (3, 2, 1)
+        );
+        assert_eq!(
+            summary.since,
+            NOW - 3600,
+            "the first tick reads the lookback"
+        );
+        assert_eq!(
+            summary.alerts_sent, 1,
+            "+30 % in a minute is a critical alert"
+        );
+        assert_eq!(summary.watermark, Some(t1));
+        assert_eq!(d.alerts.sent.lock().unwrap().len(), 1);
+        assert_eq!(d.publisher.published.lock().unwrap().len(), summary.events);
+        assert_eq!(*d.store.watermark.lock().unwrap(), Some(t1));
+
+        // The next tick re-reads the overlap before the watermark: stale, nothing new.
+        let again = d.tick().await.unwrap();
+        assert_eq!(again.since, t1 - 300);
+        assert_eq!((again.records, again.events, again.alerts_sent), (2, 0, 0));
+        assert_eq!(d.alerts.sent.lock().unwrap().len(), 1);
+    }
 
     #[test]
     fn trigger_is_told_by_shape() {

@@ -11,13 +11,13 @@
 
 use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use dlq_redrive::ops::{self, Budget};
-use dlq_redrive::queue::Queue;
-use dlq_redrive::queue::{
+use dlq_redrive::request::RedriveRequest;
+use pulse_adapters::sqs::SqsQueue;
+use pulse_core::ports::PortError;
+use pulse_core::ports::queue::Queue;
+use pulse_core::ports::queue::{
     EntryFailure, Handle, Message, MoveTask, OutMessage, QueueCounts, StartOutcome,
 };
-use dlq_redrive::request::RedriveRequest;
-use dlq_redrive::sqs::SqsQueue;
-use pulse_core::ports::PortError;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Instant;

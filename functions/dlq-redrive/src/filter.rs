@@ -4,9 +4,9 @@
 //! parses as one, else as any JSON with the same field names, else as raw text: a message whose
 //! body does not parse is still counted (`eventType` "unparsed"), shown and redrivable.
 
-use crate::queue::Message;
 use pulse_core::event::{Event, Payload, SqsAlertBody};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use pulse_core::ports::queue::Message;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `eventType` reported for a body that is not JSON.
@@ -119,52 +119,9 @@ pub fn classify(body: &str) -> Classified {
     }
 }
 
-/// An age in seconds; in JSON a number of seconds or a string such as `90s`, `15m`, `2h`, `3d`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Age(pub u64);
-
-impl std::str::FromStr for Age {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-            Some(i) => s.split_at(i),
-            None => (s, "s"),
-        };
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| format!("{s:?} is not an age such as 90s, 15m, 2h or 3d"))?;
-        let factor = match unit.trim() {
-            "s" | "sec" | "secs" => 1,
-            "m" | "min" | "mins" => 60,
-            "h" | "hour" | "hours" => 3_600,
-            "d" | "day" | "days" => 86_400,
-            _ => return Err(format!("{s:?} is not an age such as 90s, 15m, 2h or 3d")),
-        };
-        Ok(Age(n.saturating_mul(factor)))
-    }
-}
-
-impl Serialize for Age {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Age {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Secs(u64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Secs(n) => Ok(Age(n)),
-            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
-        }
-    }
-}
+/// An age in whole seconds; in JSON a number of seconds or a string such as `90s`, `15m`,
+/// `2h`, `3d` (the grammar of `pulse_core::time`).
+pub type Age = pulse_core::time::Secs;
 
 fn scalar_text(v: &Value) -> Option<String> {
     match v {
@@ -253,10 +210,10 @@ impl Filter {
             && any_of(&self.chain, class.chain.as_deref())
             && self
                 .older_than
-                .is_none_or(|min| age.is_some_and(|a| a > min.0))
+                .is_none_or(|min| age.is_some_and(|a| a > min.as_u64()))
             && self
                 .newer_than
-                .is_none_or(|max| age.is_some_and(|a| a < max.0))
+                .is_none_or(|max| age.is_some_and(|a| a < max.as_u64()))
             && self
                 .body_contains
                 .as_deref()
@@ -410,11 +367,11 @@ mod tests {
 
     #[test]
     fn ages_parse() {
-        assert_eq!("90s".parse::<Age>().unwrap(), Age(90));
-        assert_eq!("15m".parse::<Age>().unwrap(), Age(900));
-        assert_eq!("2h".parse::<Age>().unwrap(), Age(7200));
-        assert_eq!("3d".parse::<Age>().unwrap(), Age(259_200));
-        assert_eq!("45".parse::<Age>().unwrap(), Age(45));
+        assert_eq!("90s".parse::<Age>().unwrap().0, 90);
+        assert_eq!("15m".parse::<Age>().unwrap().0, 900);
+        assert_eq!("2h".parse::<Age>().unwrap().0, 7200);
+        assert_eq!("3d".parse::<Age>().unwrap().0, 259_200);
+        assert_eq!("45".parse::<Age>().unwrap().0, 45);
         assert!("2w".parse::<Age>().is_err());
         assert!("h".parse::<Age>().is_err());
         assert_eq!(age_bucket(Some(10)), "<5m");

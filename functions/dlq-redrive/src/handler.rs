@@ -4,10 +4,10 @@
 
 use crate::DEFAULT_MAX_REDRIVE_COUNT;
 use crate::ops::{self, Budget, Error};
-use crate::queue::Queue;
 use crate::report::{Report, emf};
 use crate::request::Request;
 use pulse_core::env;
+use pulse_core::ports::queue::Queue;
 use serde_json::Value;
 use std::time::Duration;
 

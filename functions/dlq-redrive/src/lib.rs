@@ -7,8 +7,8 @@
 //!   it matches a filter; bodies that do not parse stay inspectable as raw text.
 //! - [`report`]: the JSON report, its tallies, and the EMF metrics line.
 //! - [`rate`]: rate limiting and time-budget arithmetic.
-//! - [`queue`]: the port the operations use ([`queue::Queue`]) and its message types.
-//! - [`sqs`]: the adapter over `aws_sdk_sqs` (the only module that touches the SDK).
+//! - the port the operations use is `pulse_core::ports::Queue` (SQS: `pulse_adapters::sqs::SqsQueue`;
+//!   in memory: `pulse_core::ports::MemoryQueue`).
 //! - [`ops`]: the operations: inspect, redrive, native move tasks, status.
 //! - [`handler`]: configuration from the environment, logging, metrics, dispatch.
 //!
@@ -19,11 +19,9 @@
 pub mod filter;
 pub mod handler;
 pub mod ops;
-pub mod queue;
 pub mod rate;
 pub mod report;
 pub mod request;
-pub mod sqs;
 
 pub use handler::{Config, handle};
 pub use ops::{Budget, Error};

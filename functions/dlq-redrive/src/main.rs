@@ -3,10 +3,10 @@
 
 use dlq_redrive::handler::{SAFETY_MARGIN, diagnostic, metrics_line};
 use dlq_redrive::ops::{Budget, now_ms};
-use dlq_redrive::sqs::SqsQueue;
 use dlq_redrive::{Config, Report, Request, handle};
 use lambda_runtime::Diagnostic;
 use lambda_runtime::{LambdaEvent, run, service_fn};
+use pulse_adapters::sqs::SqsQueue;
 use std::time::{Instant, SystemTime};
 
 async fn lambda_handler(
@@ -34,17 +34,10 @@ async fn lambda_handler(
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .init();
+    pulse_adapters::telemetry::init_lambda();
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk));
+    let aws = pulse_adapters::aws::config_from_env().await;
+    let queue = SqsQueue::from_config(&aws);
     run(service_fn(|event: LambdaEvent<Request>| {
         let (queue, config) = (&queue, &config);
         async move { lambda_handler(queue, config, event).await }

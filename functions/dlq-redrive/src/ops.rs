@@ -7,7 +7,6 @@
 
 use crate::REDRIVE_COUNT_ATTRIBUTE;
 use crate::filter::{Classified, classify};
-use crate::queue::{AttrValue, EntryFailure, Handle, Message, OutMessage, Queue, StartOutcome};
 use crate::rate::{Pacer, fits, hold_secs, per_second};
 use crate::report::{
     Failure, InspectReport, NativeReport, QueueStatus, RedriveReport, Sample, StatusReport,
@@ -15,6 +14,9 @@ use crate::report::{
 };
 use crate::request::{InspectRequest, NativeOp, NativeRequest, RedriveRequest};
 use pulse_core::ports::PortError;
+use pulse_core::ports::queue::{
+    AttrValue, EntryFailure, Handle, Message, OutMessage, Queue, StartOutcome,
+};
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

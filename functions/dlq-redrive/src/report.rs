@@ -2,7 +2,8 @@
 
 use crate::REDRIVE_COUNT_ATTRIBUTE;
 use crate::filter::{Classified, age_bucket, age_secs};
-use crate::queue::{EntryFailure, Message, MoveTask, QueueCounts};
+use pulse_core::metrics::{Unit, emf_document};
+use pulse_core::ports::queue::{EntryFailure, Message, MoveTask, QueueCounts};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -269,27 +270,27 @@ impl Report {
     }
 
     /// The metrics of a run: name, value, unit.
-    pub fn metrics(&self) -> Vec<(&'static str, f64, &'static str)> {
+    pub fn metrics(&self) -> Vec<(&'static str, f64, Unit)> {
         match self {
             Report::Inspect(r) => vec![
-                ("Examined", r.examined as f64, "Count"),
-                ("Matched", r.matched as f64, "Count"),
-                ("Remaining", r.queue.visible as f64, "Count"),
-                ("ElapsedMs", r.elapsed_ms as f64, "Milliseconds"),
+                ("Examined", r.examined as f64, Unit::Count),
+                ("Matched", r.matched as f64, Unit::Count),
+                ("Remaining", r.queue.visible as f64, Unit::Count),
+                ("ElapsedMs", r.elapsed_ms as f64, Unit::Milliseconds),
             ],
             Report::Redrive(r) => vec![
-                ("Examined", r.examined as f64, "Count"),
-                ("Moved", r.moved as f64, "Count"),
-                ("WouldMove", r.would_move as f64, "Count"),
-                ("Skipped", r.skipped_total() as f64, "Count"),
+                ("Examined", r.examined as f64, Unit::Count),
+                ("Moved", r.moved as f64, Unit::Count),
+                ("WouldMove", r.would_move as f64, Unit::Count),
+                ("Skipped", r.skipped_total() as f64, Unit::Count),
                 (
                     "SkippedRedriveLimit",
                     r.skipped.get(skip::REDRIVE_LIMIT).copied().unwrap_or(0) as f64,
-                    "Count",
+                    Unit::Count,
                 ),
-                ("Failed", r.failed.len() as f64, "Count"),
-                ("Remaining", r.remaining.visible as f64, "Count"),
-                ("ElapsedMs", r.elapsed_ms as f64, "Milliseconds"),
+                ("Failed", r.failed.len() as f64, Unit::Count),
+                ("Remaining", r.remaining.visible as f64, Unit::Count),
+                ("ElapsedMs", r.elapsed_ms as f64, Unit::Milliseconds),
             ],
             Report::Native(r) => vec![(
                 "MoveTasksRunning",
@@ -297,9 +298,13 @@ impl Report {
                     .iter()
                     .filter(|t| t.status.as_deref() == Some("RUNNING"))
                     .count() as f64,
-                "Count",
+                Unit::Count,
             )],
-            Report::Status(r) => vec![("Remaining", r.dead_letter.counts.visible as f64, "Count")],
+            Report::Status(r) => vec![(
+                "Remaining",
+                r.dead_letter.counts.visible as f64,
+                Unit::Count,
+            )],
         }
     }
 }
@@ -312,27 +317,21 @@ pub fn emf(
     dry_run: bool,
     timestamp_ms: i64,
 ) -> Value {
-    let metrics = report.metrics();
-    let mut line = json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [["Function", "Action"]],
-                "Metrics": metrics.iter().map(|(n, _, u)| json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
-            }]
-        },
-        "Function": "dlq-redrive",
-        "Action": report.action(),
-        "DryRun": dry_run,
-        "Reason": reason.unwrap_or(""),
-    });
-    if let Some(obj) = line.as_object_mut() {
-        for (name, value, _) in metrics {
-            obj.insert(name.to_string(), json!(value));
-        }
-    }
-    line
+    let metrics: Vec<(&str, Unit, Value)> = report
+        .metrics()
+        .into_iter()
+        .map(|(name, value, unit)| (name, unit, json!(value)))
+        .collect();
+    emf_document(
+        namespace,
+        timestamp_ms,
+        &[("Function", "dlq-redrive"), ("Action", report.action())],
+        &metrics,
+        &[
+            ("DryRun", json!(dry_run)),
+            ("Reason", json!(reason.unwrap_or(""))),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -340,7 +339,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::filter::classify;
-    use crate::queue::AttrValue;
+    use pulse_core::ports::queue::AttrValue;
 
     fn msg(body: &str, redrives: Option<u64>) -> Message {
         let mut attributes = BTreeMap::new();

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use pulse_core::config::ValidationConfig;
 use pulse_core::parse::{Attr, Item};
-use pulse_core::ports::PortError;
+use pulse_core::ports::{PortError, Read, RecordSource};
 use pulse_core::record::{Record, RejectReason, Rejection, UnixSecs};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -46,15 +46,6 @@ pub struct DynamoSource {
     pub mode: ReadMode,
 }
 
-/// Items read: each as a record or a rejection, with what the reading cost.
-#[derive(Debug, Default)]
-pub struct Read {
-    pub items: Vec<Result<Record, Rejection>>,
-    pub pages: u64,
-    /// Wall time spent waiting on DynamoDB (the emulator, locally).
-    pub wait: Duration,
-}
-
 type RawItem = HashMap<String, AttributeValue>;
 
 impl DynamoSource {
@@ -73,58 +64,6 @@ impl DynamoSource {
             tables,
             mode,
         }
-    }
-
-    /// Every item with `SK >= since` (written at or after `since`), up to `now`.
-    pub async fn read_since(
-        &self,
-        since: UnixSecs,
-        now: UnixSecs,
-        limits: &ValidationConfig,
-    ) -> Result<Read, PortError> {
-        let started = Instant::now();
-        let mut jobs = Vec::new();
-        for table in &self.tables {
-            match &self.mode {
-                ReadMode::Scan { segments } => {
-                    let segments = (*segments).max(1);
-                    for segment in 0..segments {
-                        jobs.push(Job::Scan {
-                            table: table.clone(),
-                            segment,
-                            segments,
-                        });
-                    }
-                }
-                ReadMode::TimeBucketIndex { index } => {
-                    let first = since.max(0) / TIME_BUCKET_SECS;
-                    let last = now.max(since) / TIME_BUCKET_SECS;
-                    for bucket in first..=last {
-                        jobs.push(Job::Query {
-                            table: table.clone(),
-                            index: index.clone(),
-                            bucket,
-                        });
-                    }
-                }
-            }
-        }
-        let pages: Vec<(Vec<RawItem>, u64)> = stream::iter(jobs)
-            .map(|job| self.run(job, since))
-            .buffer_unordered(QUERY_CONCURRENCY.max(segments_of(&self.mode)))
-            .try_collect()
-            .await?;
-        let wait = started.elapsed();
-        let mut read = Read {
-            wait,
-            ..Read::default()
-        };
-        for (items, n) in pages {
-            read.pages += n;
-            read.items
-                .extend(items.iter().map(|raw| record_of(raw, limits)));
-        }
-        Ok(read)
     }
 
     async fn run(&self, job: Job, since: UnixSecs) -> Result<(Vec<RawItem>, u64), PortError> {
@@ -183,6 +122,60 @@ impl DynamoSource {
             }
         }
         Ok((items, pages))
+    }
+}
+
+impl RecordSource for DynamoSource {
+    /// Every item with `SK >= since` (written at or after `since`), up to `now`.
+    async fn read_since(
+        &self,
+        since: UnixSecs,
+        now: UnixSecs,
+        limits: &ValidationConfig,
+    ) -> Result<Read, PortError> {
+        let started = Instant::now();
+        let mut jobs = Vec::new();
+        for table in &self.tables {
+            match &self.mode {
+                ReadMode::Scan { segments } => {
+                    let segments = (*segments).max(1);
+                    for segment in 0..segments {
+                        jobs.push(Job::Scan {
+                            table: table.clone(),
+                            segment,
+                            segments,
+                        });
+                    }
+                }
+                ReadMode::TimeBucketIndex { index } => {
+                    let first = since.max(0) / TIME_BUCKET_SECS;
+                    let last = now.max(since) / TIME_BUCKET_SECS;
+                    for bucket in first..=last {
+                        jobs.push(Job::Query {
+                            table: table.clone(),
+                            index: index.clone(),
+                            bucket,
+                        });
+                    }
+                }
+            }
+        }
+        let pages: Vec<(Vec<RawItem>, u64)> = stream::iter(jobs)
+            .map(|job| self.run(job, since))
+            .buffer_unordered(QUERY_CONCURRENCY.max(segments_of(&self.mode)))
+            .try_collect()
+            .await?;
+        let wait = started.elapsed();
+        let mut read = Read {
+            wait,
+            ..Read::default()
+        };
+        for (items, n) in pages {
+            read.pages += n;
+            read.items
+                .extend(items.iter().map(|raw| record_of(raw, limits)));
+        }
+        Ok(read)
     }
 }
 

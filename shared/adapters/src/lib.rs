@@ -6,12 +6,16 @@
 //! - [`aws`]: the one AWS error classifier and SDK configuration;
 //! - [`dynamodb`]: the record source; [`sqs`]: the alert sink; [`ssm`]: secrets;
 //! - [`cloudwatch`] (PutMetricData) and [`emf`] (Embedded Metric Format lines on stdout):
-//!   metrics.
+//!   metrics;
+//! - [`lambda`]: invoking a function (`pulse dlq`);
+//! - [`telemetry`]: the logging set-up of every function and of the command line.
 
 pub mod aws;
 pub mod cloudwatch;
 pub mod dynamodb;
 pub mod emf;
+pub mod lambda;
 pub mod redis;
 pub mod sqs;
 pub mod ssm;
+pub mod telemetry;

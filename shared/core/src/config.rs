@@ -4,76 +4,8 @@
 //! each setting) overrides any part of them. [`Config::validate`] names the setting at fault.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// Whole seconds, written in TOML as `"90s"`, `"5m"`, `"1h"`, `"7d"` or a plain number of seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Secs(pub i64);
-
-impl Secs {
-    pub const fn hours(h: i64) -> Self {
-        Secs(h * 3600)
-    }
-
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let n: i64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration like 90s, 5m, 1h or 7d"))?;
-        let scale = match unit {
-            "" | "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            _ => {
-                return Err(format!(
-                    "`{text}`: unknown unit `{unit}` (use s, m, h or d)"
-                ));
-            }
-        };
-        Ok(Secs(n * scale))
-    }
-}
-
-impl fmt::Display for Secs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0;
-        if s != 0 && s % 86_400 == 0 {
-            write!(f, "{}d", s / 86_400)
-        } else if s != 0 && s % 3600 == 0 {
-            write!(f, "{}h", s / 3600)
-        } else if s != 0 && s % 60 == 0 {
-            write!(f, "{}m", s / 60)
-        } else {
-            write!(f, "{s}s")
-        }
-    }
-}
-
-impl Serialize for Secs {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Secs {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Int(i64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Int(n) => Ok(Secs(n)),
-            Raw::Text(t) => Secs::parse(&t).map_err(serde::de::Error::custom),
-        }
-    }
-}
+pub use crate::time::Secs;
 
 /// How the relative threshold and the absolute floor combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

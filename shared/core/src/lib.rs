@@ -17,6 +17,7 @@
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
 //! - [`env`]: environment variable names, shared with Terraform;
 //! - [`keys`]: every Redis key the detector and the alert consumer write (owner, type, TTL);
+//! - [`time`]: durations and points in time written for people (one grammar everywhere);
 //! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines.
 
 pub mod config;
@@ -33,6 +34,7 @@ pub mod replay;
 pub mod rules;
 pub mod state;
 pub mod tally;
+pub mod time;
 pub mod window;
 
 pub use config::Config;

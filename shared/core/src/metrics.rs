@@ -101,8 +101,47 @@ pub fn invocation_metrics(
     out
 }
 
-/// EMF log lines: one JSON document per dimension set, each declaring its metrics.
-/// CloudWatch Logs turns each line into metrics in `namespace`.
+/// One EMF document, the one encoder of every pulse metric line: `metrics` (name, unit, and
+/// a number or an array of numbers) under one dimension set, plus `properties` that are logged
+/// but are not dimensions (a reason, a flag). CloudWatch Logs turns the line into metrics in
+/// `namespace`.
+pub fn emf_document(
+    namespace: &str,
+    timestamp_ms: i64,
+    dimensions: &[(&str, &str)],
+    metrics: &[(&str, Unit, Value)],
+    properties: &[(&str, Value)],
+) -> Value {
+    let mut doc = Map::new();
+    let names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
+    let declared: Vec<Value> = metrics
+        .iter()
+        .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.as_str()}))
+        .collect();
+    doc.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [names],
+                "Metrics": declared,
+            }],
+        }),
+    );
+    for (k, v) in dimensions {
+        doc.insert((*k).to_string(), Value::String((*v).to_string()));
+    }
+    for (k, v) in properties {
+        doc.insert((*k).to_string(), v.clone());
+    }
+    for (name, _, value) in metrics {
+        doc.insert((*name).to_string(), value.clone());
+    }
+    Value::Object(doc)
+}
+
+/// EMF log lines of a run's data: one document per dimension set.
 pub fn emf_lines(namespace: &str, data: &[Datum], timestamp_ms: i64) -> Vec<String> {
     let mut groups: BTreeMap<Vec<(&str, &str)>, Vec<&Datum>> = BTreeMap::new();
     for d in data {
@@ -112,30 +151,11 @@ pub fn emf_lines(namespace: &str, data: &[Datum], timestamp_ms: i64) -> Vec<Stri
     groups
         .into_iter()
         .map(|(dims, data)| {
-            let mut doc = Map::new();
-            let names: Vec<&str> = dims.iter().map(|(k, _)| *k).collect();
-            let metrics: Vec<Value> = data
+            let metrics: Vec<(&str, Unit, Value)> = data
                 .iter()
-                .map(|d| json!({"Name": d.name, "Unit": d.unit.as_str()}))
+                .map(|d| (d.name, d.unit, json!(d.value)))
                 .collect();
-            doc.insert(
-                "_aws".into(),
-                json!({
-                    "Timestamp": timestamp_ms,
-                    "CloudWatchMetrics": [{
-                        "Namespace": namespace,
-                        "Dimensions": [names],
-                        "Metrics": metrics,
-                    }],
-                }),
-            );
-            for (k, v) in dims {
-                doc.insert(k.to_string(), Value::String(v.to_string()));
-            }
-            for d in data {
-                doc.insert(d.name.to_string(), json!(d.value));
-            }
-            Value::Object(doc).to_string()
+            emf_document(namespace, timestamp_ms, &dims, &metrics, &[]).to_string()
         })
         .collect()
 }

@@ -1,57 +1,17 @@
 //! One batch, end to end, in the order that loses nothing: load state, detect, publish
-//! events, send alerts, and only then save state. A failure anywhere returns the error
-//! before state is saved, so a retry redoes the batch; event ids are deterministic, so
-//! consumers drop what they already saw.
+//! events, send alerts, and only then commit state. A failure anywhere returns the error
+//! before the commit, so a retry redoes the batch; event ids are deterministic, so
+//! consumers drop what they already saw. Both detector triggers run batches through
+//! [`run_checkpointed`], against the Redis/SQS adapters in production and the in-memory
+//! ports in unit tests.
 
 use crate::engine::{Context, Engine};
 use crate::event::{EventType, SqsAlertBody};
-use crate::ports::{
-    AlertLedger, AlertSink, CheckpointStore, Commit, EventPublisher, PortError, StateStore,
-    TrackedAlertSink,
-};
+use crate::ports::{AlertLedger, AlertSink, CheckpointStore, Commit, EventPublisher, PortError};
 use crate::record::{Record, UnixSecs};
 use crate::tally::Tally;
 use std::collections::HashSet;
 use uuid::Uuid;
-
-/// Runs `records` through the engine against the ports. Counts go into `tally`.
-pub async fn run_batch<S, P, A>(
-    engine: &Engine,
-    records: &[Record],
-    ctx: &Context,
-    store: &S,
-    publisher: &P,
-    alerts: &A,
-    tally: &mut Tally,
-) -> Result<(), PortError>
-where
-    S: StateStore,
-    P: EventPublisher,
-    A: AlertSink,
-{
-    let mut keys: Vec<String> = records.iter().map(Record::state_key).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut states = store.load(&keys).await?;
-    let out = engine.detect_batch(records, &mut states, ctx);
-    publisher.publish(&out.events).await?;
-    let bodies: Vec<SqsAlertBody> = out
-        .events
-        .iter()
-        .filter(|e| e.event_type() == EventType::Alert)
-        .filter_map(|e| e.to_sqs_body())
-        .collect();
-    if !bodies.is_empty() {
-        alerts.send(&bodies).await?;
-    }
-    store.save(&states).await?;
-    tally.applied += out.applied as u64;
-    tally.stale += out.stale as u64;
-    for event in &out.events {
-        tally.count_event(event);
-    }
-    Ok(())
-}
 
 /// The ports a checkpointed batch runs against.
 #[derive(Debug)]
@@ -71,10 +31,9 @@ pub struct BatchReport {
     pub alerts_already_sent: usize,
 }
 
-/// [`run_batch`] for the Lambdas, in the same order of effects: load state, detect, publish
-/// events, send the alerts the ledger has not seen sent (recording those that went out,
-/// also when others failed), and only then commit state, current values and the watermark
-/// together. Any failure returns before the commit, so the next run redoes the batch:
+/// Runs `records` through the engine against the ports: load state, detect, publish events,
+/// send the alerts the ledger has not seen sent (recording those that went out, also when
+/// others failed), and only then commit state, current values and the watermark together. Any failure returns before the commit, so the next run redoes the batch:
 /// publishing is deduplicated by event id in the publisher, sending by the ledger.
 pub async fn run_checkpointed<S, P, A, L>(
     engine: &Engine,
@@ -88,7 +47,7 @@ pub async fn run_checkpointed<S, P, A, L>(
 where
     S: CheckpointStore,
     P: EventPublisher,
-    A: TrackedAlertSink,
+    A: AlertSink,
     L: AlertLedger,
 {
     let mut keys: Vec<String> = records.iter().map(Record::state_key).collect();

@@ -6,9 +6,10 @@
 use pulse_core::engine::{Context, Engine};
 use pulse_core::event::{AlertRule, Event, EventType, Payload, Severity, Source, UpdateType};
 use pulse_core::parse::{self, Format};
+use pulse_core::pipeline::Ports;
 use pulse_core::ports::{
-    AlertSink, EventPublisher, MemoryAlertSink, MemoryPublisher, MemoryStateStore, PortError,
-    StateStore,
+    AlertSink, CheckpointStore, EventPublisher, MemoryAlertLedger, MemoryAlertSink,
+    MemoryCheckpointStore, MemoryPublisher, PortError,
 };
 use pulse_core::record::Record;
 use pulse_core::replay::Replay;
@@ -18,6 +19,29 @@ use pulse_core::{Config, pipeline};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
+
+/// One batch through the pipeline production runs, with in-memory ports and no watermark.
+async fn run_batch<P: EventPublisher>(
+    engine: &Engine,
+    records: &[Record],
+    ctx: &Context,
+    store: &MemoryCheckpointStore,
+    publisher: &P,
+    alerts: &MemoryAlertSink,
+    tally: &mut Tally,
+) -> Result<(), PortError> {
+    let ledger = MemoryAlertLedger::default();
+    let ports = Ports {
+        store,
+        publisher,
+        alerts,
+        ledger: &ledger,
+    };
+    let now = ctx.now.unwrap_or(0);
+    pipeline::run_checkpointed(engine, records, ctx, &ports, None, now, tally)
+        .await
+        .map(|_| ())
+}
 
 /// Runs a future whose ports never wait (the in-memory ones).
 fn block_on<F: Future>(f: F) -> F::Output {
@@ -218,7 +242,7 @@ mod spec_faults {
             }
         }
         let engine = Engine::new(Config::default());
-        let store = MemoryStateStore::default();
+        let store = MemoryCheckpointStore::default();
         let sink = MemoryAlertSink::default();
         let records = [
             price("coingecko#x", 1_700_000_000, 1.0),
@@ -228,7 +252,7 @@ mod spec_faults {
             source: Source::Scheduled,
             now: None,
         };
-        let err = block_on(pipeline::run_batch(
+        let err = block_on(run_batch(
             &engine,
             &records,
             &ctx,
@@ -459,7 +483,7 @@ mod rules {
     fn pipeline_publishes_sends_alerts_then_saves() {
         let engine = Engine::new(Config::default());
         let (store, publisher, sink) = (
-            MemoryStateStore::default(),
+            MemoryCheckpointStore::default(),
             MemoryPublisher::default(),
             MemoryAlertSink::default(),
         );
@@ -469,7 +493,7 @@ mod rules {
             now: Some(1_700_000_030),
         };
         let mut tally = Tally::default();
-        block_on(pipeline::run_batch(
+        block_on(run_batch(
             &engine, &records, &ctx, &store, &publisher, &sink, &mut tally,
         ))
         .unwrap();
@@ -638,5 +662,9 @@ fn sqs_body_round_trips() {
     let text = serde_json::to_string(&body).unwrap();
     let back: pulse_core::event::SqsAlertBody = serde_json::from_str(&text).unwrap();
     assert_eq!(back, body);
-    block_on(MemoryAlertSink::default().send(&[back])).unwrap();
+    assert!(
+        block_on(MemoryAlertSink::default().deliver(&[back]))
+            .error
+            .is_none()
+    );
 }

@@ -5,10 +5,10 @@
 use alert_consumer::App;
 use alert_consumer::clock::ManualClock;
 use alert_consumer::config::RoutesFile;
-use alert_consumer::redis_store::RedisStore;
 use alert_consumer::secrets::{NoSsm, Secret};
 use alert_consumer::startup;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use pulse_adapters::redis::RedisStore;
 use pulse_core::event::{
     Alert, AlertRule, Event, Metadata, Payload, Severity, Source, SqsAlertBody,
 };

@@ -3,10 +3,10 @@
 use crate::harness::*;
 use alert_consumer::clock::ManualClock;
 use alert_consumer::config::RoutesFile;
-use alert_consumer::redis_store::RedisStore;
 use alert_consumer::secrets::Secret;
-use alert_consumer::ssm::SsmSecrets;
 use alert_consumer::startup;
+use pulse_adapters::redis::RedisStore;
+use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::event::{AlertRule, Severity};
 use pulse_tests::{MotoServer, RedisServer};
 use std::sync::Arc;
@@ -56,7 +56,7 @@ async fn secrets_come_from_ssm_and_never_print() {
     let app = startup::build(
         routes.clone(),
         Some("/pulse/test"),
-        &SsmSecrets::new(ssm.clone()),
+        &SsmSecrets::from_client(ssm.clone()),
         store,
         Arc::new(ManualClock::new(T0)),
         "PulseTest",
@@ -82,7 +82,7 @@ async fn secrets_come_from_ssm_and_never_print() {
     let missing = startup::build(
         routes,
         Some("/pulse/other"),
-        &SsmSecrets::new(ssm),
+        &SsmSecrets::from_client(ssm),
         RedisStore::connect(&Secret::new(redis.url())).unwrap(),
         Arc::new(ManualClock::new(T0)),
         "PulseTest",

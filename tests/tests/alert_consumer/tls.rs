@@ -3,9 +3,9 @@
 //! runs in a child process that trusts that certificate through `SSL_CERT_FILE`, so the
 //! certificate is verified exactly as in production (no `#insecure`).
 
-use alert_consumer::redis_store::RedisStore;
 use alert_consumer::secrets::Secret;
-use alert_consumer::store::{AlertStore, Claim};
+use pulse_adapters::redis::RedisStore;
+use pulse_core::ports::{AlertStore, Claim};
 use pulse_tests::RedisServer;
 use pulse_tests::servers::{in_child, run_test_in_child};
 use std::time::Duration;

@@ -6,8 +6,7 @@ use crate::support::*;
 use detector::handler::{Detector, TickSummary, scheduled_event};
 use pulse_core::event::SqsAlertBody;
 use pulse_core::ports::{
-    AlertLedger, CheckpointStore, Commit, Delivery, EventPublisher, PortError, StateStore,
-    TrackedAlertSink,
+    AlertLedger, AlertSink, CheckpointStore, Commit, Delivery, EventPublisher, PortError,
 };
 use pulse_core::record::UnixSecs;
 use pulse_core::state::StateMap;
@@ -36,17 +35,11 @@ impl<T> Timed<T> {
     }
 }
 
-impl<T: StateStore + Sync> StateStore for Timed<T> {
+impl<T: CheckpointStore + Sync> CheckpointStore for Timed<T> {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
         self.time("redis: load state (MGET)", self.inner.load(keys))
             .await
     }
-    async fn save(&self, states: &StateMap) -> Result<(), PortError> {
-        self.time("redis: save", self.inner.save(states)).await
-    }
-}
-
-impl<T: CheckpointStore + Sync> CheckpointStore for Timed<T> {
     async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
         self.time("redis: watermark (GET)", self.inner.watermark())
             .await
@@ -75,7 +68,7 @@ impl<T: AlertLedger + Sync> AlertLedger for Timed<T> {
     }
 }
 
-impl<T: TrackedAlertSink + Sync> TrackedAlertSink for Timed<T> {
+impl<T: AlertSink + Sync> AlertSink for Timed<T> {
     async fn deliver(&self, alerts: &[SqsAlertBody]) -> Delivery {
         self.time(
             "sqs (emulator): SendMessageBatch",

@@ -3,10 +3,11 @@
 
 use crate::support::*;
 use detector::handler::{Detector, Metrics, RealDetector, TickSummary, scheduled_event};
+use pulse_adapters::dynamodb::DynamoSource;
 use pulse_adapters::redis::RedisPorts;
 use pulse_adapters::sqs::SqsAlerts;
 use pulse_core::event::EventType;
-use pulse_core::ports::{CheckpointStore, Commit, EventPublisher, PortError, StateStore};
+use pulse_core::ports::{CheckpointStore, Commit, EventPublisher, PortError};
 use pulse_core::record::UnixSecs;
 use pulse_core::state::StateMap;
 use serde_json::Value;
@@ -32,7 +33,7 @@ fn assert_once(sent: &[String], expected: &HashSet<String>) {
 fn with_store<S>(
     d: RealDetector,
     store: S,
-) -> Detector<S, RedisPorts, SqsAlerts, RedisPorts, Metrics> {
+) -> Detector<DynamoSource, S, RedisPorts, SqsAlerts, RedisPorts, Metrics> {
     Detector {
         engine: d.engine,
         source: d.source,
@@ -53,16 +54,10 @@ struct CrashBeforeCommit {
     armed: AtomicBool,
 }
 
-impl StateStore for CrashBeforeCommit {
+impl CheckpointStore for CrashBeforeCommit {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
         self.inner.load(keys).await
     }
-    async fn save(&self, states: &StateMap) -> Result<(), PortError> {
-        self.inner.save(states).await
-    }
-}
-
-impl CheckpointStore for CrashBeforeCommit {
     async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
         self.inner.watermark().await
     }

@@ -5,7 +5,7 @@ use crate::support::*;
 use detector::handler::{Detector, StreamResponse};
 use pulse_adapters::redis::RedisPorts;
 use pulse_core::event::EventType;
-use pulse_core::ports::{CheckpointStore, Commit, PortError, StateStore};
+use pulse_core::ports::{CheckpointStore, Commit, PortError};
 use pulse_core::record::UnixSecs;
 use pulse_core::state::StateMap;
 use serde_json::{Value, json};
@@ -65,16 +65,10 @@ struct FailNthCommit {
     seen: AtomicUsize,
 }
 
-impl StateStore for FailNthCommit {
+impl CheckpointStore for FailNthCommit {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
         self.inner.load(keys).await
     }
-    async fn save(&self, states: &StateMap) -> Result<(), PortError> {
-        self.inner.save(states).await
-    }
-}
-
-impl CheckpointStore for FailNthCommit {
     async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
         self.inner.watermark().await
     }

@@ -5,7 +5,7 @@
 
 use pulse_adapters::redis::{RedisPorts, RedisSettings};
 use pulse_core::keys;
-use pulse_core::ports::{CheckpointStore, Commit, StateStore};
+use pulse_core::ports::{CheckpointStore, Commit};
 use pulse_core::state::StateMap;
 use pulse_tests::RedisServer;
 use pulse_tests::servers::{in_child, run_test_in_child};

@@ -2,8 +2,8 @@
 
 use crate::common::{Stack, sqs_client};
 use crate::proxy::read_request;
-use dlq_redrive::sqs::SqsQueue;
 use dlq_redrive::{Budget, Config, Request};
+use pulse_adapters::sqs::SqsQueue;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -5,12 +5,12 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 use dlq_redrive::Budget;
-use dlq_redrive::queue::{Queue, QueueCounts};
-use dlq_redrive::sqs::SqsQueue;
+use pulse_adapters::sqs::SqsQueue;
 use pulse_core::event::{
     Alert, AlertRule, ENVELOPE_VERSION, Event, Metadata, Payload, PriceUpdate, Severity, Source,
     TvlChange, event_id,
 };
+use pulse_core::ports::queue::{Queue, QueueCounts};
 use pulse_tests::MotoServer;
 use std::collections::BTreeMap;
 

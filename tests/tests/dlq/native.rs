@@ -13,7 +13,7 @@ use aws_sdk_sqs::types::{ListMessageMoveTasksResultEntry, QueueAttributeName};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use dlq_redrive::ops::{self, Error};
 use dlq_redrive::request::{NativeOp, NativeRequest};
-use dlq_redrive::sqs::SqsQueue;
+use pulse_adapters::sqs::SqsQueue;
 
 const DLQ: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/pulse-alerts-dlq";
 const ARN: &str = "arn:aws:sqs:us-east-1:123456789012:pulse-alerts-dlq";

@@ -4,10 +4,10 @@ use crate::common::{Stack, sqs_client, unlimited};
 use crate::proxy::FailingProxy;
 use dlq_redrive::filter::Filter;
 use dlq_redrive::ops::{self, Budget};
-use dlq_redrive::queue::QueueCounts;
 use dlq_redrive::report::StopReason;
 use dlq_redrive::request::{InspectRequest, RedriveRequest};
-use dlq_redrive::sqs::SqsQueue;
+use pulse_adapters::sqs::SqsQueue;
+use pulse_core::ports::queue::QueueCounts;
 use std::time::{Duration, Instant};
 
 fn filter(v: serde_json::Value) -> Filter {

@@ -6,7 +6,8 @@
 //! - [`silence`]: silences (matchers plus an expiry) that drop matching alerts;
 //! - [`noise`]: the repeat interval per (receiver, key, rule), unless severity rises;
 //! - [`template`]: the text of a notification (title, body, link) from small templates;
-//! - [`time`]: human durations (`90s`, `1h`) and timestamps (RFC 3339 or unix seconds).
+//!
+//! Durations and timestamps in the routes file use `pulse_core::time`.
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -14,7 +15,6 @@ pub mod noise;
 pub mod routing;
 pub mod silence;
 pub mod template;
-pub mod time;
 pub mod view;
 
 pub use noise::{Decision, LastSent};

@@ -3,18 +3,8 @@
 //! [`LastSent`] per (receiver, key, rule); time comes from the caller, so tests control it.
 
 use pulse_core::event::Severity;
-use serde::{Deserialize, Serialize};
+pub use pulse_core::ports::LastSent;
 use std::time::Duration;
-
-/// What a receiver was last told about one (key, rule).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LastSent {
-    pub severity: Severity,
-    pub level: u8,
-    /// When, in milliseconds since the epoch.
-    pub at_ms: i64,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

@@ -5,9 +5,9 @@
 //! delivers to its receivers. A route without receivers inherits its parent's, and without a
 //! `repeat_interval` its parent's.
 
-use super::time::HumanDuration;
 use super::view::AlertView;
 use pulse_core::event::{AlertRule, EventType, Severity};
+use pulse_core::time::HumanDuration;
 use serde::Deserialize;
 use std::time::Duration;
 

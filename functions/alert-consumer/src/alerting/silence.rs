@@ -3,8 +3,8 @@
 //! for that receiver with a log line and a metric; an expired silence does nothing.
 
 use super::routing::Matchers;
-use super::time::Timestamp;
 use super::view::AlertView;
+use pulse_core::time::Timestamp;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

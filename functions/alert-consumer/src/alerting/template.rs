@@ -2,8 +2,8 @@
 //! are those of [`AlertView`] (see [`fields`]), numbers formatted for people. Receivers use
 //! the title, the body and the link; each receiver may override the templates.
 
-use super::time::Timestamp;
 use super::view::AlertView;
+use pulse_core::time::Timestamp;
 use serde::Deserialize;
 
 /// The title and body templates.

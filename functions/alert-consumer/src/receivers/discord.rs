@@ -2,9 +2,9 @@
 
 use super::{Notification, Outgoing, Receiver, colour, title};
 use crate::alerting::template::fields;
-use crate::alerting::time::Timestamp;
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
+use pulse_core::time::Timestamp;
 use serde_json::json;
 
 #[derive(Debug)]

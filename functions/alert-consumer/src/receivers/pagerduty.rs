@@ -4,10 +4,10 @@
 
 use super::{Notification, Outgoing, Receiver, title};
 use crate::alerting::AlertView;
-use crate::alerting::time::Timestamp;
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
 use pulse_core::event::{AlertRule, Severity};
+use pulse_core::time::Timestamp;
 use serde_json::json;
 
 pub const DEFAULT_API_BASE: &str = "https://events.pagerduty.com";

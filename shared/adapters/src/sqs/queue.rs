@@ -1,13 +1,9 @@
-//! The SQS adapter: [`Queue`] over `aws_sdk_sqs`. The only module that imports the SDK; it also
-//! decides, in one place ([`port_error`]), which SDK failures are worth retrying.
+//! The dead-letter queue's port ([`Queue`]) over SQS, for the redrive operations. Which SDK
+//! failures are worth retrying is decided in [`crate::aws`].
 
-use crate::queue::{
-    AttrValue, EntryFailure, Handle, Message, MoveTask, OutMessage, Queue, QueueCounts,
-    StartOutcome,
-};
+use crate::aws::sdk_error;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::http::HttpResponse;
-use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::operation::start_message_move_task::StartMessageMoveTaskError;
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{
@@ -16,47 +12,11 @@ use aws_sdk_sqs::types::{
     QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use pulse_core::ports::PortError;
+use pulse_core::ports::queue::{
+    AttrValue, EntryFailure, Handle, Message, MoveTask, OutMessage, Queue, QueueCounts,
+    StartOutcome,
+};
 use std::collections::{BTreeMap, HashMap};
-
-/// Error codes that mean "try again later".
-const RETRYABLE_CODES: &[&str] = &[
-    "RequestThrottled",
-    "ThrottlingException",
-    "Throttling",
-    "ServiceUnavailable",
-    "InternalError",
-    "InternalFailure",
-    "KmsThrottled",
-    "AWS.SimpleQueueService.RequestThrottled",
-];
-
-/// Turns an SDK failure into a [`PortError`] that says whether retrying can help: throttles,
-/// 5xx answers, timeouts and connection failures can; a request SQS rejected cannot.
-pub fn port_error<E>(op: &str, err: SdkError<E, HttpResponse>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let retryable = match &err {
-        SdkError::ConstructionFailure(_) => false,
-        SdkError::ServiceError(service) => {
-            // The code from the wire, else the modelled error's name ("RequestThrottled: ...").
-            let display = service.err().to_string();
-            let code = service
-                .err()
-                .code()
-                .unwrap_or_else(|| display.split(':').next().unwrap_or_default());
-            RETRYABLE_CODES.contains(&code) || service.raw().status().as_u16() >= 500
-        }
-        _ => true,
-    };
-    let what = format!("{op}: {}", DisplayErrorContext(&err));
-    let e = if retryable {
-        PortError::retryable(what)
-    } else {
-        PortError::permanent(what)
-    };
-    e.with_source(err)
-}
 
 fn build_error(op: &str, err: impl std::error::Error + Send + Sync + 'static) -> PortError {
     PortError::permanent(format!("{op}: cannot build the request: {err}")).with_source(err)
@@ -120,6 +80,12 @@ impl SqsQueue {
         SqsQueue { client }
     }
 
+    pub fn from_config(aws: &aws_config::SdkConfig) -> Self {
+        SqsQueue {
+            client: Client::new(aws),
+        }
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -145,7 +111,7 @@ impl Queue for SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
-            .map_err(|e| port_error("ReceiveMessage", e))?;
+            .map_err(|e| sdk_error("sqs ReceiveMessage", e))?;
         Ok(out
             .messages()
             .iter()
@@ -197,7 +163,7 @@ impl Queue for SqsQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| port_error("ChangeMessageVisibilityBatch", e))?;
+            .map_err(|e| sdk_error("sqs ChangeMessageVisibilityBatch", e))?;
         Ok(by_message_id(entry_failures(out.failed()), handles, 'v'))
     }
 
@@ -227,7 +193,7 @@ impl Queue for SqsQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| port_error("SendMessageBatch", e))?;
+            .map_err(|e| sdk_error("sqs SendMessageBatch", e))?;
         Ok(entry_failures(out.failed()))
     }
 
@@ -257,7 +223,7 @@ impl Queue for SqsQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| port_error("DeleteMessageBatch", e))?;
+            .map_err(|e| sdk_error("sqs DeleteMessageBatch", e))?;
         Ok(by_message_id(entry_failures(out.failed()), handles, 'd'))
     }
 
@@ -271,7 +237,7 @@ impl Queue for SqsQueue {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
-            .map_err(|e| port_error("GetQueueAttributes", e))?;
+            .map_err(|e| sdk_error("sqs GetQueueAttributes", e))?;
         let get = |name: QueueAttributeName| {
             out.attributes()
                 .and_then(|a| a.get(&name))
@@ -293,7 +259,7 @@ impl Queue for SqsQueue {
             .attribute_names(QueueAttributeName::QueueArn)
             .send()
             .await
-            .map_err(|e| port_error("GetQueueAttributes", e))?;
+            .map_err(|e| sdk_error("sqs GetQueueAttributes", e))?;
         out.attributes()
             .and_then(|a| a.get(&QueueAttributeName::QueueArn))
             .cloned()
@@ -311,7 +277,7 @@ impl Queue for SqsQueue {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| port_error("ListDeadLetterSourceQueues", e))?;
+                .map_err(|e| sdk_error("sqs ListDeadLetterSourceQueues", e))?;
             urls.extend(out.queue_urls().iter().cloned());
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
@@ -358,7 +324,7 @@ impl Queue for SqsQueue {
                         return Ok(StartOutcome::AlreadyRunning { message });
                     }
                 }
-                Err(port_error("StartMessageMoveTask", err))
+                Err(sdk_error("sqs StartMessageMoveTask", err))
             }
         }
     }
@@ -371,7 +337,7 @@ impl Queue for SqsQueue {
             .max_results(10)
             .send()
             .await
-            .map_err(|e| port_error("ListMessageMoveTasks", e))?;
+            .map_err(|e| sdk_error("sqs ListMessageMoveTasks", e))?;
         Ok(out
             .results()
             .iter()
@@ -396,7 +362,7 @@ impl Queue for SqsQueue {
             .task_handle(task_handle)
             .send()
             .await
-            .map_err(|e| port_error("CancelMessageMoveTask", e))?;
+            .map_err(|e| sdk_error("sqs CancelMessageMoveTask", e))?;
         Ok(out.approximate_number_of_messages_moved())
     }
 }

@@ -1,8 +1,8 @@
-//! Redis: per-key state, current values and 24 h history, the scheduled trigger's watermark,
-//! event publication (pub/sub + capped streams, deduplicated by event id) and the ledger of
-//! alerts that reached SQS, under the key names of [`pulse_core::keys`]. One connection (a
-//! [`ConnectionManager`], reconnecting on its own) is shared by all of them and reused across
-//! invocations. [`port_error`] is the one place that says which Redis errors are retryable.
+//! The detector's ports over Redis: per-key state, current values and 24 h history, the
+//! scheduled trigger's watermark, event publication (pub/sub + capped streams, deduplicated by
+//! event id) and the ledger of alerts that reached SQS, under the key names of
+//! [`pulse_core::keys`]. One connection (a [`ConnectionManager`], reconnecting on its own) is
+//! shared by all of them and reused across invocations.
 //!
 //! Round trips per batch are constant whatever its size:
 //! - scheduled tick: `GET` watermark, `MGET` states, one `EVALSHA` publishing every event,
@@ -13,19 +13,15 @@
 //! Scripts touch keys they do not declare, so this needs a non-cluster Redis (ElastiCache
 //! with cluster mode off), as the publishing side already does.
 
+use super::{RedisSettings, connection_info, port_error};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{
-    Client, ConnectionInfo, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError, Script,
-    ServerErrorKind,
-};
+use ::redis::{Client, FromRedisValue, Script};
 use pulse_core::event::Event;
 use pulse_core::keys::{
     self, CURRENT_TTL_SECS, DEDUP_TTL_SECS, EVENT_DEDUP_PREFIX, HISTORY_SECS, SENT_TTL_SECS,
     STATE_TTL_SECS, STREAM_MAXLEN, WATERMARK,
 };
-use pulse_core::ports::{
-    AlertLedger, CheckpointStore, Commit, EventPublisher, PortError, StateStore,
-};
+use pulse_core::ports::{AlertLedger, CheckpointStore, Commit, EventPublisher, PortError};
 use pulse_core::record::{RecordBody, UnixSecs};
 use pulse_core::state::{EntityState, StateMap};
 use serde_json::json;
@@ -81,97 +77,6 @@ pub fn stream_of(event: &Event) -> String {
         .next()
         .unwrap_or_else(|| "events:other".to_string());
     keys::stream(&general)
-}
-
-/// A Redis error as a port error: its code and message in the text (`redis claim: WRONGTYPE
-/// Operation against a key holding the wrong kind of value`), and whether retrying can help.
-/// Connection drops, timeouts, loading, failover and the like are worth retrying; a script,
-/// type or authentication error is not. The one classifier of every pulse Redis client.
-pub fn port_error(what: &str, e: RedisError) -> PortError {
-    let retryable = e.is_io_error()
-        || e.is_timeout()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || matches!(
-            e.kind(),
-            ErrorKind::Parse
-                | ErrorKind::ClusterConnectionNotFound
-                | ErrorKind::Server(
-                    ServerErrorKind::TryAgain
-                        | ServerErrorKind::BusyLoading
-                        | ServerErrorKind::MasterDown
-                        | ServerErrorKind::ClusterDown
-                        | ServerErrorKind::ReadOnly
-                        | ServerErrorKind::NoScript
-                )
-        );
-    let text = match (e.code(), e.detail()) {
-        (Some(code), Some(detail)) => format!("redis {what}: {code} {detail}"),
-        _ => format!("redis {what}: {e}"),
-    };
-    let error = if retryable {
-        PortError::retryable(text)
-    } else {
-        PortError::permanent(text)
-    };
-    error.with_source(e)
-}
-
-/// The connection info of a URL, with the AUTH token (when given) as its password.
-pub fn connection_info(url: &str, auth_token: Option<&str>) -> Result<ConnectionInfo, PortError> {
-    let info = url
-        .into_connection_info()
-        .map_err(|e| PortError::permanent(format!("invalid Redis URL {}: {e}", redact_url(url))))?;
-    Ok(match auth_token {
-        Some(token) => {
-            let settings = info.redis_settings().clone().set_password(token);
-            info.set_redis_settings(settings)
-        }
-        None => info,
-    })
-}
-
-/// Connection settings. The AUTH token, when given, overrides any password in the URL.
-#[derive(Clone)]
-pub struct RedisSettings {
-    /// `redis://host:port/db` or `rediss://host:port/db` (TLS).
-    pub url: String,
-    pub auth_token: Option<String>,
-    pub response_timeout: Duration,
-    pub connection_timeout: Duration,
-}
-
-impl std::fmt::Debug for RedisSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisSettings")
-            .field("url", &redact_url(&self.url))
-            .field(
-                "auth_token",
-                &self.auth_token.as_ref().map(|_| "<redacted>"),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
-/// The URL without its password, for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}<redacted>{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
-}
-
-impl RedisSettings {
-    pub fn new(url: impl Into<String>) -> Self {
-        RedisSettings {
-            url: url.into(),
-            auth_token: None,
-            response_timeout: Duration::from_secs(5),
-            connection_timeout: Duration::from_secs(3),
-        }
-    }
 }
 
 /// Every Redis port of the detector over one reconnecting connection. Cloning shares it.
@@ -252,7 +157,11 @@ impl RedisPorts {
     }
 }
 
-impl StateStore for RedisPorts {
+fn state_json(state: &EntityState) -> Result<String, PortError> {
+    serde_json::to_string(state).map_err(|e| PortError::permanent("serialise state").with_source(e))
+}
+
+impl CheckpointStore for RedisPorts {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
         let mut states = StateMap::default();
         if keys.is_empty() {
@@ -277,23 +186,6 @@ impl StateStore for RedisPorts {
         Ok(states)
     }
 
-    async fn save(&self, states: &StateMap) -> Result<(), PortError> {
-        self.commit(Commit {
-            states,
-            current: &[],
-            history: &[],
-            watermark: None,
-            now: 0,
-        })
-        .await
-    }
-}
-
-fn state_json(state: &EntityState) -> Result<String, PortError> {
-    serde_json::to_string(state).map_err(|e| PortError::permanent("serialise state").with_source(e))
-}
-
-impl CheckpointStore for RedisPorts {
     async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
         let value: Option<String> = self
             .query_cmd("get watermark", ::redis::cmd("GET").arg(WATERMARK))
@@ -475,47 +367,5 @@ impl AlertLedger for RedisPorts {
         }
         let () = self.query_pipe("mark sent alerts", &pipe).await?;
         Ok(())
-    }
-}
-
-/// Subscribes to a channel pattern (`events:*`) and calls `on_message(channel, payload)` for
-/// each message until it returns false or the connection ends (`pulse local tail`).
-pub async fn tail(
-    settings: &RedisSettings,
-    pattern: &str,
-    mut on_message: impl FnMut(&str, &str) -> bool,
-) -> Result<(), PortError> {
-    use futures::StreamExt;
-    let info = connection_info(&settings.url, settings.auth_token.as_deref())?;
-    let client = Client::open(info).map_err(|e| port_error("client", e))?;
-    let mut pubsub = client
-        .get_async_pubsub()
-        .await
-        .map_err(|e| port_error("subscribe", e))?;
-    pubsub
-        .psubscribe(pattern)
-        .await
-        .map_err(|e| port_error("psubscribe", e))?;
-    let mut messages = pubsub.into_on_message();
-    while let Some(msg) = messages.next().await {
-        let payload: String = msg.get_payload().unwrap_or_default();
-        if !on_message(msg.get_channel_name(), &payload) {
-            break;
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_redacted() {
-        assert_eq!(
-            redact_url("rediss://user:secret@host:6379/0"),
-            "rediss://<redacted>@host:6379/0"
-        );
-        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
     }
 }

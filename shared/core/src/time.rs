@@ -1,54 +1,143 @@
-//! Durations written for people (`250ms`, `90s`, `5m`, `1h`, `1d`, or `1h30m`) and points in
-//! time written as RFC 3339 (`2026-12-01T00:00:00Z`, an offset such as `+02:00` allowed) or as
-//! unix seconds. Both deserialize from TOML.
+//! Time written for people, one grammar for every setting, request and flag: durations
+//! (`250ms`, `90s`, `5m`, `1h`, `7d`, or combined `1h30m`; `sec`, `min`, `hour`, `day` and
+//! their plurals too) and points in time (RFC 3339 such as `2026-12-01T00:00:00Z`, an offset
+//! like `+02:00` allowed, or unix seconds). Two duration types by precision: [`Secs`] (whole
+//! seconds, the engine's windows and periods) and [`HumanDuration`] (milliseconds, timeouts).
 
-use pulse_core::record::civil_from_days;
-use serde::{Deserialize, Deserializer, de};
+use crate::record::civil_from_days;
+use serde::{Deserialize, Deserializer, Serialize, de};
 use std::fmt;
 use std::time::Duration;
 
-/// A [`Duration`] read from text such as `1h` or `1h30m`.
+fn unit_ms(unit: &str) -> Option<u128> {
+    Some(match unit {
+        "ms" => 1,
+        "s" | "sec" | "secs" => 1_000,
+        "m" | "min" | "mins" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        _ => return None,
+    })
+}
+
+/// Parses a duration; a bare number (`45`) is taken in `bare_unit` when one is given.
+pub fn parse_duration(text: &str, bare_unit: Option<&str>) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration: write it like 90s, 5m, 1h or 7d".into());
+    }
+    if let Some(unit) = bare_unit
+        && text.bytes().all(|b| b.is_ascii_digit())
+    {
+        return parse_duration(&format!("{text}{unit}"), None);
+    }
+    let mut total_ms: u128 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("`{text}` is not a duration like 90s, 5m, 1h or 7d"));
+        }
+        let n: u128 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}`: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = rest[..unit_len].trim();
+        let scale = match unit {
+            "" => return Err(format!("`{text}`: missing unit (ms, s, m, h or d)")),
+            u => unit_ms(u)
+                .ok_or_else(|| format!("`{text}`: unknown unit `{u}` (use ms, s, m, h or d)"))?,
+        };
+        rest = &rest[unit_len..];
+        total_ms = total_ms
+            .checked_add(n.saturating_mul(scale))
+            .ok_or_else(|| format!("`{text}`: too long"))?;
+    }
+    let ms = u64::try_from(total_ms).map_err(|_| format!("`{text}`: too long"))?;
+    Ok(Duration::from_millis(ms))
+}
+
+/// Whole seconds, written in TOML as `"90s"`, `"5m"`, `"1h"`, `"7d"` or a plain number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Secs(pub i64);
+
+impl Secs {
+    pub const fn hours(h: i64) -> Self {
+        Secs(h * 3600)
+    }
+
+    /// A duration of whole seconds; a bare number is seconds.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let d = parse_duration(text, Some("s"))?;
+        if d.subsec_millis() != 0 {
+            return Err(format!("`{}`: whole seconds only", text.trim()));
+        }
+        i64::try_from(d.as_secs())
+            .map(Secs)
+            .map_err(|_| format!("`{}`: too long", text.trim()))
+    }
+
+    /// Seconds as unsigned (an age, a TTL).
+    pub fn as_u64(self) -> u64 {
+        u64::try_from(self.0).unwrap_or(0)
+    }
+}
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        if s != 0 && s % 86_400 == 0 {
+            write!(f, "{}d", s / 86_400)
+        } else if s != 0 && s % 3600 == 0 {
+            write!(f, "{}h", s / 3600)
+        } else if s != 0 && s % 60 == 0 {
+            write!(f, "{}m", s / 60)
+        } else {
+            write!(f, "{s}s")
+        }
+    }
+}
+
+impl Serialize for Secs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(i64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(Secs(n)),
+            Raw::Text(t) => Secs::parse(&t).map_err(de::Error::custom),
+        }
+    }
+}
+
+impl std::str::FromStr for Secs {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Secs::parse(s)
+    }
+}
+
+/// A [`Duration`] read from text such as `250ms`, `1h` or `1h30m` (a unit is required).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
 impl HumanDuration {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err("empty duration".into());
-        }
-        let mut total_ms: u128 = 0;
-        let mut rest = text;
-        while !rest.is_empty() {
-            let digits = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            if digits == 0 {
-                return Err(format!("`{text}`: expected a number"));
-            }
-            let n: u128 = rest[..digits]
-                .parse()
-                .map_err(|_| format!("`{text}`: number too large"))?;
-            rest = &rest[digits..];
-            let unit_len = rest
-                .find(|c: char| c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            let unit_ms: u128 = match &rest[..unit_len] {
-                "ms" => 1,
-                "s" => 1_000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                "d" => 86_400_000,
-                "" => return Err(format!("`{text}`: missing unit (ms, s, m, h or d)")),
-                other => return Err(format!("`{text}`: unknown unit `{other}`")),
-            };
-            rest = &rest[unit_len..];
-            total_ms = total_ms
-                .checked_add(n.saturating_mul(unit_ms))
-                .ok_or_else(|| format!("`{text}`: too long"))?;
-        }
-        let ms = u64::try_from(total_ms).map_err(|_| format!("`{text}`: too long"))?;
-        Ok(HumanDuration(Duration::from_millis(ms)))
+        parse_duration(text, None).map(HumanDuration)
     }
 }
 
@@ -166,6 +255,19 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_seconds() {
+        assert_eq!(Secs::parse("90s"), Ok(Secs(90)));
+        assert_eq!(Secs::parse("15m"), Ok(Secs(900)));
+        assert_eq!(Secs::parse("2 hours"), Ok(Secs(7200)));
+        assert_eq!(Secs::parse("3d"), Ok(Secs(259_200)));
+        assert_eq!(Secs::parse("45"), Ok(Secs(45)));
+        assert!(Secs::parse("1500ms").is_err());
+        assert!(Secs::parse("2w").is_err());
+        assert!(Secs::parse("h").is_err());
+        assert_eq!(Secs(86_400).to_string(), "1d");
+    }
 
     #[test]
     fn durations_parse() {

@@ -1,5 +1,5 @@
-//! The Redis adapter of [`AlertStore`]. Keys (named in `pulse_core::keys`, under the consumer's
-//! own `consumer:` prefix, apart from the detector's):
+//! The alert consumer's [`AlertStore`] over Redis. Keys (named in `pulse_core::keys`, under
+//! the consumer's own `consumer:` prefix, apart from the detector's):
 //! - `consumer:alert:{eventId}:lock`: the in-progress marker (holder's token), SET NX PX;
 //! - `consumer:alert:{eventId}:delivered`: hash of receiver → delivery time (ms), for retries;
 //! - `consumer:alert:{eventId}:done`: the completed marker;
@@ -10,14 +10,12 @@
 //! message and whether a retry can help (`pulse_adapters::redis::port_error`): a connection
 //! drop is retried by SQS, a `WRONGTYPE` is not.
 
-use crate::alerting::LastSent;
-use crate::secrets::Secret;
-use crate::store::{AlertStore, Claim, Lease, lease_token};
-use pulse_adapters::redis::{connection_info, port_error};
+use super::{connection_info, port_error};
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use pulse_core::keys;
-use pulse_core::ports::PortError;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use pulse_core::ports::{AlertStore, Claim, LastSent, Lease, PortError, Secret};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -50,6 +48,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ";
 
+/// A token unique to this process and call.
+fn lease_token() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
@@ -58,7 +69,7 @@ impl RedisStore {
     /// A connection manager that connects lazily and reconnects on failure; every command
     /// times out after two seconds.
     pub fn connect(url: &Secret) -> Result<Self, PortError> {
-        let client = redis::Client::open(connection_info(url.expose(), None)?)
+        let client = ::redis::Client::open(connection_info(url.expose(), None)?)
             .map_err(|e| port_error("client", e))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
@@ -73,7 +84,7 @@ impl RedisStore {
 impl AlertStore for RedisStore {
     async fn claim(&self, event_id: &str, in_progress_ttl: Duration) -> Result<Claim, PortError> {
         let token = lease_token();
-        let reply: Vec<String> = redis::Script::new(CLAIM)
+        let reply: Vec<String> = ::redis::Script::new(CLAIM)
             .key(keys::delivery_done(event_id))
             .key(keys::delivery_lock(event_id))
             .key(keys::delivered_receivers(event_id))
@@ -106,7 +117,7 @@ impl AlertStore for RedisStore {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        redis::pipe()
+        ::redis::pipe()
             .atomic()
             .hset(&key, receiver, now)
             .ignore()
@@ -118,7 +129,7 @@ impl AlertStore for RedisStore {
     }
 
     async fn complete(&self, lease: &Lease, ttl: Duration) -> Result<(), PortError> {
-        redis::Script::new(COMPLETE)
+        ::redis::Script::new(COMPLETE)
             .key(keys::delivery_done(&lease.event_id))
             .key(keys::delivery_lock(&lease.event_id))
             .arg(&lease.token)
@@ -130,7 +141,7 @@ impl AlertStore for RedisStore {
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), PortError> {
-        redis::Script::new(RELEASE)
+        ::redis::Script::new(RELEASE)
             .key(keys::delivery_lock(&lease.event_id))
             .arg(&lease.token)
             .invoke_async::<i64>(&mut self.conn.clone())
@@ -145,7 +156,7 @@ impl AlertStore for RedisStore {
         key: &str,
         rule: &str,
     ) -> Result<Option<LastSent>, PortError> {
-        let raw: Option<String> = redis::cmd("GET")
+        let raw: Option<String> = ::redis::cmd("GET")
             .arg(keys::last_sent(receiver, rule, key))
             .query_async(&mut self.conn.clone())
             .await
@@ -164,7 +175,7 @@ impl AlertStore for RedisStore {
     ) -> Result<(), PortError> {
         let value = serde_json::to_string(&sent)
             .map_err(|e| PortError::permanent("encode last sent").with_source(e))?;
-        redis::cmd("SET")
+        ::redis::cmd("SET")
             .arg(keys::last_sent(receiver, rule, key))
             .arg(value)
             .arg("PX")

@@ -1,17 +1,14 @@
-//! The idempotency and repeat-interval port.
-//!
-//! Per event: an in-progress marker taken with SET NX and a short TTL before any delivery
-//! ([`AlertStore::claim`]); the receivers that already got the event (so a retry skips them);
-//! a completed marker with a long TTL once every receiver is done. Per (receiver, key, rule):
-//! what was last sent, for the repeat interval. [`MemoryStore`] is the in-memory version;
-//! `crate::redis_store` the Redis one.
+//! The alert consumer's memory of deliveries. Per event: an in-progress marker taken before
+//! any delivery and held by one invocation at a time ([`AlertStore::claim`]), the receivers
+//! that already got the event (so a retry skips them), and a completed marker once every
+//! receiver is done. Per (receiver, key, rule): what was last sent, for the repeat interval.
 
-use crate::alerting::LastSent;
-use pulse_core::ports::PortError;
+use super::{PortError, lock};
+use crate::event::Severity;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The right to deliver one event, held until completed or released.
@@ -33,17 +30,14 @@ pub enum Claim {
     Completed,
 }
 
-/// A token unique to this process and call.
-pub fn lease_token() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{}-{nanos}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+/// What a receiver was last told about one (key, rule).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastSent {
+    pub severity: Severity,
+    pub level: u8,
+    /// When, in milliseconds since the epoch.
+    pub at_ms: i64,
 }
 
 pub trait AlertStore: Send + Sync {
@@ -91,42 +85,43 @@ pub trait AlertStore: Send + Sync {
 
 /// Everything in memory; TTLs are not enforced.
 #[derive(Debug, Default)]
-pub struct MemoryStore {
+pub struct MemoryAlertStore {
     state: Mutex<MemoryState>,
 }
 
 #[derive(Debug, Default)]
 struct MemoryState {
+    next_token: u64,
     locks: BTreeMap<String, String>,
     done: BTreeSet<String>,
     delivered: BTreeMap<String, BTreeSet<String>>,
     last: BTreeMap<(String, String, String), LastSent>,
 }
 
-impl MemoryStore {
-    fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> T {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut s)
+impl MemoryAlertStore {
+    fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> Result<T, PortError> {
+        Ok(f(&mut *lock(&self.state, "alert store")?))
     }
 }
 
-impl AlertStore for MemoryStore {
+impl AlertStore for MemoryAlertStore {
     async fn claim(&self, event_id: &str, _ttl: Duration) -> Result<Claim, PortError> {
-        Ok(self.with(|s| {
+        self.with(|s| {
             if s.done.contains(event_id) {
                 return Claim::Completed;
             }
             if s.locks.contains_key(event_id) {
                 return Claim::InProgress;
             }
-            let token = lease_token();
+            s.next_token += 1;
+            let token = format!("memory-{}", s.next_token);
             s.locks.insert(event_id.to_string(), token.clone());
             Claim::Acquired(Lease {
                 event_id: event_id.to_string(),
                 token,
                 delivered: s.delivered.get(event_id).cloned().unwrap_or_default(),
             })
-        }))
+        })
     }
 
     async fn mark_delivered(
@@ -140,8 +135,7 @@ impl AlertStore for MemoryStore {
                 .entry(lease.event_id.clone())
                 .or_default()
                 .insert(receiver.to_string());
-        });
-        Ok(())
+        })
     }
 
     async fn complete(&self, lease: &Lease, _ttl: Duration) -> Result<(), PortError> {
@@ -150,8 +144,7 @@ impl AlertStore for MemoryStore {
             if s.locks.get(&lease.event_id) == Some(&lease.token) {
                 s.locks.remove(&lease.event_id);
             }
-        });
-        Ok(())
+        })
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), PortError> {
@@ -159,8 +152,7 @@ impl AlertStore for MemoryStore {
             if s.locks.get(&lease.event_id) == Some(&lease.token) {
                 s.locks.remove(&lease.event_id);
             }
-        });
-        Ok(())
+        })
     }
 
     async fn last_sent(
@@ -169,11 +161,11 @@ impl AlertStore for MemoryStore {
         key: &str,
         rule: &str,
     ) -> Result<Option<LastSent>, PortError> {
-        Ok(self.with(|s| {
+        self.with(|s| {
             s.last
                 .get(&(receiver.to_string(), key.to_string(), rule.to_string()))
                 .copied()
-        }))
+        })
     }
 
     async fn record_sent(
@@ -188,8 +180,7 @@ impl AlertStore for MemoryStore {
             s.last.insert(
                 (receiver.to_string(), key.to_string(), rule.to_string()),
                 sent,
-            )
-        });
-        Ok(())
+            );
+        })
     }
 }

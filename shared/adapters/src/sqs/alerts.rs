@@ -8,14 +8,14 @@
 use crate::aws::{is_retryable, sdk_error};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use pulse_core::event::SqsAlertBody;
-use pulse_core::ports::{AlertSink, Delivery, PortError, TrackedAlertSink};
+use pulse_core::ports::{AlertSink, Delivery, PortError};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::Duration;
 use uuid::Uuid;
 
 /// SQS takes at most 10 entries per batch.
-pub const BATCH_ENTRIES: usize = 10;
+pub const BATCH_ENTRIES: usize = pulse_core::ports::queue::MAX_BATCH;
 /// Largest body and largest batch payload sent (the classic SQS limit, 256 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
@@ -119,7 +119,7 @@ fn batches(entries: &[Entry]) -> Vec<Vec<usize>> {
     out
 }
 
-impl TrackedAlertSink for SqsAlerts {
+impl AlertSink for SqsAlerts {
     async fn deliver(&self, alerts: &[SqsAlertBody]) -> Delivery {
         let mut delivery = Delivery::default();
         let mut permanent: Vec<String> = Vec::new();
@@ -254,15 +254,6 @@ impl TrackedAlertSink for SqsAlerts {
 
 fn index_of(id: &str) -> Option<usize> {
     id.strip_prefix('e')?.parse().ok()
-}
-
-impl AlertSink for SqsAlerts {
-    async fn send(&self, alerts: &[SqsAlertBody]) -> Result<(), PortError> {
-        match self.deliver(alerts).await.error {
-            None => Ok(()),
-            Some(e) => Err(e),
-        }
-    }
 }
 
 #[cfg(test)]
