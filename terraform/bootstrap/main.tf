@@ -149,8 +149,10 @@ data "aws_iam_openid_connect_provider" "github" {
 
 # Only this repository's jobs that run in the GitHub environment <env> (which carries the
 # environment's protection rules: prod's required reviewers) may assume the roles of <env>.
+# The plan job runs in the GitHub environment <env>-plan (no approval: the plan must exist
+# before anyone approves it), so the plan role trusts that one.
 data "aws_iam_policy_document" "trust" {
-  for_each = local.environments
+  for_each = toset(concat(var.environments, [for env in var.environments : "${env}-plan"]))
 
   statement {
     sid     = "GitHubEnvironment"

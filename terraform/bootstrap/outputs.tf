@@ -17,3 +17,8 @@ output "permissions_boundary_arns" {
   description = "Permissions boundary per environment (modules/pulse sets it on every role it creates)."
   value       = { for env, policy in aws_iam_policy.boundary : env => policy.arn }
 }
+
+output "plan_role_arns" {
+  description = "Plan role per environment: AWS_PLAN_ROLE_ARN of the GitHub environment <env>-plan."
+  value       = { for env, role in aws_iam_role.plan : env => role.arn }
+}

@@ -341,6 +341,72 @@ resource "aws_iam_role_policy" "deploy" {
   policy   = data.aws_iam_policy_document.deploy[each.key].json
 }
 
+# --- plan role (read-only: the plan job before approval) ---------------------------------
+
+data "aws_iam_policy_document" "plan" {
+  #checkov:skip=CKV_AWS_356:read-only Describe/Get/List of the services the environment uses, which mostly have no resource-level scoping for them
+  #checkov:skip=CKV_AWS_111:the only writes are the state lock object under pulse/<env>/
+  for_each = local.environments
+
+  statement {
+    sid       = "ReadState"
+    actions   = ["s3:GetObject"]
+    resources = [local.arn_prefix[each.key].state_objs]
+  }
+  statement {
+    sid       = "LockState"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.state.arn}/pulse/${each.key}/terraform.tfstate.tflock"]
+  }
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.state.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["pulse/${each.key}/*"]
+    }
+  }
+  statement {
+    sid       = "StateKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.state.arn]
+  }
+  statement {
+    sid = "ReadInfrastructure"
+    # Describe/Get/List only (terraform refresh); no ssm:GetParameter*, no secret values.
+    actions = [
+      "sts:GetCallerIdentity", "lambda:Get*", "lambda:List*", "iam:GetRole", "iam:GetRolePolicy",
+      "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion",
+      "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags", "sns:GetTopicAttributes",
+      "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
+      "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+      "kms:ListAliases", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
+      "logs:DescribeLogGroups", "logs:ListTagsForResource", "events:DescribeRule",
+      "events:ListTargetsByRule", "events:ListTagsForResource", "dynamodb:DescribeTable",
+      "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource",
+      "ec2:Describe*", "elasticache:Describe*", "elasticache:ListTagsForResource",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  for_each             = local.environments
+  name                 = "pulse-plan-${each.key}"
+  description          = "terraform plan of terraform/envs/${each.key} from GitHub Actions (environment ${each.key}-plan), read-only."
+  assume_role_policy   = data.aws_iam_policy_document.trust["${each.key}-plan"].json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role_policy" "plan" {
+  for_each = local.environments
+  name     = "pulse-plan-${each.key}"
+  role     = aws_iam_role.plan[each.key].id
+  policy   = data.aws_iam_policy_document.plan[each.key].json
+}
+
 # --- dlq role (pulse dlq in dlq.yml) ------------------------------------------------------
 
 data "aws_iam_policy_document" "dlq" {
