@@ -41,8 +41,13 @@ data "aws_iam_policy_document" "state_key" {
   #checkov:skip=CKV_AWS_111:a key policy: "*" as resource means this key only; access is limited to the account
   #checkov:skip=CKV_AWS_356:a key policy: "*" as resource means this key only
   statement {
-    sid       = "AccountAdministersAndUsesKey"
-    actions   = ["kms:*"]
+    sid = "AccountAdministersAndUsesKey"
+    actions = [
+      "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+      "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+      "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:Encrypt", "kms:Decrypt",
+      "kms:ReEncrypt*", "kms:GenerateDataKey*",
+    ]
     resources = ["*"] # in a key policy "*" means this key
     principals {
       type        = "AWS"

@@ -45,7 +45,7 @@ data "aws_iam_policy_document" "boundary" {
       "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
       "dynamodb:ListStreams", "cloudwatch:PutMetricData",
     ]
-    resources = ["*"]
+    resources = ["*"] # no resource type (see the comment above)
   }
   statement {
     sid = "ReadTablesAndStreams"
@@ -145,7 +145,7 @@ data "aws_iam_policy_document" "deploy" {
       "lambda:CreateEventSourceMapping", "lambda:UpdateEventSourceMapping",
       "lambda:DeleteEventSourceMapping", "lambda:GetEventSourceMapping",
     ]
-    resources = ["*"]
+    resources = ["*"] # generated mapping UUIDs; the condition scopes it
     condition {
       test     = "ArnLike"
       variable = "lambda:FunctionArn"
@@ -190,7 +190,7 @@ data "aws_iam_policy_document" "deploy" {
     sid       = "NeverLoseTheBoundary"
     effect    = "Deny"
     actions   = ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"]
-    resources = ["*"]
+    resources = ["*"] # a deny: never lose the boundary, anywhere
   }
   statement {
     sid = "Queues"
@@ -214,7 +214,7 @@ data "aws_iam_policy_document" "deploy" {
     # A new key has no ARN yet: AWS offers nothing narrower than "*"; the tag condition
     # makes it this environment's key.
     actions   = ["kms:CreateKey", "kms:TagResource"]
-    resources = ["*"]
+    resources = ["*"] # a new key has no ARN yet; the tag condition scopes it
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/Environment"
@@ -300,7 +300,7 @@ data "aws_iam_policy_document" "deploy" {
       "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
       "ec2:CreateTags", "ec2:DeleteTags",
     ]
-    resources = ["*"]
+    resources = ["*"] # generated EC2 ids; the region condition scopes it
     condition {
       test     = "StringEquals"
       variable = "aws:RequestedRegion"
@@ -388,7 +388,7 @@ data "aws_iam_policy_document" "plan" {
       "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource",
       "ec2:Describe*", "elasticache:Describe*", "elasticache:ListTagsForResource",
     ]
-    resources = ["*"]
+    resources = ["*"] # read-only Describe/Get/List, mostly without resource-level scoping
   }
 }
 

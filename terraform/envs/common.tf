@@ -69,6 +69,11 @@ variable "vpc_cidr_block" {
 variable "alarm_email_endpoints" {
   description = "E-mail addresses that receive the alarms (each confirms by mail); at least one in prod, [] allowed elsewhere."
   type        = list(string)
+
+  validation {
+    condition     = alltrue([for e in var.alarm_email_endpoints : can(regex("^[^@ ]+@[^@ ]+[.][^@ ]+$", e)) && !endswith(lower(e), ".example")])
+    error_message = "alarm_email_endpoints must hold the real subscribers' e-mail addresses (not the example ones); modules/pulse requires at least one in prod."
+  }
 }
 
 variable "artifacts_dir" {
