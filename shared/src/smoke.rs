@@ -119,10 +119,19 @@ mod tests {
     fn failures_are_named_and_success_is_the_report() {
         let mut report = Report::new("detector");
         report.record("redis", &Ok::<(), PortError>(()));
-        assert_eq!(report.clone().into_result().unwrap()["checks"][0]["ok"], true);
+        assert_eq!(
+            report.clone().into_result().unwrap()["checks"][0]["ok"],
+            true
+        );
         report.record("ssm", &Err::<(), _>(PortError::permanent("AccessDenied")));
         let err = report.into_result().unwrap_err().to_string();
-        assert!(err.contains("ssm: AccessDenied") && !err.contains("redis"), "{err}");
-        assert!(Report::new("x").into_result().is_err(), "no check is a failure");
+        assert!(
+            err.contains("ssm: AccessDenied") && !err.contains("redis"),
+            "{err}"
+        );
+        assert!(
+            Report::new("x").into_result().is_err(),
+            "no check is a failure"
+        );
     }
 }

@@ -52,7 +52,10 @@ fn jobs(doc: &Yaml) -> Vec<(String, &Yaml)> {
 fn needs(job: &Yaml) -> Vec<String> {
     match &job["needs"] {
         Yaml::String(s) => vec![s.clone()],
-        Yaml::Array(a) => a.iter().filter_map(|n| n.as_str().map(String::from)).collect(),
+        Yaml::Array(a) => a
+            .iter()
+            .filter_map(|n| n.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -74,7 +77,11 @@ fn every_action_is_pinned_by_a_full_commit_sha_with_its_version() {
     let mut seen = 0;
     for (name, text, _) in every_workflow() {
         for line in text.lines() {
-            let Some(rest) = line.trim_start().trim_start_matches("- ").strip_prefix("uses:") else {
+            let Some(rest) = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("uses:")
+            else {
                 continue;
             };
             let (reference, comment) = rest.split_once('#').unwrap_or((rest, ""));
@@ -87,7 +94,10 @@ fn every_action_is_pinned_by_a_full_commit_sha_with_its_version() {
                 .split_once('@')
                 .unwrap_or_else(|| panic!("{name}: {reference} names no version"));
             assert!(
-                sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+                sha.len() == 40
+                    && sha
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
                 "{name}: {reference} is not pinned by a full commit SHA"
             );
             assert!(
@@ -104,7 +114,11 @@ fn deploy_runs_only_after_ci_passed_on_that_commit() {
     let (_, deploy) = load("deploy.yml");
     let on = deploy["on"].as_hash().expect("on");
     let triggers: Vec<&str> = on.keys().filter_map(Yaml::as_str).collect();
-    assert_eq!(triggers, ["workflow_run"], "deploy must start from CI's completion only");
+    assert_eq!(
+        triggers,
+        ["workflow_run"],
+        "deploy must start from CI's completion only"
+    );
     let run = &deploy["on"]["workflow_run"];
     assert_eq!(run["workflows"][0].as_str(), Some("ci"));
     assert_eq!(run["types"][0].as_str(), Some("completed"));
@@ -114,14 +128,20 @@ fn deploy_runs_only_after_ci_passed_on_that_commit() {
 
     let all = jobs(&deploy);
     let roots: Vec<&(String, &Yaml)> = all.iter().filter(|(_, j)| needs(j).is_empty()).collect();
-    assert_eq!(roots.len(), 1, "one entry job (the build), every other needs it");
+    assert_eq!(
+        roots.len(),
+        1,
+        "one entry job (the build), every other needs it"
+    );
     let gate = roots[0].1["if"].as_str().unwrap_or_default();
     assert!(
         gate.contains("github.event.workflow_run.conclusion == 'success'"),
         "the build must require CI's success: {gate}"
     );
     // Everything is built and deployed from the commit CI tested.
-    let build_ref = steps(roots[0].1)[0]["with"]["ref"].as_str().unwrap_or_default();
+    let build_ref = steps(roots[0].1)[0]["with"]["ref"]
+        .as_str()
+        .unwrap_or_default();
     assert_eq!(build_ref, "${{ github.event.workflow_run.head_sha }}");
 
     // dev -> staging -> prod, each through the per-environment workflow, the same commit.
@@ -152,9 +172,10 @@ fn deploy_runs_only_after_ci_passed_on_that_commit() {
         .nth(1)
         .and_then(|v| v.split('\'').next())
         .unwrap_or_else(|| panic!("cargo-lambda is not pinned: {build}"));
-    let script =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/package-lambdas.sh"))
-            .unwrap();
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/package-lambdas.sh"),
+    )
+    .unwrap();
     assert!(
         script.contains(&format!("CARGO_LAMBDA_VERSION=\"{pinned}\"")),
         "scripts/package-lambdas.sh requires another cargo-lambda than deploy.yml installs ({pinned})"
@@ -195,10 +216,19 @@ fn each_environment_applies_the_plan_an_earlier_job_saved() {
                     .is_some_and(|n| n.starts_with("tfplan-"))
         })
     };
-    assert!(uploads(plan.1, "upload-artifact"), "the plan job uploads tfplan");
-    assert!(uploads(apply.1, "download-artifact"), "the apply job downloads it");
+    assert!(
+        uploads(plan.1, "upload-artifact"),
+        "the plan job uploads tfplan"
+    );
+    assert!(
+        uploads(apply.1, "download-artifact"),
+        "the apply job downloads it"
+    );
     // Approval gates the apply, after the plan exists; the plan runs before any approval.
-    assert_eq!(apply.1["environment"].as_str(), Some("${{ inputs.environment }}"));
+    assert_eq!(
+        apply.1["environment"].as_str(),
+        Some("${{ inputs.environment }}")
+    );
     assert_eq!(
         plan.1["environment"].as_str(),
         Some("${{ inputs.environment }}-plan")
@@ -209,7 +239,10 @@ fn each_environment_applies_the_plan_an_earlier_job_saved() {
             job["concurrency"]["group"].as_str(),
             Some("deploy-${{ inputs.environment }}")
         );
-        assert_eq!(job["concurrency"]["cancel-in-progress"].as_bool(), Some(false));
+        assert_eq!(
+            job["concurrency"]["cancel-in-progress"].as_bool(),
+            Some(false)
+        );
     }
     // The artifact is the one built, checked by its sha256; the smoke test follows apply.
     assert!(runs(plan.1).contains("sha256sum --check"));
@@ -284,7 +317,9 @@ fn every_step_that_pipes_runs_with_pipefail() {
                 piping += 1;
                 let shell = step["shell"].as_str().or(job_shell);
                 assert!(
-                    shell == Some("bash") || script.contains("set -o pipefail") || script.contains("set -euo pipefail"),
+                    shell == Some("bash")
+                        || script.contains("set -o pipefail")
+                        || script.contains("set -euo pipefail"),
                     "{name}: job {job_name}: a step pipes without pipefail (set shell: bash, which GitHub runs with -eo pipefail): {script}"
                 );
             }

@@ -8,8 +8,8 @@ use alert_consumer::{smoke, startup};
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use tokio::sync::OnceCell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::OnceCell;
 
 /// The invocation's deadline as an [`Instant`].
 fn deadline(context: &lambda_runtime::Context) -> Option<Instant> {

@@ -31,7 +31,9 @@ async fn main() -> Result<(), Error> {
         let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
         async move {
             if pulse::smoke::requested(&event.payload) {
-                return detector::smoke::run(settings, aws).await.map_err(Error::from);
+                return detector::smoke::run(settings, aws)
+                    .await
+                    .map_err(Error::from);
             }
             let detector = detector
                 .get_or_try_init(|| async {

@@ -45,7 +45,10 @@ pub async fn run(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<Val
 
     let alerts = SqsAlerts::new(aws, &settings.alerts_queue_url);
     report.record(
-        format!("sqs queue {} (GetQueueAttributes)", settings.alerts_queue_url),
+        format!(
+            "sqs queue {} (GetQueueAttributes)",
+            settings.alerts_queue_url
+        ),
         &alerts.probe().await,
     );
 
@@ -53,9 +56,8 @@ pub async fn run(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<Val
         let read = std::fs::read_to_string(path)
             .map_err(|e| PortError::permanent(format!("{}: {e}", path.display())))
             .and_then(|text| {
-                pulse::Config::from_toml(&text).map_err(|e| {
-                    PortError::permanent(format!("{}: {e}", path.display()))
-                })
+                pulse::Config::from_toml(&text)
+                    .map_err(|e| PortError::permanent(format!("{}: {e}", path.display())))
             });
         report.record(format!("thresholds file {}", path.display()), &read);
     }

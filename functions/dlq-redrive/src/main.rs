@@ -17,18 +17,15 @@ async fn lambda_handler(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     if pulse::smoke::requested(&event.payload) {
-        return smoke::run(queue, config)
-            .await
-            .map_err(|e| Diagnostic {
-                error_type: "Smoke".into(),
-                error_message: e.to_string(),
-            });
+        return smoke::run(queue, config).await.map_err(|e| Diagnostic {
+            error_type: "Smoke".into(),
+            error_message: e.to_string(),
+        });
     }
-    let request: Request = serde_json::from_value(event.payload)
-        .map_err(|e| Diagnostic {
-            error_type: "InvalidRequest".into(),
-            error_message: format!("invalid request: {e}"),
-        })?;
+    let request: Request = serde_json::from_value(event.payload).map_err(|e| Diagnostic {
+        error_type: "InvalidRequest".into(),
+        error_message: format!("invalid request: {e}"),
+    })?;
     // Stop a safety margin before Lambda would kill the run, so the report always gets out.
     let remaining = event
         .context

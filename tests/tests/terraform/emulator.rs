@@ -84,7 +84,8 @@ pub fn placeholder_zip(path: &Path, bootstrap: &[u8], files: &[(String, Vec<u8>)
         .unwrap();
     zip.write_all(bootstrap).unwrap();
     for (name, content) in files {
-        zip.start_file(name, stored.unix_permissions(0o644)).unwrap();
+        zip.start_file(name, stored.unix_permissions(0o644))
+            .unwrap();
         zip.write_all(content).unwrap();
     }
     zip.finish().unwrap();
@@ -189,7 +190,10 @@ fn query(port: u16, service: &str, pairs: &[(&str, &str)]) -> String {
 
 fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
     let start = text.find(open).map(|i| i + open.len()).unwrap_or(0);
-    let end = text[start..].find(close).map(|i| start + i).unwrap_or(start);
+    let end = text[start..]
+        .find(close)
+        .map(|i| start + i)
+        .unwrap_or(start);
     &text[start..end]
 }
 
@@ -247,6 +251,8 @@ pub struct Recorded {
     pub head: String,
     pub body: Vec<u8>,
     pub status: u16,
+    /// The start of moto's answer, for failure messages.
+    pub answer: String,
 }
 
 /// A loopback proxy in front of moto that keeps every request (head, body) and the status
@@ -300,7 +306,13 @@ fn serve(mut client: TcpStream, upstream: u16, kept: &Mutex<Vec<Recorded>>) -> s
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        kept.lock().unwrap().push(Recorded { head, body, status });
+        let answer = String::from_utf8_lossy(&response[..response.len().min(600)]).into_owned();
+        kept.lock().unwrap().push(Recorded {
+            head,
+            body,
+            status,
+            answer,
+        });
         // moto said `Connection: close`: so does this side.
         client.write_all(&response)?;
     }
@@ -325,7 +337,10 @@ fn read_request(stream: &TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>
     let length: usize = head
         .to_ascii_lowercase()
         .lines()
-        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let mut body = vec![0u8; length];

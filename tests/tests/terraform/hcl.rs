@@ -176,4 +176,3 @@ pub fn every_module() -> Vec<Module> {
     dirs.sort();
     dirs.iter().map(|d| Module::load(d)).collect()
 }
-

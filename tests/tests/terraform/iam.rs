@@ -48,10 +48,30 @@ pub const OPERATIONS: &[(&str, &str, &str, &[Target])] = &[
     // TableWriter (shared/src/adapters/dynamodb.rs) loads sample data for `pulse local`: it is
     // compiled into the detector, which never calls it; no target = its role must not allow it.
     ("detector", "dynamodb", "batch_write_item", &[]),
-    ("detector", "sqs", "send_message_batch", &[Target::AlertsQueue]),
-    ("detector", "sqs", "get_queue_attributes", &[Target::AlertsQueue]),
-    ("detector", "ssm", "get_parameter", &[Target::RedisAuthParameter]),
-    ("detector", "cloudwatch", "put_metric_data", &[Target::MetricsNamespace]),
+    (
+        "detector",
+        "sqs",
+        "send_message_batch",
+        &[Target::AlertsQueue],
+    ),
+    (
+        "detector",
+        "sqs",
+        "get_queue_attributes",
+        &[Target::AlertsQueue],
+    ),
+    (
+        "detector",
+        "ssm",
+        "get_parameter",
+        &[Target::RedisAuthParameter],
+    ),
+    (
+        "detector",
+        "cloudwatch",
+        "put_metric_data",
+        &[Target::MetricsNamespace],
+    ),
     // alert consumer: every secret and the Redis token with GetParameters
     (
         "alert_consumer",
@@ -60,26 +80,72 @@ pub const OPERATIONS: &[(&str, &str, &str, &[Target])] = &[
         &[Target::SecretParameter, Target::RedisAuthParameter],
     ),
     // dlq-redrive
-    ("dlq_redrive", "sqs", "receive_message", &[Target::DeadLetterQueue]),
-    ("dlq_redrive", "sqs", "change_message_visibility_batch", &[Target::DeadLetterQueue]),
-    ("dlq_redrive", "sqs", "send_message_batch", &[Target::AlertsQueue]),
-    ("dlq_redrive", "sqs", "delete_message_batch", &[Target::DeadLetterQueue]),
+    (
+        "dlq_redrive",
+        "sqs",
+        "receive_message",
+        &[Target::DeadLetterQueue],
+    ),
+    (
+        "dlq_redrive",
+        "sqs",
+        "change_message_visibility_batch",
+        &[Target::DeadLetterQueue],
+    ),
+    (
+        "dlq_redrive",
+        "sqs",
+        "send_message_batch",
+        &[Target::AlertsQueue],
+    ),
+    (
+        "dlq_redrive",
+        "sqs",
+        "delete_message_batch",
+        &[Target::DeadLetterQueue],
+    ),
     (
         "dlq_redrive",
         "sqs",
         "get_queue_attributes",
         &[Target::DeadLetterQueue, Target::AlertsQueue],
     ),
-    ("dlq_redrive", "sqs", "list_dead_letter_source_queues", &[Target::DeadLetterQueue]),
-    ("dlq_redrive", "sqs", "start_message_move_task", &[Target::DeadLetterQueue]),
-    ("dlq_redrive", "sqs", "list_message_move_tasks", &[Target::DeadLetterQueue]),
-    ("dlq_redrive", "sqs", "cancel_message_move_task", &[Target::DeadLetterQueue]),
+    (
+        "dlq_redrive",
+        "sqs",
+        "list_dead_letter_source_queues",
+        &[Target::DeadLetterQueue],
+    ),
+    (
+        "dlq_redrive",
+        "sqs",
+        "start_message_move_task",
+        &[Target::DeadLetterQueue],
+    ),
+    (
+        "dlq_redrive",
+        "sqs",
+        "list_message_move_tasks",
+        &[Target::DeadLetterQueue],
+    ),
+    (
+        "dlq_redrive",
+        "sqs",
+        "cancel_message_move_task",
+        &[Target::DeadLetterQueue],
+    ),
 ];
 
 /// Actions a function's policy grants that its code does not call, with why they are there.
 pub const USED_BY_LAMBDA: &[(&str, &str)] = &[
-    ("logs:CreateLogStream", "Lambda writes the function's logs with its role"),
-    ("logs:PutLogEvents", "Lambda writes the function's logs with its role"),
+    (
+        "logs:CreateLogStream",
+        "Lambda writes the function's logs with its role",
+    ),
+    (
+        "logs:PutLogEvents",
+        "Lambda writes the function's logs with its role",
+    ),
     ("xray:PutTraceSegments", "Lambda's active tracing"),
     ("xray:PutTelemetryRecords", "Lambda's active tracing"),
     ("ec2:CreateNetworkInterface", "Lambda's VPC networking"),
@@ -90,14 +156,35 @@ pub const USED_BY_LAMBDA: &[(&str, &str)] = &[
     ("ec2:UnassignPrivateIpAddresses", "Lambda's VPC networking"),
     ("dynamodb:DescribeStream", "the stream event source mapping"),
     ("dynamodb:GetRecords", "the stream event source mapping"),
-    ("dynamodb:GetShardIterator", "the stream event source mapping"),
+    (
+        "dynamodb:GetShardIterator",
+        "the stream event source mapping",
+    ),
     ("dynamodb:ListStreams", "the stream event source mapping"),
-    ("sqs:ReceiveMessage", "the SQS event source mapping / the code"),
-    ("sqs:DeleteMessage", "the SQS event source mapping / DeleteMessageBatch"),
-    ("sqs:ChangeMessageVisibility", "the SQS event source mapping / its batch call"),
-    ("sqs:GetQueueAttributes", "the SQS event source mapping / the code"),
-    ("sqs:SendMessage", "the stream mapping's on-failure destination / SendMessageBatch"),
-    ("kms:Decrypt", "SecureString parameters under a customer managed key"),
+    (
+        "sqs:ReceiveMessage",
+        "the SQS event source mapping / the code",
+    ),
+    (
+        "sqs:DeleteMessage",
+        "the SQS event source mapping / DeleteMessageBatch",
+    ),
+    (
+        "sqs:ChangeMessageVisibility",
+        "the SQS event source mapping / its batch call",
+    ),
+    (
+        "sqs:GetQueueAttributes",
+        "the SQS event source mapping / the code",
+    ),
+    (
+        "sqs:SendMessage",
+        "the stream mapping's on-failure destination / SendMessageBatch",
+    ),
+    (
+        "kms:Decrypt",
+        "SecureString parameters under a customer managed key",
+    ),
 ];
 
 /// The IAM service prefix of an SDK crate.
@@ -172,7 +259,11 @@ pub fn sdk_operations(sdk: &str) -> BTreeSet<String> {
     let package = format!("name = \"aws-sdk-{sdk}\"\nversion = \"");
     let version = lock
         .split("[[package]]")
-        .find_map(|p| p.trim().strip_prefix(&package).map(|v| v.split('"').next().unwrap_or("")))
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix(&package)
+                .map(|v| v.split('"').next().unwrap_or(""))
+        })
         .unwrap_or_else(|| panic!("aws-sdk-{sdk} is not in Cargo.lock"));
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
@@ -282,16 +373,29 @@ fn every_sdk_call_of_every_function_is_in_the_iam_inventory() {
         );
     }
     // The inventory itself is not empty of what matters.
-    assert!(OPERATIONS.iter().any(|(f, sdk, op, _)| *f == "alert_consumer"
-        && *sdk == "ssm"
-        && *op == "get_parameters"));
+    assert!(
+        OPERATIONS
+            .iter()
+            .any(|(f, sdk, op, _)| *f == "alert_consumer"
+                && *sdk == "ssm"
+                && *op == "get_parameters")
+    );
 }
 
 #[test]
 fn iam_actions_of_sdk_operations() {
-    assert_eq!(iam_action("sqs", &pascal("send_message_batch")), "sqs:SendMessage");
-    assert_eq!(iam_action("ssm", &pascal("get_parameters")), "ssm:GetParameters");
-    assert_eq!(iam_action("monitoring", "PutMetricData"), "cloudwatch:PutMetricData");
+    assert_eq!(
+        iam_action("sqs", &pascal("send_message_batch")),
+        "sqs:SendMessage"
+    );
+    assert_eq!(
+        iam_action("ssm", &pascal("get_parameters")),
+        "ssm:GetParameters"
+    );
+    assert_eq!(
+        iam_action("monitoring", "PutMetricData"),
+        "cloudwatch:PutMetricData"
+    );
     assert_eq!(iam_action("lambda", "Invoke"), "lambda:InvokeFunction");
 }
 
@@ -310,7 +414,10 @@ pub struct Request {
 fn list(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -398,7 +505,9 @@ pub fn evaluate(policy: &Value, request: &Request) -> Result<String, String> {
                 .iter()
                 .any(|r| glob(r, &request.resource, false))
         };
-        let conditions = s.get("Condition").is_none_or(|c| condition_holds(c, &request.context));
+        let conditions = s
+            .get("Condition")
+            .is_none_or(|c| condition_holds(c, &request.context));
         if action_matches && resource_matches && conditions {
             let sid = s["Sid"].as_str().unwrap_or("(no sid)").to_string();
             if s["Effect"] == "Deny" {
@@ -448,7 +557,9 @@ pub fn moto_projection(policy: &Value) -> Value {
             }
             let sqs_only = actions.iter().all(|a| a.starts_with("sqs:"));
             let resources = if sqs_only {
-                s.get("Resource").cloned().unwrap_or(Value::String("*".into()))
+                s.get("Resource")
+                    .cloned()
+                    .unwrap_or(Value::String("*".into()))
             } else {
                 Value::String("*".into())
             };
@@ -491,20 +602,82 @@ fn the_evaluator_matches_actions_resources_and_conditions() {
     let req = |action: &str, resource: &str, ctx: &[(&str, &str)]| Request {
         action: action.into(),
         resource: resource.into(),
-        context: ctx.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        context: ctx
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     assert_eq!(
-        evaluate(&policy, &req("ssm:GetParameter", "arn:aws:ssm:r:1:parameter/pulse/dev/x", &[])),
+        evaluate(
+            &policy,
+            &req(
+                "ssm:GetParameter",
+                "arn:aws:ssm:r:1:parameter/pulse/dev/x",
+                &[]
+            )
+        ),
         Ok("A".into())
     );
-    assert!(evaluate(&policy, &req("ssm:GetParameters", "arn:aws:ssm:r:1:parameter/pulse/dev/x", &[])).is_err());
-    assert!(evaluate(&policy, &req("ssm:GetParameter", "arn:aws:ssm:r:1:parameter/pulse/prod/x", &[])).is_err());
-    assert!(evaluate(&policy, &req("cloudwatch:PutMetricData", "*", &[("cloudwatch:namespace", "Pulse")])).is_ok());
-    assert!(evaluate(&policy, &req("cloudwatch:PutMetricData", "*", &[("cloudwatch:namespace", "Other")])).is_err());
+    assert!(
+        evaluate(
+            &policy,
+            &req(
+                "ssm:GetParameters",
+                "arn:aws:ssm:r:1:parameter/pulse/dev/x",
+                &[]
+            )
+        )
+        .is_err()
+    );
+    assert!(
+        evaluate(
+            &policy,
+            &req(
+                "ssm:GetParameter",
+                "arn:aws:ssm:r:1:parameter/pulse/prod/x",
+                &[]
+            )
+        )
+        .is_err()
+    );
+    assert!(
+        evaluate(
+            &policy,
+            &req(
+                "cloudwatch:PutMetricData",
+                "*",
+                &[("cloudwatch:namespace", "Pulse")]
+            )
+        )
+        .is_ok()
+    );
+    assert!(
+        evaluate(
+            &policy,
+            &req(
+                "cloudwatch:PutMetricData",
+                "*",
+                &[("cloudwatch:namespace", "Other")]
+            )
+        )
+        .is_err()
+    );
     assert!(evaluate(&policy, &req("cloudwatch:PutMetricData", "*", &[])).is_err());
-    assert!(evaluate(&policy, &req("ssm:GetParameter", "arn:aws:ssm:r:1:parameter/secret", &[])).is_err());
+    assert!(
+        evaluate(
+            &policy,
+            &req("ssm:GetParameter", "arn:aws:ssm:r:1:parameter/secret", &[])
+        )
+        .is_err()
+    );
     let moto = moto_projection(&policy);
-    assert_eq!(moto["Statement"][0]["Resource"], "*", "moto sees no SSM resource");
-    assert_eq!(moto["Statement"][0]["Action"], serde_json::json!(["ssm:GetParameter"]));
+    assert_eq!(
+        moto["Statement"][0]["Resource"], "*",
+        "moto sees no SSM resource"
+    );
+    assert_eq!(
+        moto["Statement"][0]["Action"],
+        serde_json::json!(["ssm:GetParameter"])
+    );
     assert!(moto["Statement"][1]["Condition"].is_null());
 }

@@ -143,7 +143,10 @@ fn functions(pulse: &Module) -> BTreeMap<String, &hcl::Object<ObjectKey, Express
     all.iter()
         .map(|(k, v)| {
             let Expression::Object(f) = v else {
-                panic!("local.functions.{} must be an object literal", object_key(k))
+                panic!(
+                    "local.functions.{} must be an object literal",
+                    object_key(k)
+                )
             };
             (object_key(k), f)
         })
@@ -211,12 +214,19 @@ fn every_function_has_a_log_group_with_retention_an_alias_and_alarms() {
     );
     let call = pulse.module_call("function");
     assert_eq!(attr_text(call, "source"), "\"../function\"");
-    assert_eq!(attr_text(call, "for_each"), "local.functions", "one module, for_each");
+    assert_eq!(
+        attr_text(call, "for_each"),
+        "local.functions",
+        "one module, for_each"
+    );
     assert!(
         attr_text(call, "zip_path").contains("var.artifacts_dir"),
         "the zips come from artifacts_dir"
     );
-    assert!(attr(call, "log_retention_days").is_some(), "no log retention");
+    assert!(
+        attr(call, "log_retention_days").is_some(),
+        "no log retention"
+    );
     assert_eq!(
         function_field(&pulse, "detector", "reserved_concurrent_executions"),
         "1",
@@ -528,13 +538,20 @@ fn environments_are_literal_calls_of_one_module_with_a_locked_provider() {
             format!("\"pulse/{env_name}/terraform.tfstate\"")
         );
         let providers = child(terraform, "required_providers").expect("required_providers");
-        assert!(attr_text(providers, "aws").contains("~> 5.100"), "{env_name}");
+        assert!(
+            attr_text(providers, "aws").contains("~> 5.100"),
+            "{env_name}"
+        );
         let lock = std::fs::read_to_string(dir.join(".terraform.lock.hcl"))
             .unwrap_or_else(|e| panic!("{env_name}: .terraform.lock.hcl is not committed: {e}"));
         assert!(lock.contains("registry.terraform.io/hashicorp/aws") && lock.contains("h1:"));
 
         // One literal call of modules/pulse; the shared inputs are one file, linked.
-        assert_eq!(module.module_calls().len(), 1, "{env_name}: one module call");
+        assert_eq!(
+            module.module_calls().len(),
+            1,
+            "{env_name}: one module call"
+        );
         let call = module.module_call("pulse");
         assert_eq!(attr_text(call, "source"), "\"../../modules/pulse\"");
         assert_eq!(
@@ -563,7 +580,10 @@ fn environments_are_literal_calls_of_one_module_with_a_locked_provider() {
                 continue;
             }
             assert!(
-                block.body().blocks().any(|b| b.identifier() == "validation"),
+                block
+                    .body()
+                    .blocks()
+                    .any(|b| b.identifier() == "validation"),
                 "required variable {name} has no validation block"
             );
             assert!(
@@ -603,7 +623,8 @@ fn environments_are_literal_calls_of_one_module_with_a_locked_provider() {
         .map(|(_, t, _)| t.as_str())
         .collect::<String>();
     assert!(
-        alarms_variable.contains("var.environment != \"prod\" || length(var.alarm_email_endpoints) > 0"),
+        alarms_variable
+            .contains("var.environment != \"prod\" || length(var.alarm_email_endpoints) > 0"),
         "prod must require alarm subscribers"
     );
 }
@@ -645,4 +666,3 @@ fn every_variable_is_typed_described_and_documented() {
         }
     }
 }
-

@@ -28,8 +28,19 @@ const REDIS_TOKEN: &str = "rehearsal-redis-auth-token-0123456789";
 
 fn override_file(endpoint: &str, redis_url: &str) -> String {
     let services = [
-        "cloudwatch", "cloudwatchlogs", "dynamodb", "ec2", "elasticache", "eventbridge", "iam",
-        "kms", "lambda", "sns", "sqs", "ssm", "sts",
+        "cloudwatch",
+        "cloudwatchlogs",
+        "dynamodb",
+        "ec2",
+        "elasticache",
+        "eventbridge",
+        "iam",
+        "kms",
+        "lambda",
+        "sns",
+        "sqs",
+        "ssm",
+        "sts",
     ];
     let endpoints: String = services
         .iter()
@@ -170,16 +181,27 @@ fn recorded_requests(call: &Recorded) -> (String, String, Vec<Request>) {
                 .map(str::to_string)
         })
         .unwrap_or_default();
-    let sdk = if service == "monitoring" { "cloudwatch".to_string() } else { service.clone() };
+    let sdk = if service == "monitoring" {
+        "cloudwatch".to_string()
+    } else {
+        service.clone()
+    };
     let action = iam::iam_action(&service, &operation);
     let mut context = BTreeMap::new();
     let resources: Vec<String> = match sdk.as_str() {
-        "sqs" => vec![queue_arn(json["QueueUrl"].as_str().unwrap_or_else(|| {
-            json["SourceArn"].as_str().unwrap_or_default()
-        }))],
+        "sqs" => {
+            vec![queue_arn(json["QueueUrl"].as_str().unwrap_or_else(|| {
+                json["SourceArn"].as_str().unwrap_or_default()
+            }))]
+        }
         "ssm" => json["Names"]
             .as_array()
-            .map(|n| n.iter().filter_map(Value::as_str).map(parameter_arn).collect())
+            .map(|n| {
+                n.iter()
+                    .filter_map(Value::as_str)
+                    .map(parameter_arn)
+                    .collect()
+            })
             .unwrap_or_else(|| vec![parameter_arn(json["Name"].as_str().unwrap_or_default())]),
         "dynamodb" => {
             let table = format!(
@@ -221,7 +243,12 @@ fn snake(pascal: &str) -> String {
     out
 }
 
-async fn sdk_config(endpoint: &str, key: &str, secret: &str, token: Option<&str>) -> aws_config::SdkConfig {
+async fn sdk_config(
+    endpoint: &str,
+    key: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
@@ -253,14 +280,18 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
     let moto = pulse_tests::MotoServer::start();
     let endpoint = moto.endpoint();
     let redis = pulse_tests::RedisServer::start();
-    assert_eq!(redis.command(&format!("CONFIG SET requirepass {REDIS_TOKEN}")), "+OK");
+    assert_eq!(
+        redis.command(&format!("CONFIG SET requirepass {REDIS_TOKEN}")),
+        "+OK"
+    );
     let redis_url = format!("redis://127.0.0.1:{}", redis.port);
     let admin = sdk_config(&endpoint, "testing", "testing", None).await;
 
     // What Terraform reads but does not own: the Redis AUTH token and the receivers'
     // secrets (README: Before the first apply), created as an operator would.
     let ssm = aws_sdk_ssm::Client::new(&admin);
-    let routes_text = std::fs::read_to_string(terraform_dir().join("envs/dev/routes.toml")).unwrap();
+    let routes_text =
+        std::fs::read_to_string(terraform_dir().join("envs/dev/routes.toml")).unwrap();
     let routes = alert_consumer::config::RoutesFile::parse(&routes_text).unwrap();
     let mut parameters = vec![("/pulse/dev/redis-auth".to_string(), REDIS_TOKEN.to_string())];
     for receiver in routes.receivers.values() {
@@ -285,15 +316,25 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
     let work = TempDir::new("pulse-tf-rehearsal");
     copy_tree(&terraform_dir(), &work.0.join("terraform"));
     let root = work.0.join("terraform/envs/dev");
-    std::fs::write(root.join("emulator_override.tf"), override_file(&endpoint, &redis_url)).unwrap();
+    std::fs::write(
+        root.join("emulator_override.tf"),
+        override_file(&endpoint, &redis_url),
+    )
+    .unwrap();
     let artifacts = artifacts(&work.0, &terraform_dir());
     let cli_config = work.0.join("empty.tfrc");
     std::fs::write(&cli_config, "").unwrap();
     let tf = Terraform {
         root: root.clone(),
         envs: vec![
-            ("TF_CLI_CONFIG_FILE".into(), cli_config.display().to_string()),
-            ("TF_DATA_DIR".into(), work.0.join("tf-data").display().to_string()),
+            (
+                "TF_CLI_CONFIG_FILE".into(),
+                cli_config.display().to_string(),
+            ),
+            (
+                "TF_DATA_DIR".into(),
+                work.0.join("tf-data").display().to_string(),
+            ),
             ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
             ("AWS_REGION".into(), REGION.into()),
@@ -305,7 +346,12 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
         format!("artifacts_dir={}", artifacts.display()),
     ];
     let vars: Vec<&str> = vars.iter().map(String::as_str).collect();
-    tf.ok(&["init", "-lockfile=readonly", &format!("-plugin-dir={PLUGIN_DIR}"), "-no-color"]);
+    tf.ok(&[
+        "init",
+        "-lockfile=readonly",
+        &format!("-plugin-dir={PLUGIN_DIR}"),
+        "-no-color",
+    ]);
     let mut apply = vec!["apply", "-auto-approve", "-no-color"];
     apply.extend(&vars);
     tf.ok(&apply);
@@ -315,10 +361,18 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
     let functions = output("function_names");
     let fname = |key: &str| functions[key].as_str().unwrap().to_string();
     let alerts_url = output("alerts_queue_url").as_str().unwrap().to_string();
-    let dlq_url = output("dead_letter_queue_url").as_str().unwrap().to_string();
+    let dlq_url = output("dead_letter_queue_url")
+        .as_str()
+        .unwrap()
+        .to_string();
     let state: Value = serde_json::from_str(&tf.ok(&["show", "-json", "-no-color"])).unwrap();
     let policies = rendered_policies(&state);
-    assert_eq!(policies.len(), 3, "a policy per function: {:?}", policies.keys());
+    assert_eq!(
+        policies.len(),
+        3,
+        "a policy per function: {:?}",
+        policies.keys()
+    );
 
     check_resources(&admin, &output, &fname, &alerts_url, &dlq_url).await;
 
@@ -379,12 +433,18 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
     let dynamo = aws_sdk_dynamodb::Client::new(&admin);
     for (k, price) in [(600, 1.0), (60, 0.9)] {
         let item = HashMap::from([
-            ("PK".to_string(), AttributeValue::S("coingecko#usd-coin".into())),
+            (
+                "PK".to_string(),
+                AttributeValue::S("coingecko#usd-coin".into()),
+            ),
             ("SK".to_string(), AttributeValue::N((now - k).to_string())),
             ("price".to_string(), AttributeValue::N(price.to_string())),
             ("symbol".to_string(), AttributeValue::S("USDC".into())),
             ("decimals".to_string(), AttributeValue::N("6".into())),
-            ("timestamp".to_string(), AttributeValue::N((now - k).to_string())),
+            (
+                "timestamp".to_string(),
+                AttributeValue::N((now - k).to_string()),
+            ),
             ("confidence".to_string(), AttributeValue::N("0.99".into())),
         ]);
         dynamo
@@ -426,6 +486,27 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
     .extract(&unpacked)
     .unwrap();
 
+    // moto would run the alert consumer (in Docker, which is not here) for each alert sent
+    // to its queue: its mapping (checked above) is disabled.
+    for mapping in lambda
+        .list_event_source_mappings()
+        .send()
+        .await
+        .unwrap()
+        .event_source_mappings
+        .unwrap_or_default()
+    {
+        if mapping.event_source_arn.as_deref() == Some(targets.alerts_queue.as_str()) {
+            lambda
+                .update_event_source_mapping()
+                .uuid(mapping.uuid.unwrap_or_default())
+                .enabled(false)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
     // --- IAM, dynamically: each function's role, moto enforcing, every call recorded -----
     let mut roles = BTreeMap::new();
     for (key, _) in iam::FUNCTIONS {
@@ -433,7 +514,12 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
         let arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
         roles.insert(key, assume_role(moto.port, &arn));
         let projection = iam::moto_projection(&policies[key]);
-        put_role_policy(moto.port, &role, &format!("{}-policy", fname(key)), &projection.to_string());
+        put_role_policy(
+            moto.port,
+            &role,
+            &format!("{}-policy", fname(key)),
+            &projection.to_string(),
+        );
     }
     let proxy = RecordingProxy::start(moto.port);
     enforce_iam(moto.port, true);
@@ -449,13 +535,6 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
                 let s = detector::settings::Settings::from_lookup(lookup).unwrap();
                 if let Err(e) = detector::smoke::run(&s, &aws).await {
                     failures.push(format!("detector smoke: {e}"));
-                }
-                match detector::handler::build(&s, &aws).await {
-                    Ok(d) => match d.tick().await {
-                        Ok(summary) => assert!(summary.alerts_sent >= 1, "{summary:?}"),
-                        Err(e) => failures.push(format!("detector tick: {e}")),
-                    },
-                    Err(e) => failures.push(format!("detector start-up: {e}")),
                 }
             }
             "alert_consumer" => {
@@ -473,27 +552,63 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
                 if let Err(e) = dlq_redrive::smoke::run(&queue, &c).await {
                     failures.push(format!("dlq-redrive smoke: {e}"));
                 }
-                let redrive: dlq_redrive::Request =
-                    serde_json::from_value(json!({"action": "redrive", "reason": "rehearsal"}))
-                        .unwrap();
-                if let Err(e) =
-                    dlq_redrive::handle(&queue, &c, &redrive, dlq_redrive::Budget::unlimited()).await
-                {
-                    failures.push(format!("dlq-redrive redrive: {e}"));
-                }
             }
         }
         recorded.insert(key, proxy.take());
     }
+    // The workloads: a tick that sends alerts, a redrive.
+    for (key, _) in iam::FUNCTIONS {
+        let (id, secret, token) = &roles[key];
+        let aws = sdk_config(&proxy.endpoint(), id, secret, Some(token)).await;
+        let env = &settings[key];
+        let lookup = |name: &str| env.get(name).cloned();
+        match key {
+            "detector" => {
+                let s = detector::settings::Settings::from_lookup(lookup).unwrap();
+                match detector::handler::build(&s, &aws).await {
+                    Ok(d) => match d.tick().await {
+                        Ok(summary) => assert!(summary.alerts_sent >= 1, "{summary:?}"),
+                        Err(e) => failures.push(format!("detector tick: {e}")),
+                    },
+                    Err(e) => failures.push(format!("detector start-up: {e}")),
+                }
+            }
+            "dlq_redrive" => {
+                let c = dlq_redrive::Config::from_lookup(lookup).unwrap();
+                let queue = dlq_redrive::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&aws));
+                let redrive: dlq_redrive::Request =
+                    serde_json::from_value(json!({"action": "redrive", "reason": "rehearsal"}))
+                        .unwrap();
+                match dlq_redrive::handle(&queue, &c, &redrive, dlq_redrive::Budget::unlimited())
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) => failures.push(format!("dlq-redrive redrive: {e}")),
+                }
+            }
+            _ => {}
+        }
+        recorded.get_mut(key).unwrap().extend(proxy.take());
+    }
     enforce_iam(moto.port, false);
+    let refused: Vec<String> = recorded
+        .iter()
+        .flat_map(|(key, calls)| calls.iter().map(move |c| (key, c)))
+        .filter(|(_, c)| c.status != 200)
+        .map(|(key, c)| format!("{key}: {}", c.answer.replace("\r\n", " ")))
+        .collect();
     assert!(
         failures.is_empty(),
-        "with their own roles and moto enforcing IAM, the functions failed:\n{}",
-        failures.join("\n")
+        "with their own roles and moto enforcing IAM, the functions failed:\n{}\nrefused calls:\n{}",
+        failures.join("\n"),
+        refused.join("\n")
     );
     let mut denied = Vec::new();
     for (key, calls) in &recorded {
-        assert!(!calls.is_empty(), "{key} made no AWS call through the proxy");
+        assert!(
+            !calls.is_empty(),
+            "{key} made no AWS call through the proxy"
+        );
         for call in calls {
             let (sdk, op, requests) = recorded_requests(call);
             assert!(
@@ -502,7 +617,9 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
                 call.status
             );
             assert!(
-                OPERATIONS.iter().any(|(f, s, o, _)| f == key && *s == sdk && *o == op),
+                OPERATIONS
+                    .iter()
+                    .any(|(f, s, o, _)| f == key && *s == sdk && *o == op),
                 "{key} called {sdk}::{op}, which the inventory does not list"
             );
             for request in requests {
@@ -512,7 +629,31 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
             }
         }
     }
-    assert!(denied.is_empty(), "recorded calls the rendered policies do not allow:\n{}", denied.join("\n"));
+    assert!(
+        denied.is_empty(),
+        "recorded calls the rendered policies do not allow:\n{}",
+        denied.join("\n")
+    );
+    let ops_of = |key: &str| -> BTreeSet<String> {
+        recorded[key]
+            .iter()
+            .map(|c| recorded_requests(c).1)
+            .collect()
+    };
+    for (key, op) in [
+        ("detector", "send_message_batch"),
+        ("detector", "scan"),
+        ("detector", "get_parameter"),
+        ("alert_consumer", "get_parameters"),
+        ("dlq_redrive", "receive_message"),
+        ("dlq_redrive", "get_queue_attributes"),
+    ] {
+        assert!(
+            ops_of(key).contains(op),
+            "{key} never called {op}: {:?}",
+            ops_of(key)
+        );
+    }
 
     // --- and it all goes away again ------------------------------------------------------
     let mut destroy = vec!["destroy", "-auto-approve", "-no-color"];
@@ -557,8 +698,12 @@ async fn check_resources(
     };
     let alerts = attributes(alerts_url.to_string()).await;
     let dlq = attributes(dlq_url.to_string()).await;
-    let redrive: Value =
-        serde_json::from_str(alerts.get("RedrivePolicy").expect("alerts queue RedrivePolicy")).unwrap();
+    let redrive: Value = serde_json::from_str(
+        alerts
+            .get("RedrivePolicy")
+            .expect("alerts queue RedrivePolicy"),
+    )
+    .unwrap();
     assert_eq!(redrive["maxReceiveCount"].as_u64(), Some(3), "{redrive}");
     assert_eq!(
         redrive["deadLetterTargetArn"].as_str(),
@@ -576,7 +721,11 @@ async fn check_resources(
         .unwrap()
         .queue_urls
         .unwrap_or_default();
-    assert_eq!(queue_urls.len(), 3, "alerts, its DLQ, stream failures: {queue_urls:?}");
+    assert_eq!(
+        queue_urls.len(),
+        3,
+        "alerts, its DLQ, stream failures: {queue_urls:?}"
+    );
 
     // Alarms and their thresholds.
     let cloudwatch = aws_sdk_cloudwatch::Client::new(admin);
@@ -594,13 +743,25 @@ async fn check_resources(
         .collect();
     let names: BTreeSet<String> = output("alarm_names")
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
-    assert!(names.iter().all(|n| alarms.contains_key(n)), "{names:?} vs {:?}", alarms.keys());
+    assert!(
+        names.iter().all(|n| alarms.contains_key(n)),
+        "{names:?} vs {:?}",
+        alarms.keys()
+    );
     for key in ["detector", "alert_consumer", "dlq_redrive"] {
         for kind in ["errors", "throttles", "duration"] {
             let name = format!("{}-{kind}", fname(key));
-            assert!(alarms.contains_key(&name), "missing alarm {name}: {:?}", alarms.keys());
+            assert!(
+                alarms.contains_key(&name),
+                "missing alarm {name}: {:?}",
+                alarms.keys()
+            );
         }
     }
     let threshold = |name: &str| {
@@ -616,7 +777,10 @@ async fn check_resources(
     assert!(alarms.contains_key("pulse-dev-detector-stream-failures-not-empty"));
     for (name, metric) in [
         ("pulse-dev-alert-consumer-deliveries-failed", "Failed"),
-        ("pulse-dev-alert-consumer-deliveries-failed-permanent", "FailedPermanent"),
+        (
+            "pulse-dev-alert-consumer-deliveries-failed-permanent",
+            "FailedPermanent",
+        ),
     ] {
         let query = alarms[name]
             .metrics
@@ -625,7 +789,8 @@ async fn check_resources(
             .find_map(|m| m.expression.clone())
             .unwrap_or_default();
         assert!(
-            query.contains(&format!("SUM({metric})")) && query.contains("Function = 'alert-consumer'"),
+            query.contains(&format!("SUM({metric})"))
+                && query.contains("Function = 'alert-consumer'"),
             "{name}: {query}"
         );
     }
@@ -679,10 +844,17 @@ async fn check_resources(
         .targets
         .unwrap_or_default();
     assert_eq!(targets.len(), 1);
-    assert_eq!(targets[0].arn.as_str(), alias_arn, "the schedule invokes the alias");
+    assert_eq!(
+        targets[0].arn.as_str(),
+        alias_arn,
+        "the schedule invokes the alias"
+    );
 
     // The functions: runtime, architecture, environment names, VPC placement.
-    assert_eq!(detector.runtime, Some(aws_sdk_lambda::types::Runtime::Providedal2023));
+    assert_eq!(
+        detector.runtime,
+        Some(aws_sdk_lambda::types::Runtime::Providedal2023)
+    );
     assert_eq!(detector.handler.as_deref(), Some("bootstrap"));
     assert_eq!(
         detector.architectures,
@@ -691,7 +863,11 @@ async fn check_resources(
     let names: BTreeSet<String> = env_of(&detector).into_keys().collect();
     let known: BTreeSet<String> = DETECTOR.iter().map(|v| v.name.to_string()).collect();
     assert!(names.is_subset(&known), "{names:?}");
-    for (key, in_vpc) in [("detector", true), ("alert_consumer", true), ("dlq_redrive", false)] {
+    for (key, in_vpc) in [
+        ("detector", true),
+        ("alert_consumer", true),
+        ("dlq_redrive", false),
+    ] {
         let config = lambda
             .get_function_configuration()
             .function_name(fname(key))
@@ -734,24 +910,51 @@ async fn check_resources(
     let mappings = mappings_of(fname("alert_consumer"));
     assert_eq!(mappings.len(), 1, "{mappings:?}");
     let mapping = &mappings[0];
+    // The alias (moto reports the version the alias points at, AWS the alias ARN), never
+    // the unqualified function ($LATEST).
+    let consumer_version = output("function_versions")["alert_consumer"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
-        mapping.function_arn.as_deref().is_some_and(|a| a.ends_with(":live")),
+        mapping.function_arn.as_deref().is_some_and(|a| {
+            a.ends_with(":live") || a.ends_with(&format!(":{consumer_version}"))
+        }),
         "the SQS mapping invokes the alias: {:?}",
         mapping.function_arn
     );
-    assert_eq!(mapping.event_source_arn.as_deref(), Some(queue_arn(alerts_url).as_str()));
+    assert_eq!(
+        mapping.event_source_arn.as_deref(),
+        Some(queue_arn(alerts_url).as_str())
+    );
     assert_eq!(mapping.batch_size, Some(7));
     assert_eq!(
         mapping.function_response_types,
-        Some(vec![aws_sdk_lambda::types::FunctionResponseType::ReportBatchItemFailures])
+        Some(vec![
+            aws_sdk_lambda::types::FunctionResponseType::ReportBatchItemFailures
+        ])
     );
     assert_eq!(
-        mapping.scaling_config.as_ref().and_then(|s| s.maximum_concurrency),
+        mapping
+            .scaling_config
+            .as_ref()
+            .and_then(|s| s.maximum_concurrency),
         Some(3)
     );
     let streams = mappings_of(fname("detector"));
     assert_eq!(streams.len(), 2, "{streams:?}");
+    let detector_version = output("function_versions")["detector"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for stream in &streams {
+        assert!(
+            stream.function_arn.as_deref().is_some_and(|a| {
+                a.ends_with(":live") || a.ends_with(&format!(":{detector_version}"))
+            }),
+            "the stream mapping invokes the alias: {:?}",
+            stream.function_arn
+        );
         assert_eq!(stream.bisect_batch_on_function_error, Some(true));
         let destination = stream
             .destination_config
@@ -759,6 +962,9 @@ async fn check_resources(
             .and_then(|d| d.on_failure.as_ref())
             .and_then(|f| f.destination.as_deref())
             .unwrap_or_default();
-        assert!(destination.ends_with(":pulse-dev-detector-stream-failures"), "{destination}");
+        assert!(
+            destination.ends_with(":pulse-dev-detector-stream-failures"),
+            "{destination}"
+        );
     }
 }
