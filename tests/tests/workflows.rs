@@ -152,8 +152,8 @@ fn deploy_runs_only_after_ci_passed_on_that_commit() {
     };
     let (dev, staging, prod) = (env_job("dev"), env_job("staging"), env_job("prod"));
     assert_eq!(needs(dev.1), [roots[0].0.clone()]);
-    assert_eq!(needs(staging.1), [dev.0.clone()]);
-    assert_eq!(needs(prod.1), [staging.0.clone()]);
+    assert_eq!(needs(staging.1), std::slice::from_ref(&dev.0));
+    assert_eq!(needs(prod.1), std::slice::from_ref(&staging.0));
     for (_, job) in [dev, staging, prod] {
         assert_eq!(
             job["uses"].as_str(),
@@ -196,7 +196,11 @@ fn each_environment_applies_the_plan_an_earlier_job_saved() {
         .find(|(_, j)| runs(j).contains(" apply "))
         .expect("a job that applies");
     assert_ne!(plan.0, apply.0, "plan and apply are separate jobs");
-    assert_eq!(needs(apply.1), [plan.0.clone()], "apply follows plan");
+    assert_eq!(
+        needs(apply.1),
+        std::slice::from_ref(&plan.0),
+        "apply follows plan"
+    );
     assert!(
         !runs(apply.1).contains(" plan"),
         "the apply job must not plan again: {}",

@@ -11,6 +11,7 @@
 //!   the function's own role (STS AssumeRole), with moto enforcing IAM, through a recording
 //!   proxy whose every call is evaluated against the rendered policy;
 //! - `terraform destroy`.
+//!
 //! Skipped with a message when terraform or /opt/tf-plugins is missing; opt out with
 //! `PULSE_SKIP_TF_REHEARSAL=1`.
 
