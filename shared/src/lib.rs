@@ -18,7 +18,8 @@
 //! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines;
 //! - [`adapters`]: Redis, DynamoDB, SQS, CloudWatch and SSM behind the ports (cargo features
 //!   `redis-adapter` and `aws-adapters`); [`pipeline::run_checkpointed`] runs a Lambda batch;
-//! - [`alerting`]: delivery decisions for alerts: routing tree, silences, repeat interval, texts.
+//! - [`alerting`]: delivery decisions for alerts: routing tree, silences, repeat interval, texts;
+//! - [`smoke`]: the post-deploy smoke test's payload and report (each function runs its checks).
 
 pub mod adapters;
 pub mod alerting;
@@ -34,6 +35,7 @@ pub mod ports;
 pub mod record;
 pub mod replay;
 pub mod rules;
+pub mod smoke;
 pub mod state;
 pub mod tally;
 pub mod window;

@@ -15,7 +15,8 @@
 //!   ([`ssm`], the only module using the AWS SDK) or plain values for local runs;
 //! - [`metrics`]: per receiver counters and latency, logged and emitted as EMF lines;
 //! - [`clock`]: the time, injectable for tests;
-//! - [`startup`]: builds the application the same way for `main` and for the tests.
+//! - [`startup`]: builds the application the same way for `main` and for the tests;
+//! - [`smoke`]: the post-deploy smoke test (`{"smoke": true}`): routes, secrets, Redis.
 //!
 //! The pure decisions (routing, silences, repeat interval, templates) live in
 //! `pulse::alerting`.
@@ -29,6 +30,7 @@ pub mod receivers;
 pub mod redis_store;
 pub mod retry;
 pub mod secrets;
+pub mod smoke;
 pub mod ssm;
 pub mod startup;
 pub mod store;

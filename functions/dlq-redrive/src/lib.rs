@@ -11,6 +11,7 @@
 //! - [`sqs`]: the adapter over `aws_sdk_sqs` (the only module that touches the SDK).
 //! - [`ops`]: the operations: inspect, redrive, native move tasks, status.
 //! - [`handler`]: configuration from the environment, logging, metrics, dispatch.
+//! - [`smoke`]: the post-deploy smoke test (`{"smoke": true}`): both queues, nothing moved.
 //!
 //! The one rule: a message leaves the dead-letter queue only after the destination acknowledged
 //! it (send first, delete after), and every message this code holds invisible is made visible
@@ -23,6 +24,7 @@ pub mod queue;
 pub mod rate;
 pub mod report;
 pub mod request;
+pub mod smoke;
 pub mod sqs;
 
 pub use handler::{Config, handle};
