@@ -40,14 +40,14 @@ else
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
     : >"$work/empty.tfrc"
-    for env_dir in terraform/envs/*/ terraform/rehearsal/; do
+    for env_dir in terraform/envs/*/ terraform/bootstrap/; do
       env_dir="${env_dir%/}"
       step "terraform init -backend=false + validate: $env_dir"
       data_dir="$work/$(basename "$env_dir")"
-      # The lock file this writes beside the configuration is git-ignored.
+      # The committed lock file must hold the provider's hash: -lockfile=readonly.
       TF_CLI_CONFIG_FILE="$work/empty.tfrc" TF_DATA_DIR="$data_dir" \
         terraform -chdir="$env_dir" init -backend=false -plugin-dir="$PLUGIN_DIR" \
-        -input=false -no-color >/dev/null
+        -lockfile=readonly -input=false -no-color >/dev/null
       TF_CLI_CONFIG_FILE="$work/empty.tfrc" TF_DATA_DIR="$data_dir" \
         terraform -chdir="$env_dir" validate -no-color
     done

@@ -23,9 +23,10 @@ if ! command -v moto_server >/dev/null 2>&1; then
   say "installing moto[server] (pip)"
   python3 -m pip install -q 'moto[server]>=5.0,<6'
 fi
+# The version scripts/package-lambdas.sh and the deploy workflow use.
 if ! command -v cargo-lambda >/dev/null 2>&1; then
   say "installing cargo-lambda (pip)"
-  python3 -m pip install -q cargo-lambda || echo "cargo-lambda could not be installed: the cargo lambda tests will skip"
+  python3 -m pip install -q 'cargo-lambda==1.9.2' || echo "cargo-lambda could not be installed: the cargo lambda tests will skip"
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   say "installing cargo-nextest"

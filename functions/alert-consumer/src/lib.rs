@@ -15,7 +15,8 @@
 //!   (`pulse_adapters::ssm`) or plain values for local runs;
 //! - [`metrics`]: per receiver counters and latency, logged and emitted as EMF lines;
 //! - [`clock`]: the time, injectable for tests;
-//! - [`startup`]: builds the application the same way for `main` and for the tests.
+//! - [`startup`]: builds the application the same way for `main` and for the tests;
+//! - [`smoke`]: the post-deploy smoke test (`{"smoke": true}`): routes, secrets, Redis.
 //!
 //! - [`alerting`]: the pure delivery decisions (routing tree, silences, repeat interval,
 //!   texts), with no I/O.
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod receivers;
 pub mod retry;
 pub mod secrets;
+pub mod smoke;
 pub mod startup;
 
 pub use handler::App;

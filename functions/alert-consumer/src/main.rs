@@ -1,10 +1,15 @@
 //! The alert consumer Lambda: JSON tracing, the application built once per container
-//! (configuration, secrets from SSM, Redis, HTTP client), then the SQS batch handler.
+//! (configuration, secrets from SSM, Redis, HTTP client; at the first batch, again after a
+//! failure), then the SQS batch handler. `{"smoke": true}` runs the smoke test instead.
 
-use alert_consumer::startup;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use alert_consumer::config::Settings;
+use alert_consumer::{smoke, startup};
+use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use pulse_adapters::ssm::SsmSecrets;
+use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::OnceCell;
 
 /// The invocation's deadline as an [`Instant`].
 fn deadline(context: &lambda_runtime::Context) -> Option<Instant> {
@@ -19,11 +24,20 @@ fn deadline(context: &lambda_runtime::Context) -> Option<Instant> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     pulse_adapters::telemetry::init_lambda();
-    let app = startup::from_env().await?;
-    let app = &app;
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+    let settings = Settings::from_env()?;
+    let ssm = SsmSecrets::new(&pulse_adapters::aws::config_from_env().await);
+    let app = OnceCell::new();
+    let (settings, ssm, app) = (&settings, &ssm, &app);
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        if pulse_core::smoke::requested(&event.payload) {
+            return smoke::run(settings, ssm).await.map_err(Error::from);
+        }
         let deadline = deadline(&event.context);
-        Ok::<SqsBatchResponse, Error>(app.handle(event.payload, deadline).await)
+        let batch: SqsEvent = serde_json::from_value(event.payload)?;
+        let app = app
+            .get_or_try_init(|| startup::from_settings(settings, ssm))
+            .await?;
+        Ok::<Value, Error>(serde_json::to_value(app.handle(batch, deadline).await)?)
     }))
     .await
 }

@@ -87,15 +87,23 @@ fn with_password(url: &str, token: &str) -> String {
 /// The production application: environment, SSM, Redis, system clock.
 pub async fn from_env() -> Result<App<RedisStore>, StartupError> {
     let settings = Settings::from_env()?;
+    let ssm = SsmSecrets::new(&pulse_adapters::aws::config_from_env().await);
+    from_settings(&settings, &ssm).await
+}
+
+/// The production application from settings and a secret source (SSM): routes file,
+/// secrets, Redis, system clock.
+pub async fn from_settings(
+    settings: &Settings,
+    ssm: &impl SecretSource,
+) -> Result<App<RedisStore>, StartupError> {
     let routes = RoutesFile::load(&settings.routes_file)?;
-    let aws = pulse_adapters::aws::config_from_env().await;
-    let ssm = SsmSecrets::new(&aws);
-    let url = redis_url(&settings, &ssm).await?;
+    let url = redis_url(settings, ssm).await?;
     let store = RedisStore::connect(&url)?;
     build(
         routes,
         settings.secrets_parameter_path.as_deref(),
-        &ssm,
+        ssm,
         store,
         Arc::new(crate::clock::SystemClock),
         &settings.metrics_namespace,

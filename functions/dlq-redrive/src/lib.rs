@@ -11,6 +11,7 @@
 //!   in memory: `pulse_core::ports::MemoryQueue`).
 //! - [`ops`]: the operations: inspect, redrive, native move tasks, status.
 //! - [`handler`]: configuration from the environment, logging, metrics, dispatch.
+//! - [`smoke`]: the post-deploy smoke test (`{"smoke": true}`): both queues, nothing moved.
 //!
 //! The one rule: a message leaves the dead-letter queue only after the destination acknowledged
 //! it (send first, delete after), and every message this code holds invisible is made visible
@@ -22,6 +23,7 @@ pub mod ops;
 pub mod rate;
 pub mod report;
 pub mod request;
+pub mod smoke;
 
 pub use handler::{Config, handle};
 pub use ops::{Budget, Error};

@@ -66,6 +66,25 @@ impl DynamoSource {
         }
     }
 
+    /// The smoke test's read: one item of each table (a Scan of Limit 1, half a read unit),
+    /// the same action the scheduled read uses, so a missing table or permission shows.
+    pub async fn probe(&self) -> Vec<(String, Result<(), PortError>)> {
+        let mut out = Vec::new();
+        for table in &self.tables {
+            let result = self
+                .client
+                .scan()
+                .table_name(table)
+                .limit(1)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| sdk_error(&format!("dynamodb Scan {table}"), e));
+            out.push((table.clone(), result));
+        }
+        out
+    }
+
     async fn run(&self, job: Job, since: UnixSecs) -> Result<(Vec<RawItem>, u64), PortError> {
         let mut items = Vec::new();
         let mut pages = 0;

@@ -18,7 +18,8 @@
 //! - [`env`]: environment variable names, shared with Terraform;
 //! - [`keys`]: every Redis key the detector and the alert consumer write (owner, type, TTL);
 //! - [`time`]: durations and points in time written for people (one grammar everywhere);
-//! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines.
+//! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines;
+//! - [`smoke`]: the post-deploy smoke test's payload and report (each function runs its checks).
 
 pub mod config;
 pub mod engine;
@@ -32,6 +33,7 @@ pub mod ports;
 pub mod record;
 pub mod replay;
 pub mod rules;
+pub mod smoke;
 pub mod state;
 pub mod tally;
 pub mod time;

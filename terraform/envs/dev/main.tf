@@ -1,43 +1,35 @@
-provider "aws" {
-  region = var.region
+# dev: its own tables (streams on), a small ElastiCache (one node, no failover) in its own
+# VPC with one NAT gateway (AWS API calls go through it too: no interface endpoints).
 
-  default_tags {
-    tags = {
-      Project     = "pulse"
-      Environment = "dev"
-      ManagedBy   = "terraform"
-    }
-  }
+locals {
+  environment = "dev"
 }
 
 module "pulse" {
   source = "../../modules/pulse"
 
-  environment = "dev"
-  name_prefix = "pulse-dev"
-
-  detector_zip_path       = "${var.artifacts_dir}/detector/bootstrap.zip"
-  alert_consumer_zip_path = "${var.artifacts_dir}/alert-consumer/bootstrap.zip"
-  dlq_redrive_zip_path    = "${var.artifacts_dir}/dlq-redrive/bootstrap.zip"
-  architectures           = var.architectures
+  environment               = local.environment
+  name_prefix               = "pulse-dev"
+  artifacts_dir             = var.artifacts_dir
+  permissions_boundary_name = "pulse-dev-boundary"
 
   events_table_name       = var.events_table_name
   coins_table_name        = var.coins_table_name
   events_table_stream_arn = var.events_table_stream_arn
   coins_table_stream_arn  = var.coins_table_stream_arn
-  create_tables           = var.create_tables
-  enable_stream_trigger   = var.enable_stream_trigger
-  thresholds_file         = var.thresholds_file
+  create_tables           = true
+  enable_stream_trigger   = true
 
-  redis_url                      = var.redis_url
-  redis_auth_parameter_name      = var.redis_auth_parameter_name
-  create_elasticache             = var.create_elasticache
-  elasticache_subnet_ids         = var.elasticache_subnet_ids
-  elasticache_security_group_ids = var.elasticache_security_group_ids
-  subnet_ids                     = var.subnet_ids
-  security_group_ids             = var.security_group_ids
+  vpc_cidr_block          = var.vpc_cidr_block
+  availability_zone_count = 2
+  nat_gateway_per_zone    = false
+  interface_endpoints     = []
 
-  secrets_parameter_path = var.secrets_parameter_path
-  log_retention_days     = var.log_retention_days
-  alarm_email_endpoints  = var.alarm_email_endpoints
+  redis_auth_parameter_name      = "/pulse/dev/redis-auth"
+  elasticache_node_type          = "cache.t4g.micro"
+  elasticache_num_cache_clusters = 1
+  secrets_parameter_path         = "/pulse/dev/receivers"
+
+  log_retention_days    = 14
+  alarm_email_endpoints = var.alarm_email_endpoints
 }

@@ -1,43 +1,34 @@
-provider "aws" {
-  region = var.region
+# staging: the data platform's staging tables, a two-node ElastiCache (failover), one NAT
+# gateway, no interface endpoints.
 
-  default_tags {
-    tags = {
-      Project     = "pulse"
-      Environment = "staging"
-      ManagedBy   = "terraform"
-    }
-  }
+locals {
+  environment = "staging"
 }
 
 module "pulse" {
   source = "../../modules/pulse"
 
-  environment = "staging"
-  name_prefix = "pulse-staging"
-
-  detector_zip_path       = "${var.artifacts_dir}/detector/bootstrap.zip"
-  alert_consumer_zip_path = "${var.artifacts_dir}/alert-consumer/bootstrap.zip"
-  dlq_redrive_zip_path    = "${var.artifacts_dir}/dlq-redrive/bootstrap.zip"
-  architectures           = var.architectures
+  environment               = local.environment
+  name_prefix               = "pulse-staging"
+  artifacts_dir             = var.artifacts_dir
+  permissions_boundary_name = "pulse-staging-boundary"
 
   events_table_name       = var.events_table_name
   coins_table_name        = var.coins_table_name
   events_table_stream_arn = var.events_table_stream_arn
   coins_table_stream_arn  = var.coins_table_stream_arn
-  create_tables           = var.create_tables
-  enable_stream_trigger   = var.enable_stream_trigger
-  thresholds_file         = var.thresholds_file
+  enable_stream_trigger   = var.events_table_stream_arn != "" || var.coins_table_stream_arn != ""
 
-  redis_url                      = var.redis_url
-  redis_auth_parameter_name      = var.redis_auth_parameter_name
-  create_elasticache             = var.create_elasticache
-  elasticache_subnet_ids         = var.elasticache_subnet_ids
-  elasticache_security_group_ids = var.elasticache_security_group_ids
-  subnet_ids                     = var.subnet_ids
-  security_group_ids             = var.security_group_ids
+  vpc_cidr_block          = var.vpc_cidr_block
+  availability_zone_count = 2
+  nat_gateway_per_zone    = false
+  interface_endpoints     = []
 
-  secrets_parameter_path = var.secrets_parameter_path
-  log_retention_days     = var.log_retention_days
-  alarm_email_endpoints  = var.alarm_email_endpoints
+  redis_auth_parameter_name      = "/pulse/staging/redis-auth"
+  elasticache_node_type          = "cache.t4g.small"
+  elasticache_num_cache_clusters = 2
+  secrets_parameter_path         = "/pulse/staging/receivers"
+
+  log_retention_days    = 30
+  alarm_email_endpoints = var.alarm_email_endpoints
 }

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.9"
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {
@@ -8,10 +8,12 @@ terraform {
     }
   }
 
-  # Partial configuration: bucket, region and dynamodb_table come from
-  # `terraform init -backend-config=...` (see terraform/README.md and deploy.yml).
+  # Partial configuration: bucket and region come from `terraform init -backend-config=...`
+  # (terraform/README.md, deploy-environment.yml); terraform/bootstrap creates the bucket.
+  # S3 native locking (a .tflock object beside the state), no DynamoDB table.
   backend "s3" {
-    key     = "pulse/staging/terraform.tfstate"
-    encrypt = true
+    key          = "pulse/staging/terraform.tfstate"
+    encrypt      = true
+    use_lockfile = true
   }
 }

@@ -217,3 +217,100 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   ok_actions          = local.actions
   tags                = var.tags
 }
+
+# --- the alert consumer's deliveries ------------------------------------------------------
+# The consumer emits Failed and FailedPermanent per receiver (EMF, dimensions Function and
+# Receiver; functions/alert-consumer/src/metrics.rs). A Metrics Insights query sums them over
+# every receiver, so a receiver added to the routes file is watched without a change here.
+
+resource "aws_cloudwatch_metric_alarm" "deliveries" {
+  for_each = {
+    failed = {
+      metric      = "Failed"
+      threshold   = var.delivery_failed_threshold
+      description = "failed (retried or not)"
+    }
+    failed_permanent = {
+      metric      = "FailedPermanent"
+      threshold   = var.delivery_failed_permanent_threshold
+      description = "failed permanently (never retried: fix the receiver or the routes, then redrive)"
+    }
+  }
+  alarm_name          = "${var.name_prefix}-alert-consumer-deliveries-${replace(each.key, "_", "-")}"
+  alarm_description   = "Alert deliveries ${each.value.description}: at least ${each.value.threshold} in 5 minutes."
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+
+  metric_query {
+    id          = "deliveries"
+    expression  = "SELECT SUM(${each.value.metric}) FROM SCHEMA(\"${var.metrics_namespace}\", Function, Receiver) WHERE Function = '${var.alert_consumer_metric_function}'"
+    label       = "${each.value.metric} deliveries"
+    period      = 300
+    return_data = true
+  }
+}
+
+# --- Redis (ElastiCache), per node ---------------------------------------------------------
+
+locals {
+  redis_alarms = merge([
+    for index, node in var.redis_cluster_ids : merge(
+      {
+        "${node}-cpu" = {
+          node        = node
+          metric      = "EngineCPUUtilization"
+          statistic   = "Average"
+          threshold   = var.redis_cpu_threshold_percent
+          description = "Redis engine CPU of ${node} at or above ${var.redis_cpu_threshold_percent} %."
+        }
+        "${node}-memory" = {
+          node        = node
+          metric      = "DatabaseMemoryUsagePercentage"
+          statistic   = "Average"
+          threshold   = var.redis_memory_threshold_percent
+          description = "Redis memory of ${node} at or above ${var.redis_memory_threshold_percent} % of maxmemory."
+        }
+        "${node}-evictions" = {
+          node        = node
+          metric      = "Evictions"
+          statistic   = "Sum"
+          threshold   = 1
+          description = "Redis on ${node} evicted keys: detector state, baselines or dedup markers are being lost."
+        }
+      },
+      # Replicas only: the primary has no replication lag.
+      index == 0 ? {} : {
+        "${node}-replication-lag" = {
+          node        = node
+          metric      = "ReplicationLag"
+          statistic   = "Maximum"
+          threshold   = var.redis_replication_lag_threshold_seconds
+          description = "Replica ${node} lags the primary by ${var.redis_replication_lag_threshold_seconds} s or more."
+        }
+      },
+    )
+  ]...)
+}
+
+resource "aws_cloudwatch_metric_alarm" "redis" {
+  for_each            = local.redis_alarms
+  alarm_name          = each.key
+  alarm_description   = each.value.description
+  namespace           = "AWS/ElastiCache"
+  metric_name         = each.value.metric
+  dimensions          = { CacheClusterId = each.value.node }
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}

@@ -10,6 +10,8 @@ output "alarm_names" {
     [for a in aws_cloudwatch_metric_alarm.throttles : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.duration : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.dead_letters : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.deliveries : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.redis : a.alarm_name],
     [
       aws_cloudwatch_metric_alarm.detector_lag.alarm_name,
       aws_cloudwatch_metric_alarm.queue_age.alarm_name,

@@ -84,3 +84,51 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of pulse's own metrics (the consumer's delivery counts)."
+  type        = string
+  default     = "Pulse"
+}
+
+variable "alert_consumer_metric_function" {
+  description = "Value of the Function dimension the alert consumer's metrics carry."
+  type        = string
+  default     = "alert-consumer"
+}
+
+variable "delivery_failed_threshold" {
+  description = "Failed deliveries in 5 minutes that fire the delivery alarm."
+  type        = number
+  default     = 5
+}
+
+variable "delivery_failed_permanent_threshold" {
+  description = "Permanently failed deliveries in 5 minutes that fire the permanent-failure alarm."
+  type        = number
+  default     = 1
+}
+
+variable "redis_cluster_ids" {
+  description = "ElastiCache cache cluster ids to watch, the primary first; empty for none (an external Redis)."
+  type        = list(string)
+  default     = []
+}
+
+variable "redis_cpu_threshold_percent" {
+  description = "Redis engine CPU (percent) that fires the CPU alarm."
+  type        = number
+  default     = 80
+}
+
+variable "redis_memory_threshold_percent" {
+  description = "Redis memory use (percent of maxmemory) that fires the memory alarm."
+  type        = number
+  default     = 80
+}
+
+variable "redis_replication_lag_threshold_seconds" {
+  description = "Replication lag (seconds) of a replica that fires its alarm."
+  type        = number
+  default     = 5
+}

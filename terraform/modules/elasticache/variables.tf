@@ -4,8 +4,25 @@ variable "name" {
 }
 
 variable "auth_token_parameter_name" {
-  description = "SSM SecureString holding the AUTH token (16..128 printable characters), created before the first apply."
+  description = "SSM SecureString holding the AUTH token (16..128 printable characters, no @ \" /), created before the first apply."
   type        = string
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_./-]+$", var.auth_token_parameter_name))
+    error_message = "auth_token_parameter_name must be an SSM parameter name starting with /, e.g. \"/pulse/prod/redis-auth\"."
+  }
+}
+
+variable "set_auth_token" {
+  description = "Set the AUTH token after creation with scripts/redis-auth.sh (needs the AWS CLI); false only where no AWS CLI runs the apply."
+  type        = bool
+  default     = true
+}
+
+variable "port" {
+  description = "Port Redis listens on."
+  type        = number
+  default     = 6379
 }
 
 variable "subnet_ids" {
@@ -30,13 +47,13 @@ variable "node_type" {
 }
 
 variable "num_cache_clusters" {
-  description = "Nodes in the group (a primary and replicas in other zones, for automatic failover)."
+  description = "Nodes in the group: 1 (dev: no failover) or a primary and replicas in other zones (2..6: automatic failover, Multi-AZ)."
   type        = number
   default     = 2
 
   validation {
-    condition     = var.num_cache_clusters >= 2 && var.num_cache_clusters <= 6
-    error_message = "num_cache_clusters must lie in 2..6: automatic failover and Multi-AZ need a replica."
+    condition     = var.num_cache_clusters >= 1 && var.num_cache_clusters <= 6
+    error_message = "num_cache_clusters must lie in 1..6."
   }
 }
 

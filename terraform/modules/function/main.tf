@@ -1,5 +1,7 @@
-# One Lambda function built by `cargo lambda build --release --arm64 --output-format zip`,
-# its log group (retention, JSON format) and its execution role (iam.tf).
+# One Lambda function from the zip scripts/package-lambdas.sh builds (cargo lambda, arm64),
+# its log group (retention, JSON format), its execution role (iam.tf), and the alias `live`
+# every trigger invokes: each apply publishes a version and moves `live` to it, so a rollback
+# is one `aws lambda update-alias` back to the previous version (README, Rollback).
 
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_338:retention is a variable per environment (var.log_retention_days); a year of debug logs is not worth its cost here
@@ -21,6 +23,7 @@ resource "aws_lambda_function" "this" {
 
   filename         = var.zip_path
   source_code_hash = var.source_code_hash != null ? var.source_code_hash : filebase64sha256(var.zip_path)
+  publish          = true
   handler          = "bootstrap"
   runtime          = "provided.al2023"
   architectures    = var.architectures
@@ -58,4 +61,11 @@ resource "aws_lambda_function" "this" {
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.this,
   ]
+}
+
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "The version triggers invoke; moved by each apply, or back by hand for a rollback."
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
 }

@@ -27,3 +27,18 @@ output "log_group_name" {
   description = "Name of the function's log group."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "alias_arn" {
+  description = "ARN of the alias `live` (what triggers invoke)."
+  value       = aws_lambda_alias.live.arn
+}
+
+output "alias_name" {
+  description = "Name of the alias triggers invoke."
+  value       = aws_lambda_alias.live.name
+}
+
+output "version" {
+  description = "Version published by this apply (the alias points at it)."
+  value       = aws_lambda_function.this.version
+}

@@ -137,6 +137,12 @@ variable "policy_statements" {
   }
 }
 
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the execution role (terraform/bootstrap creates one per environment; the deploy role may only create roles with it); null for none."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)

@@ -1,5 +1,8 @@
 # Statements of each function's execution role (the function module adds logs, tracing and
 # VPC networking). Named actions on named ARNs; "*" only where AWS has no resource type.
+# Each action is one the function's code calls (tests/tests/terraform/iam.rs keeps an
+# inventory of every SDK operation per function and checks both ways), or one the Lambda
+# service calls with the role on the function's behalf (event source mappings: marked).
 
 locals {
   table_arns = [
@@ -7,11 +10,8 @@ locals {
   ]
   index_arns = [for arn in local.table_arns : "${arn}/index/*"]
 
-  redis_auth_parameter_arn = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(var.redis_auth_parameter_name, "/")}"
-  secrets_path_arns = [
-    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.secrets_parameter_path}",
-    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.secrets_parameter_path}/*",
-  ]
+  redis_auth_parameter_arn = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(coalesce(var.redis_auth_parameter_name, "/none"), "/")}"
+  secrets_path_arn         = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.secrets_parameter_path}/*"
 
   put_metrics = {
     sid     = "PutPulseMetrics"
@@ -25,14 +25,6 @@ locals {
       values   = [var.metrics_namespace]
     }]
     enabled = true
-  }
-
-  read_redis_auth = {
-    sid        = "ReadRedisAuthToken"
-    actions    = ["ssm:GetParameter"]
-    resources  = [local.redis_auth_parameter_arn]
-    conditions = []
-    enabled    = var.redis_auth_parameter_name != ""
   }
 
   decrypt_parameters = {
@@ -51,12 +43,13 @@ locals {
   detector_statement_candidates = [
     {
       sid        = "ReadTables"
-      actions    = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"]
+      actions    = ["dynamodb:Scan", "dynamodb:Query"]
       resources  = concat(local.table_arns, local.index_arns)
       conditions = []
       enabled    = true
     },
     {
+      # Used by the stream event source mapping, with this role.
       sid        = "ReadStreams"
       actions    = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
       resources  = values(local.stream_arns)
@@ -64,6 +57,7 @@ locals {
       enabled    = var.enable_stream_trigger
     },
     {
+      # Used by the stream event source mapping, with this role.
       sid     = "ListStreams"
       actions = ["dynamodb:ListStreams"]
       # ListStreams has no resource type: AWS offers nothing narrower than "*".
@@ -72,6 +66,7 @@ locals {
       enabled    = var.enable_stream_trigger
     },
     {
+      # Used by the stream event source mapping's on-failure destination, with this role.
       sid        = "SendStreamFailures"
       actions    = ["sqs:SendMessage"]
       resources  = aws_sqs_queue.stream_failures[*].arn
@@ -79,19 +74,27 @@ locals {
       enabled    = var.enable_stream_trigger
     },
     {
+      # SendMessageBatch is authorized as sqs:SendMessage; GetQueueAttributes: the smoke test.
       sid        = "SendAlerts"
       actions    = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
       resources  = [module.queues.queue_arn]
       conditions = []
       enabled    = true
     },
-    local.read_redis_auth,
+    {
+      sid        = "ReadRedisAuthToken"
+      actions    = ["ssm:GetParameters"]
+      resources  = [local.redis_auth_parameter_arn]
+      conditions = []
+      enabled    = var.redis_auth_parameter_name != null
+    },
     local.decrypt_parameters,
     local.put_metrics,
   ]
 
   alert_consumer_statement_candidates = [
     {
+      # Used by the SQS event source mapping, with this role.
       sid        = "ConsumeAlerts"
       actions    = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
       resources  = [module.queues.queue_arn]
@@ -99,23 +102,24 @@ locals {
       enabled    = true
     },
     {
-      sid        = "ReadReceiverSecrets"
-      actions    = ["ssm:GetParameter", "ssm:GetParametersByPath"]
-      resources  = local.secrets_path_arns
+      # The consumer reads every secret, and the Redis AUTH token, with GetParameters
+      # (plural, ten names a call): IAM authorizes it separately from GetParameter.
+      sid        = "ReadSecrets"
+      actions    = ["ssm:GetParameters"]
+      resources  = concat(var.secrets_parameter_path == "" ? [] : [local.secrets_path_arn], var.redis_auth_parameter_name == null ? [] : [local.redis_auth_parameter_arn])
       conditions = []
-      enabled    = var.secrets_parameter_path != ""
+      enabled    = var.secrets_parameter_path != "" || var.redis_auth_parameter_name != null
     },
-    local.read_redis_auth,
     local.decrypt_parameters,
-    local.put_metrics,
   ]
 
   dlq_redrive_statement_candidates = [
     {
+      # The *Batch calls are authorized as their single-message actions.
       sid = "ReadDeleteDeadLetters"
       actions = [
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListDeadLetterSourceQueues",
+        "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues",
       ]
       resources  = [module.queues.dlq_arn]
       conditions = []
@@ -132,12 +136,11 @@ locals {
     },
     {
       sid        = "SendToSourceQueue"
-      actions    = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+      actions    = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
       resources  = [module.queues.queue_arn]
       conditions = []
       enabled    = true
     },
-    local.put_metrics,
   ]
 
   detector_statements       = [for s in local.detector_statement_candidates : s if s.enabled]

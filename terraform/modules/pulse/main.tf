@@ -1,6 +1,7 @@
-# pulse: the alerts queue and its DLQ, three functions (detector, alert consumer, DLQ redrive),
-# their triggers and alarms; optionally dev tables and an ElastiCache Redis.
-# Environment variable names are those of shared/src/env.rs (tests/tests/terraform.rs checks).
+# pulse: the alerts queue and its DLQ, the three functions (one function module, for_each),
+# their triggers (on the alias `live`) and alarms, the network (VPC, NAT, endpoints,
+# security groups) and Redis (ElastiCache, unless redis_url names one); dev tables optionally.
+# Environment variable names are those of shared/src/env.rs (tests/tests/terraform checks).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -21,7 +22,14 @@ locals {
     } : name => arn if arn != ""
   }
 
-  redis_url = var.create_elasticache ? module.elasticache[0].redis_url : var.redis_url
+  create_elasticache = var.redis_url == null
+  redis_url          = local.create_elasticache ? module.elasticache[0].redis_url : var.redis_url
+
+  # The routes of every environment ship in the one zip (scripts/package-lambdas.sh); each
+  # environment points the consumer at its own.
+  routes_file = coalesce(var.routes_file, "routes/${var.environment}.toml")
+
+  permissions_boundary_arn = var.permissions_boundary_name == null ? null : "arn:${local.partition}:iam::${local.account_id}:policy/${var.permissions_boundary_name}"
 
   # Required variables are set unconditionally; optional ones are left out when empty.
   detector_environment = merge(
@@ -46,7 +54,7 @@ locals {
   alert_consumer_environment = merge(
     {
       PULSE_REDIS_URL   = local.redis_url
-      PULSE_ROUTES_FILE = var.routes_file
+      PULSE_ROUTES_FILE = local.routes_file
     },
     {
       for name, value in {
@@ -69,6 +77,41 @@ locals {
       } : name => value if value != ""
     },
   )
+
+  # The three functions. `package` is the folder of the zip under artifacts_dir; `in_vpc`
+  # says whether the function needs Redis (hence the VPC): dlq-redrive only calls SQS.
+  functions = {
+    detector = {
+      package                        = "detector"
+      description                    = "pulse detector: DynamoDB changes to events (schedule and stream)"
+      memory_size                    = var.detector_memory_size
+      timeout                        = var.detector_timeout
+      reserved_concurrent_executions = 1 # ticks never overlap
+      environment                    = local.detector_environment
+      policy_statements              = local.detector_statements
+      in_vpc                         = true
+    }
+    alert_consumer = {
+      package                        = "alert-consumer"
+      description                    = "pulse alert consumer: routes alerts from SQS to receivers"
+      memory_size                    = var.alert_consumer_memory_size
+      timeout                        = var.alert_consumer_timeout
+      reserved_concurrent_executions = var.alert_consumer_reserved_concurrency
+      environment                    = local.alert_consumer_environment
+      policy_statements              = local.alert_consumer_statements
+      in_vpc                         = true
+    }
+    dlq_redrive = {
+      package                        = "dlq-redrive"
+      description                    = "pulse DLQ redrive: inspect and move dead letters back (invoked by hand)"
+      memory_size                    = var.dlq_redrive_memory_size
+      timeout                        = var.dlq_redrive_timeout
+      reserved_concurrent_executions = 1 # one redrive at a time
+      environment                    = local.dlq_redrive_environment
+      policy_statements              = local.dlq_redrive_statements
+      in_vpc                         = false
+    }
+  }
 }
 
 module "tables" {
@@ -79,14 +122,26 @@ module "tables" {
   tags        = local.tags
 }
 
+module "network" {
+  source = "../network"
+
+  name                    = var.name_prefix
+  cidr_block              = var.vpc_cidr_block
+  availability_zone_count = var.availability_zone_count
+  nat_gateway_per_zone    = var.nat_gateway_per_zone
+  interface_endpoints     = var.interface_endpoints
+  tags                    = local.tags
+}
+
 module "elasticache" {
   source = "../elasticache"
-  count  = var.create_elasticache ? 1 : 0
+  count  = local.create_elasticache ? 1 : 0
 
   name                      = "${var.name_prefix}-redis"
   auth_token_parameter_name = var.redis_auth_parameter_name
-  subnet_ids                = var.elasticache_subnet_ids
-  security_group_ids        = var.elasticache_security_group_ids
+  set_auth_token            = var.redis_set_auth_token
+  subnet_ids                = module.network.private_subnet_ids
+  security_group_ids        = [module.network.redis_security_group_id]
   node_type                 = var.elasticache_node_type
   num_cache_clusters        = var.elasticache_num_cache_clusters
   tags                      = local.tags
@@ -103,67 +158,29 @@ module "queues" {
   tags                             = local.tags
 }
 
-module "detector" {
-  source = "../function"
+module "function" {
+  source   = "../function"
+  for_each = local.functions
 
-  function_name                  = "${var.name_prefix}-detector"
-  description                    = "pulse detector: DynamoDB changes to events (schedule and stream)"
-  zip_path                       = var.detector_zip_path
+  function_name                  = "${var.name_prefix}-${each.value.package}"
+  description                    = each.value.description
+  zip_path                       = "${var.artifacts_dir}/${each.value.package}/bootstrap.zip"
   architectures                  = var.architectures
-  memory_size                    = var.detector_memory_size
-  timeout                        = var.detector_timeout
-  reserved_concurrent_executions = 1 # ticks never overlap
-  environment                    = local.detector_environment
-  policy_statements              = local.detector_statements
+  memory_size                    = each.value.memory_size
+  timeout                        = each.value.timeout
+  reserved_concurrent_executions = each.value.reserved_concurrent_executions
+  environment                    = each.value.environment
+  policy_statements              = each.value.policy_statements
+  permissions_boundary_arn       = local.permissions_boundary_arn
   log_retention_days             = var.log_retention_days
   application_log_level          = var.application_log_level
   tracing_mode                   = var.tracing_mode
-  subnet_ids                     = var.subnet_ids
-  security_group_ids             = var.security_group_ids
+  subnet_ids                     = each.value.in_vpc ? module.network.private_subnet_ids : []
+  security_group_ids             = each.value.in_vpc ? [module.network.functions_security_group_id] : []
   tags                           = local.tags
 }
 
-module "alert_consumer" {
-  source = "../function"
-
-  function_name                  = "${var.name_prefix}-alert-consumer"
-  description                    = "pulse alert consumer: routes alerts from SQS to receivers"
-  zip_path                       = var.alert_consumer_zip_path
-  architectures                  = var.architectures
-  memory_size                    = var.alert_consumer_memory_size
-  timeout                        = var.alert_consumer_timeout
-  reserved_concurrent_executions = var.alert_consumer_reserved_concurrency
-  environment                    = local.alert_consumer_environment
-  policy_statements              = local.alert_consumer_statements
-  log_retention_days             = var.log_retention_days
-  application_log_level          = var.application_log_level
-  tracing_mode                   = var.tracing_mode
-  subnet_ids                     = var.subnet_ids
-  security_group_ids             = var.security_group_ids
-  tags                           = local.tags
-}
-
-module "dlq_redrive" {
-  source = "../function"
-
-  function_name                  = "${var.name_prefix}-dlq-redrive"
-  description                    = "pulse DLQ redrive: inspect and move dead letters back (invoked by hand)"
-  zip_path                       = var.dlq_redrive_zip_path
-  architectures                  = var.architectures
-  memory_size                    = var.dlq_redrive_memory_size
-  timeout                        = var.dlq_redrive_timeout
-  reserved_concurrent_executions = 1 # one redrive at a time
-  environment                    = local.dlq_redrive_environment
-  policy_statements              = local.dlq_redrive_statements
-  log_retention_days             = var.log_retention_days
-  application_log_level          = var.application_log_level
-  tracing_mode                   = var.tracing_mode
-  subnet_ids                     = var.subnet_ids
-  security_group_ids             = var.security_group_ids
-  tags                           = local.tags
-}
-
-# --- detector triggers -------------------------------------------------------------------
+# --- detector triggers (on the alias) ----------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "detector_schedule" {
   name                = "${var.name_prefix}-detector-schedule"
@@ -175,13 +192,14 @@ resource "aws_cloudwatch_event_rule" "detector_schedule" {
 resource "aws_cloudwatch_event_target" "detector_schedule" {
   rule      = aws_cloudwatch_event_rule.detector_schedule.name
   target_id = "detector"
-  arn       = module.detector.function_arn
+  arn       = module.function["detector"].alias_arn
 }
 
 resource "aws_lambda_permission" "detector_schedule" {
   statement_id  = "AllowEventBridgeSchedule"
   action        = "lambda:InvokeFunction"
-  function_name = module.detector.function_name
+  function_name = module.function["detector"].function_name
+  qualifier     = module.function["detector"].alias_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.detector_schedule.arn
 }
@@ -200,7 +218,7 @@ resource "aws_sqs_queue" "stream_failures" {
 resource "aws_lambda_event_source_mapping" "detector_stream" {
   for_each = var.enable_stream_trigger ? local.stream_arns : {}
 
-  function_name                      = module.detector.function_arn
+  function_name                      = module.function["detector"].alias_arn
   event_source_arn                   = each.value
   starting_position                  = var.stream_starting_position
   batch_size                         = var.stream_batch_size
@@ -217,10 +235,10 @@ resource "aws_lambda_event_source_mapping" "detector_stream" {
   }
 }
 
-# --- alert consumer trigger -------------------------------------------------------------
+# --- alert consumer trigger (on the alias) -----------------------------------------------
 
 resource "aws_lambda_event_source_mapping" "alert_consumer_queue" {
-  function_name                      = module.alert_consumer.function_arn
+  function_name                      = module.function["alert_consumer"].alias_arn
   event_source_arn                   = module.queues.queue_arn
   batch_size                         = var.alert_consumer_batch_size
   maximum_batching_window_in_seconds = var.alert_consumer_batching_window_seconds
@@ -238,20 +256,12 @@ module "alarms" {
 
   name_prefix = var.name_prefix
   functions = {
-    detector = {
-      function_name   = module.detector.function_name
-      timeout_seconds = module.detector.timeout
-    }
-    alert_consumer = {
-      function_name   = module.alert_consumer.function_name
-      timeout_seconds = module.alert_consumer.timeout
-    }
-    dlq_redrive = {
-      function_name   = module.dlq_redrive.function_name
-      timeout_seconds = module.dlq_redrive.timeout
+    for key, f in module.function : key => {
+      function_name   = f.function_name
+      timeout_seconds = f.timeout
     }
   }
-  detector_function_name = module.detector.function_name
+  detector_function_name = module.function["detector"].function_name
   detector_lag_minutes   = 5
   queue_name             = module.queues.queue_name
   dead_letter_queue_names = merge(
@@ -261,6 +271,12 @@ module "alarms" {
   queue_age_threshold_seconds = var.queue_age_threshold_seconds
   queue_depth_threshold       = var.queue_depth_threshold
   duration_threshold_ratio    = var.duration_threshold_ratio
-  alarm_email_endpoints       = var.alarm_email_endpoints
-  tags                        = local.tags
+
+  metrics_namespace                   = var.metrics_namespace
+  delivery_failed_threshold           = var.delivery_failed_threshold
+  delivery_failed_permanent_threshold = var.delivery_failed_permanent_threshold
+  redis_cluster_ids                   = local.create_elasticache ? module.elasticache[0].member_cluster_ids : []
+
+  alarm_email_endpoints = var.alarm_email_endpoints
+  tags                  = local.tags
 }

@@ -1,10 +1,16 @@
 output "function_names" {
   description = "Lambda function names, keyed detector, alert_consumer, dlq_redrive."
-  value = {
-    detector       = module.detector.function_name
-    alert_consumer = module.alert_consumer.function_name
-    dlq_redrive    = module.dlq_redrive.function_name
-  }
+  value       = { for key, f in module.function : key => f.function_name }
+}
+
+output "function_alias" {
+  description = "Name of the alias every trigger invokes (smoke test and rollback target it)."
+  value       = "live"
+}
+
+output "function_versions" {
+  description = "Version each function's alias points at after this apply, keyed like function_names."
+  value       = { for key, f in module.function : key => f.version }
 }
 
 output "alerts_queue_url" {
@@ -33,6 +39,16 @@ output "alarm_names" {
 }
 
 output "redis_url" {
-  description = "Redis URL the functions use."
+  description = "Redis URL the functions use (no credentials)."
   value       = local.redis_url
+}
+
+output "vpc_id" {
+  description = "ID of the environment's VPC."
+  value       = module.network.vpc_id
+}
+
+output "nat_public_ips" {
+  description = "Addresses the alert consumer's requests to receivers come from (for receivers that allow-list)."
+  value       = module.network.nat_public_ips
 }

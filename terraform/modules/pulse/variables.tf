@@ -1,8 +1,13 @@
 # --- naming ------------------------------------------------------------------------------
 
 variable "environment" {
-  description = "Environment name (dev, staging, prod): tagged on every resource."
+  description = "Environment name (dev, staging, prod): tagged on every resource; names the routes file (routes/<environment>.toml) the consumer reads."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,15}$", var.environment))
+    error_message = "environment must be 2..16 lower-case letters or digits, e.g. \"dev\", \"staging\", \"prod\"."
+  }
 }
 
 variable "name_prefix" {
@@ -23,20 +28,17 @@ variable "tags" {
 
 # --- artefacts and runtime ---------------------------------------------------------------
 
-variable "detector_zip_path" {
-  description = "Path of the detector's bootstrap.zip (target/lambda/detector/bootstrap.zip)."
+variable "artifacts_dir" {
+  description = "Directory holding <package>/bootstrap.zip for detector, alert-consumer and dlq-redrive, as scripts/package-lambdas.sh writes them (target/lambda)."
   type        = string
+
+  validation {
+    condition     = alltrue([for p in ["detector", "alert-consumer", "dlq-redrive"] : fileexists("${var.artifacts_dir}/${p}/bootstrap.zip")])
+    error_message = "artifacts_dir must hold detector/, alert-consumer/ and dlq-redrive/bootstrap.zip: run scripts/package-lambdas.sh first (or download the deploy workflow's lambda-zips artifact there)."
+  }
 }
 
-variable "alert_consumer_zip_path" {
-  description = "Path of the alert consumer's bootstrap.zip, routes file inside (target/lambda/alert-consumer/bootstrap.zip)."
-  type        = string
-}
 
-variable "dlq_redrive_zip_path" {
-  description = "Path of the DLQ redrive function's bootstrap.zip (target/lambda/dlq-redrive/bootstrap.zip)."
-  type        = string
-}
 
 variable "architectures" {
   description = "Instruction set the zips were built for: [\"arm64\"] or [\"x86_64\"]."
@@ -109,17 +111,29 @@ variable "tracing_mode" {
   default     = "Active"
 }
 
-variable "subnet_ids" {
-  description = "Subnets for the functions (needed to reach an ElastiCache Redis); empty runs them outside a VPC."
+variable "vpc_cidr_block" {
+  description = "IPv4 CIDR of the environment's VPC (functions that need Redis, ElastiCache, NAT), e.g. \"10.20.0.0/16\"; pick one that does not overlap the organisation's other VPCs."
+  type        = string
+}
+
+variable "availability_zone_count" {
+  description = "Zones the VPC's subnets span (2 or 3)."
+  type        = number
+  default     = 2
+}
+
+variable "nat_gateway_per_zone" {
+  description = "One NAT gateway per zone (prod: survives a zone outage) instead of one for the VPC."
+  type        = bool
+  default     = false
+}
+
+variable "interface_endpoints" {
+  description = "Interface VPC endpoints to create (sqs, ssm, monitoring): AWS API calls stay off the NAT; each costs per hour and zone."
   type        = list(string)
   default     = []
 }
 
-variable "security_group_ids" {
-  description = "Security groups of the functions' network interfaces (with subnet_ids)."
-  type        = list(string)
-  default     = []
-}
 
 # --- DynamoDB ----------------------------------------------------------------------------
 
@@ -242,7 +256,7 @@ variable "alert_consumer_maximum_concurrency" {
 }
 
 variable "create_dlq_redrive_allow_policy" {
-  description = "Attach the DLQ's redrive-allow policy (only the alerts queue may use it). Leave true; only the emulator rehearsal sets false (moto drops the attribute)."
+  description = "Attach the DLQ's redrive-allow policy (only the alerts queue may use it). Leave true; only the emulator override (tests) sets false: moto drops the attribute."
   type        = bool
   default     = true
 }
@@ -256,44 +270,40 @@ variable "max_redrive_count" {
 # --- Redis -------------------------------------------------------------------------------
 
 variable "redis_url" {
-  description = "redis:// or rediss:// URL of an existing Redis (without credentials); ignored when create_elasticache."
+  description = "redis:// or rediss:// URL of an existing Redis (without credentials) the functions can reach; null creates an ElastiCache Redis in the environment's VPC."
   type        = string
-  default     = ""
+  default     = null
 
   validation {
-    condition     = var.redis_url == "" || can(regex("^rediss?://", var.redis_url))
-    error_message = "redis_url must start with redis:// or rediss://."
+    condition     = var.redis_url == null || can(regex("^rediss?://[^@/]+", var.redis_url))
+    error_message = "redis_url must start with redis:// or rediss:// and carry no credentials (the AUTH token comes from redis_auth_parameter_name)."
   }
 }
 
 variable "redis_auth_parameter_name" {
-  description = "SSM SecureString holding the Redis AUTH token; empty when Redis needs none (required with create_elasticache)."
+  description = "SSM SecureString holding the Redis AUTH token (created before the first apply, README: Secrets); null only for an existing Redis without AUTH."
   type        = string
-  default     = ""
-}
-
-variable "create_elasticache" {
-  description = "Create an ElastiCache Redis replication group (TLS, at-rest encryption, AUTH) instead of using redis_url."
-  type        = bool
-  default     = false
+  default     = null
 
   validation {
-    condition     = var.create_elasticache ? var.redis_auth_parameter_name != "" && length(var.elasticache_subnet_ids) > 0 : var.redis_url != ""
-    error_message = "Set redis_url, or create_elasticache with redis_auth_parameter_name and elasticache_subnet_ids."
+    condition     = var.redis_auth_parameter_name == null || can(regex("^/[A-Za-z0-9_./-]+$", var.redis_auth_parameter_name))
+    error_message = "redis_auth_parameter_name must be an SSM parameter name starting with /, e.g. \"/pulse/prod/redis-auth\"."
+  }
+
+  validation {
+    condition     = var.redis_url != null || var.redis_auth_parameter_name != null
+    error_message = "The ElastiCache Redis this module creates (redis_url = null) needs redis_auth_parameter_name: its AUTH token."
   }
 }
 
-variable "elasticache_subnet_ids" {
-  description = "Private subnets of the ElastiCache nodes."
-  type        = list(string)
-  default     = []
+variable "redis_set_auth_token" {
+  description = "Set the created ElastiCache group's AUTH token from redis_auth_parameter_name with scripts/redis-auth.sh (the AWS CLI) after creation."
+  type        = bool
+  default     = true
 }
 
-variable "elasticache_security_group_ids" {
-  description = "Security groups of the ElastiCache nodes."
-  type        = list(string)
-  default     = []
-}
+
+
 
 variable "elasticache_node_type" {
   description = "ElastiCache node type."
@@ -302,7 +312,7 @@ variable "elasticache_node_type" {
 }
 
 variable "elasticache_num_cache_clusters" {
-  description = "ElastiCache nodes, 2..6 (a primary and replicas, for failover and Multi-AZ)."
+  description = "ElastiCache nodes, 1..6: 1 in dev (no failover), 2 or more for automatic failover and Multi-AZ."
   type        = number
   default     = 2
 }
@@ -310,9 +320,9 @@ variable "elasticache_num_cache_clusters" {
 # --- secrets, metrics, routes ------------------------------------------------------------
 
 variable "routes_file" {
-  description = "Routes TOML file inside the alert consumer's zip."
+  description = "Routes TOML file inside the alert consumer's zip; null for routes/<environment>.toml (terraform/envs/<environment>/routes.toml, packaged by scripts/package-lambdas.sh)."
   type        = string
-  default     = "routes.toml"
+  default     = null
 }
 
 variable "secrets_parameter_path" {
@@ -352,9 +362,29 @@ variable "metrics_mode" {
 # --- alarms ------------------------------------------------------------------------------
 
 variable "alarm_email_endpoints" {
-  description = "E-mail addresses subscribed to the alarm topic."
+  description = "E-mail addresses subscribed to the alarm topic (each confirms by mail); at least one in prod."
   type        = list(string)
-  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alarm_email_endpoints : can(regex("^[^@ ]+@[^@ ]+[.][^@ ]+$", e))])
+    error_message = "alarm_email_endpoints must hold e-mail addresses."
+  }
+
+  validation {
+    condition     = !anytrue([for e in var.alarm_email_endpoints : endswith(lower(e), ".example")])
+    error_message = "alarm_email_endpoints still holds an example address (….example): put the real subscribers in terraform.tfvars."
+  }
+
+  validation {
+    condition     = var.environment != "prod" || length(var.alarm_email_endpoints) > 0
+    error_message = "prod needs at least one alarm subscriber: set alarm_email_endpoints in terraform/envs/prod/terraform.tfvars."
+  }
+}
+
+variable "permissions_boundary_name" {
+  description = "Name of the IAM policy every role this module creates carries as permissions boundary (terraform/bootstrap creates pulse-<env>-boundary); null for none."
+  type        = string
+  default     = null
 }
 
 variable "queue_age_threshold_seconds" {
@@ -367,6 +397,18 @@ variable "queue_depth_threshold" {
   description = "Waiting alerts that fire the queue depth alarm."
   type        = number
   default     = 1000
+}
+
+variable "delivery_failed_threshold" {
+  description = "Failed deliveries (all receivers, retried or not) in 5 minutes that fire the consumer's delivery alarm."
+  type        = number
+  default     = 5
+}
+
+variable "delivery_failed_permanent_threshold" {
+  description = "Permanently failed deliveries (e.g. HTTP 4xx: never retried) in 5 minutes that fire the consumer's permanent-failure alarm."
+  type        = number
+  default     = 1
 }
 
 variable "duration_threshold_ratio" {

@@ -40,6 +40,23 @@ impl SqsAlerts {
         }
     }
 
+    /// The smoke test's check of the alerts queue: its ARN (GetQueueAttributes), which
+    /// needs the queue to exist and the role to reach it.
+    pub async fn probe(&self) -> Result<String, PortError> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("sqs GetQueueAttributes {}", self.queue_url), e))?;
+        out.attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .cloned()
+            .ok_or_else(|| PortError::permanent(format!("{} has no QueueArn", self.queue_url)))
+    }
+
     /// Full jitter: a random delay in `0..=min(max, base × 2^attempt)`.
     fn backoff(&self, attempt: u32) -> Duration {
         let cap = self
