@@ -6,19 +6,20 @@
 //! in one run.
 
 use crate::REDRIVE_COUNT_ATTRIBUTE;
-use crate::filter::{Classified, classify};
-use crate::rate::{Pacer, fits, hold_secs, per_second};
+use crate::filter::classify;
+use crate::rate::fits;
 use crate::report::{
-    Failure, InspectReport, NativeReport, QueueStatus, RedriveReport, Sample, StatusReport,
-    StopReason, Tallies, Tally, redrive_count, skip,
+    InspectReport, NativeReport, QueueStatus, Sample, StatusReport, StopReason, Tallies,
+    redrive_count,
 };
-use crate::request::{InspectRequest, NativeOp, NativeRequest, RedriveRequest};
+use crate::request::{InspectRequest, NativeOp, NativeRequest};
 use pulse_core::ports::PortError;
-use pulse_core::ports::queue::{
-    AttrValue, EntryFailure, Handle, Message, OutMessage, Queue, StartOutcome,
-};
+use pulse_core::ports::queue::{AttrValue, EntryFailure, Handle, Message, Queue, StartOutcome};
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod redrive;
+pub use redrive::redrive;
 
 /// Visibility timeout while `inspect` looks at messages; they are released right after.
 pub const INSPECT_VISIBILITY_SECS: i32 = 60;
@@ -123,13 +124,17 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn elapsed_ms(start: Instant) -> u64 {
+pub(crate) fn elapsed_ms(start: Instant) -> u64 {
     start.elapsed().as_millis() as u64
 }
 
 /// Makes held messages visible again, ten at a time. Failures are returned, not hidden: such
 /// messages come back by themselves when their visibility timeout ends.
-async fn release<Q: Queue>(q: &Q, queue_url: &str, held: &[Handle]) -> Vec<EntryFailure> {
+pub(crate) async fn release<Q: Queue>(
+    q: &Q,
+    queue_url: &str,
+    held: &[Handle],
+) -> Vec<EntryFailure> {
     let mut failures = Vec::new();
     for chunk in held.chunks(10) {
         match q.set_visibility(queue_url, chunk, 0).await {
@@ -267,7 +272,7 @@ pub fn redriven_attributes(m: &Message) -> std::collections::BTreeMap<String, At
 
 /// Deletes acknowledged messages from the dead-letter queue, retrying once what failed.
 /// Returns the handles that could not be deleted, with the error.
-async fn delete_acked<Q: Queue>(
+pub(crate) async fn delete_acked<Q: Queue>(
     q: &Q,
     dlq: &str,
     handles: &[Handle],
@@ -296,236 +301,6 @@ async fn delete_acked<Q: Queue>(
         left = last.iter().map(|(h, _)| h.clone()).collect();
     }
     last
-}
-
-/// Moves matching messages from the dead-letter queue to the destination: send first, delete
-/// after the send is acknowledged; everything else is left in place and made visible again.
-pub async fn redrive<Q: Queue>(
-    q: &Q,
-    dlq: &str,
-    configured_destination: Option<&str>,
-    default_max_redrive_count: u32,
-    req: &RedriveRequest,
-    budget: Budget,
-) -> Result<RedriveReport, Error> {
-    let start = Instant::now();
-    let budget = budget.at_most(req.time_budget_secs);
-    if req
-        .rate_per_second
-        .is_some_and(|r| !r.is_finite() || r <= 0.0)
-    {
-        return Err(Error::BadRequest(
-            "rate_per_second must be a positive number".into(),
-        ));
-    }
-    let (destination, destination_from) = resolve_destination(
-        q,
-        dlq,
-        req.destination_queue_url.as_deref(),
-        configured_destination,
-    )
-    .await?;
-    if destination == dlq {
-        return Err(Error::BadRequest(
-            "the destination is the dead-letter queue itself".into(),
-        ));
-    }
-    let pacer = Pacer::new(req.rate_per_second);
-    let max_move = req.max_messages.unwrap_or(u64::MAX);
-    let max_redrive = req.max_redrive_count.unwrap_or(default_max_redrive_count);
-    let hold = hold_secs(budget.remaining());
-
-    let mut seen = HashSet::new();
-    let mut held: Vec<Handle> = Vec::new();
-    let mut examined = 0u64;
-    let (mut moved, mut would_move) = (0u64, 0u64);
-    let mut moving = Tallies::default();
-    let mut would_move_ids = Vec::new();
-    let mut skipped = Tally::new();
-    let mut failed: Vec<Failure> = Vec::new();
-    let mut sent_total = 0u64;
-    let mut first_send: Option<Instant> = None;
-    let mut last_ack: Option<Instant> = None;
-    let mut failed_batches_in_a_row = 0u32;
-    let mut longest = Duration::ZERO;
-
-    let stopped = loop {
-        let selected = moved + would_move + failed.len() as u64;
-        if selected >= max_move {
-            break StopReason::MaxMessages;
-        }
-        if !budget.allows(longest) {
-            break StopReason::Deadline;
-        }
-        if failed_batches_in_a_row >= MAX_FAILED_BATCHES_IN_A_ROW {
-            break StopReason::DestinationError;
-        }
-        let step = Instant::now();
-        let want = (max_move - selected).min(pacer.batch_size() as u64) as i32;
-        let batch = match q.receive(dlq, want, hold, RECEIVE_WAIT_SECS).await {
-            Ok(b) => b,
-            Err(source) => {
-                release(q, dlq, &held).await;
-                return Err(Error::Interrupted {
-                    action: "redrive",
-                    progress: format!(
-                        "moving {moved} messages (the others were made visible again)"
-                    ),
-                    source,
-                });
-            }
-        };
-        if batch.is_empty() {
-            break StopReason::QueueEmpty;
-        }
-        let now = now_ms();
-        let mut to_send: Vec<(Message, Classified)> = Vec::new();
-        for m in batch {
-            if !seen.insert(m.id.clone()) {
-                // Received again because its hold ran out: keep holding it, count it once.
-                held.push(m.handle());
-                continue;
-            }
-            examined += 1;
-            let class = classify(&m.body);
-            let reason = if !req.filter.matches(&m, &class, now) {
-                Some(skip::FILTER)
-            } else if redrive_count(&m) >= max_redrive {
-                Some(skip::REDRIVE_LIMIT)
-            } else if moved + would_move + (to_send.len() as u64) + failed.len() as u64 >= max_move
-            {
-                Some(skip::MAX_MESSAGES)
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                *skipped.entry(reason.to_string()).or_default() += 1;
-                held.push(m.handle());
-            } else if req.dry_run {
-                would_move += 1;
-                moving.add(&m, &class, now);
-                if would_move_ids.len() < WOULD_MOVE_IDS {
-                    would_move_ids.push(m.id.clone());
-                }
-                held.push(m.handle());
-            } else {
-                to_send.push((m, class));
-            }
-        }
-        if !to_send.is_empty() {
-            let delay = first_send.map_or(Duration::ZERO, |f| pacer.delay(f.elapsed(), sent_total));
-            if budget
-                .remaining()
-                .is_some_and(|r| !fits(r, delay + longest, RELEASE_RESERVE))
-            {
-                for (m, _) in &to_send {
-                    *skipped.entry(skip::DEADLINE.to_string()).or_default() += 1;
-                    held.push(m.handle());
-                }
-                break StopReason::Deadline;
-            }
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            first_send.get_or_insert_with(Instant::now);
-            let out: Vec<OutMessage> = to_send
-                .iter()
-                .enumerate()
-                .map(|(i, (m, _))| OutMessage {
-                    entry_id: format!("m{i}"),
-                    body: m.body.clone(),
-                    attributes: redriven_attributes(m),
-                })
-                .collect();
-            sent_total += out.len() as u64;
-            match q.send_batch(&destination, &out).await {
-                Err(e) => {
-                    failed_batches_in_a_row += 1;
-                    tracing::warn!(error = %e, count = out.len(), "destination refused a batch; the messages stay in the dead-letter queue");
-                    for (m, _) in &to_send {
-                        failed.push(Failure {
-                            message_id: m.id.clone(),
-                            stage: "send".into(),
-                            error: e.to_string(),
-                            retryable: e.retryable,
-                        });
-                        held.push(m.handle());
-                    }
-                }
-                Ok(send_failures) => {
-                    failed_batches_in_a_row = 0;
-                    let mut acked = Vec::new();
-                    for (i, (m, class)) in to_send.iter().enumerate() {
-                        let entry = format!("m{i}");
-                        if let Some(f) = send_failures.iter().find(|f| f.id == entry) {
-                            failed.push(Failure {
-                                message_id: m.id.clone(),
-                                stage: "send".into(),
-                                error: f.error.clone(),
-                                retryable: f.retryable,
-                            });
-                            held.push(m.handle());
-                        } else {
-                            acked.push((m.handle(), class));
-                        }
-                    }
-                    last_ack = Some(Instant::now());
-                    let handles: Vec<Handle> = acked.iter().map(|(h, _)| h.clone()).collect();
-                    let not_deleted = delete_acked(q, dlq, &handles).await;
-                    for (h, f) in &not_deleted {
-                        tracing::error!(message_id = %h.id, error = %f.error, "sent but not deleted: the message is now in both queues");
-                        failed.push(Failure {
-                            message_id: h.id.clone(),
-                            stage: "delete".into(),
-                            error: f.error.clone(),
-                            retryable: f.retryable,
-                        });
-                    }
-                    for (m, class) in &to_send {
-                        if acked.iter().any(|(h, _)| h.id == m.id)
-                            && !not_deleted.iter().any(|(h, _)| h.id == m.id)
-                        {
-                            moved += 1;
-                            moving.add(m, class, now);
-                        }
-                    }
-                }
-            }
-        }
-        longest = longest.max(step.elapsed());
-    };
-
-    let release_failures = release(q, dlq, &held).await;
-    let remaining = q.counts(dlq).await.map_err(|source| Error::Interrupted {
-        action: "redrive",
-        progress: format!("moving {moved} messages (reading the queue depth failed)"),
-        source,
-    })?;
-    let achieved_rate = match (first_send, last_ack) {
-        (Some(f), Some(l)) => per_second(moved, l.saturating_duration_since(f)),
-        _ => 0.0,
-    };
-    Ok(RedriveReport {
-        source_queue_url: dlq.to_string(),
-        destination_queue_url: destination,
-        destination_from: destination_from.to_string(),
-        dry_run: req.dry_run,
-        examined,
-        moved,
-        would_move,
-        moving,
-        would_move_ids,
-        skipped,
-        failed,
-        remaining,
-        elapsed_ms: elapsed_ms(start),
-        rate_limit: pacer.rate(),
-        achieved_rate,
-        max_redrive_count: max_redrive,
-        stopped,
-        complete: stopped == StopReason::QueueEmpty,
-        release_failures,
-    })
 }
 
 /// SQS's own move task: start, list or cancel.
