@@ -9,7 +9,7 @@
 //! severity, else deliver (waiting once for a short `Retry-After`) and remember → complete
 //! when every receiver is done, else release and fail.
 
-use crate::alerting::noise::{self, Decision};
+use crate::alerting::noise::{self, Repeat};
 use crate::alerting::{AlertView, LastSent, Target, silence};
 use crate::clock::Clock;
 use crate::config::RoutesFile;
@@ -215,7 +215,7 @@ impl<S: AlertStore> App<S> {
         };
         let escalation =
             match noise::decide(last.as_ref(), view.severity, now_ms, target.repeat_interval) {
-                Decision::Suppress { until_ms } => {
+                Repeat::Suppress { until_ms } => {
                     self.metrics.suppressed(
                         name,
                         Suppression::Cooldown,
@@ -223,7 +223,7 @@ impl<S: AlertStore> App<S> {
                     );
                     return TargetResult::Suppressed;
                 }
-                Decision::Send { escalation } => escalation,
+                Repeat::Send { escalation } => escalation,
             };
         let Some(receiver) = self.receivers.get(name) else {
             // Startup checks every routed receiver exists; this is a bug, not a retry.

@@ -17,7 +17,7 @@ pub mod silence;
 pub mod template;
 pub mod view;
 
-pub use noise::{Decision, LastSent};
+pub use noise::{LastSent, Repeat};
 pub use routing::{Matchers, Route, Target};
 pub use silence::Silence;
 pub use template::{Links, Templates, Text};

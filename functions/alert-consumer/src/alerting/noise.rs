@@ -7,7 +7,7 @@ pub use pulse_core::ports::LastSent;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub enum Repeat {
     /// Tell the receiver; `escalation` when the severity rose within the interval.
     Send { escalation: bool },
     /// Already told within the interval, at no lower severity; the next one may go at `until_ms`.
@@ -20,18 +20,18 @@ pub fn decide(
     severity: Severity,
     now_ms: i64,
     interval: Duration,
-) -> Decision {
+) -> Repeat {
     let Some(last) = last else {
-        return Decision::Send { escalation: false };
+        return Repeat::Send { escalation: false };
     };
     let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
     let until_ms = last.at_ms.saturating_add(interval_ms);
     if now_ms >= until_ms {
-        Decision::Send { escalation: false }
+        Repeat::Send { escalation: false }
     } else if severity > last.severity {
-        Decision::Send { escalation: true }
+        Repeat::Send { escalation: true }
     } else {
-        Decision::Suppress { until_ms }
+        Repeat::Suppress { until_ms }
     }
 }
 
@@ -49,27 +49,27 @@ mod tests {
         };
         assert_eq!(
             decide(None, Severity::Info, 0, hour),
-            Decision::Send { escalation: false }
+            Repeat::Send { escalation: false }
         );
         assert_eq!(
             decide(Some(&last), Severity::Warning, 1_000 + 3_599_999, hour),
-            Decision::Suppress {
+            Repeat::Suppress {
                 until_ms: 3_601_000
             }
         );
         assert_eq!(
             decide(Some(&last), Severity::Info, 2_000, hour),
-            Decision::Suppress {
+            Repeat::Suppress {
                 until_ms: 3_601_000
             }
         );
         assert_eq!(
             decide(Some(&last), Severity::Critical, 2_000, hour),
-            Decision::Send { escalation: true }
+            Repeat::Send { escalation: true }
         );
         assert_eq!(
             decide(Some(&last), Severity::Warning, 3_601_000, hour),
-            Decision::Send { escalation: false }
+            Repeat::Send { escalation: false }
         );
     }
 }
