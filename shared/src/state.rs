@@ -109,7 +109,7 @@ impl EntityState {
     /// stamped after `limit` is forgotten, and so is `last_time`, so the key is no longer
     /// muted as stale. Returns whether anything was healed.
     pub fn heal_after(&mut self, limit: UnixSecs) -> bool {
-        if !self.last_time.is_some_and(|t| t > limit) {
+        if self.last_time.is_none_or(|t| t <= limit) {
             return false;
         }
         self.last_time = None;

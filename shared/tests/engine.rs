@@ -737,6 +737,78 @@ mod trust {
         assert_eq!(replay.summary(0.0).rejected.get("future_time"), Some(&1));
     }
 
+    /// A checkpoint store that remembers what each commit wrote.
+    #[derive(Default)]
+    struct Recording {
+        store: MemoryStateStore,
+        history: std::sync::Mutex<Vec<i64>>,
+        current: std::sync::Mutex<Vec<i64>>,
+    }
+
+    impl StateStore for Recording {
+        async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
+            self.store.load(keys).await
+        }
+        async fn save(&self, states: &StateMap) -> Result<(), PortError> {
+            self.store.save(states).await
+        }
+    }
+
+    impl pulse::ports::CheckpointStore for Recording {
+        async fn watermark(&self) -> Result<Option<i64>, PortError> {
+            Ok(None)
+        }
+        async fn commit(&self, commit: pulse::ports::Commit<'_>) -> Result<(), PortError> {
+            self.store.save(commit.states).await?;
+            let times =
+                |rs: &mut dyn Iterator<Item = &Record>| rs.map(|r| r.time).collect::<Vec<_>>();
+            self.history
+                .lock()
+                .unwrap()
+                .extend(times(&mut commit.history.iter()));
+            self.current
+                .lock()
+                .unwrap()
+                .extend(times(&mut commit.current.iter().copied()));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_checkpointed_batch_keeps_future_records_out_of_state_and_history() {
+        let engine = Engine::new(Config::default());
+        let store = Recording::default();
+        let (publisher, sink) = (MemoryPublisher::default(), MemoryAlertSink::default());
+        let ledger = pulse::ports::MemoryAlertLedger::default();
+        let ports = pipeline::Ports {
+            store: &store,
+            publisher: &publisher,
+            alerts: &sink,
+            ledger: &ledger,
+        };
+        let ctx = Context {
+            source: Source::Scheduled,
+            now: Some(T0),
+        };
+        let records = [
+            price("coingecko#eth", T0 - 60, 1500.0),
+            price("coingecko#eth", 4_100_000_000, 1500.0),
+        ];
+        let mut tally = Tally::default();
+        block_on(pipeline::run_checkpointed(
+            &engine, &records, &ctx, &ports, None, T0, &mut tally,
+        ))
+        .unwrap();
+        assert_eq!(*store.history.lock().unwrap(), vec![T0 - 60]);
+        assert_eq!(*store.current.lock().unwrap(), vec![T0 - 60]);
+        let saved = block_on(store.load(&["price:coingecko:eth".into()])).unwrap();
+        assert_eq!(saved["price:coingecko:eth"].last_time, Some(T0 - 60));
+        assert_eq!(
+            tally.rejected.get(&pulse::RejectReason::FutureTime),
+            Some(&1)
+        );
+    }
+
     #[test]
     fn healing_is_counted() {
         let engine = Engine::new(Config::default());
