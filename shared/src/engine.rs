@@ -387,11 +387,6 @@ impl Engine {
         &self.config
     }
 
-    /// Tells chains from sections in TVL rows, by `tvl.sections`.
-    pub fn sections(&self) -> &Sections {
-        &self.sections
-    }
-
     /// Whether a token is judged against the peg: by coingecko id, token id or redirect.
     pub fn is_pegged(&self, price: &PriceRecord) -> bool {
         let by_id = |id: &str| self.pegged.contains(id);

@@ -292,5 +292,37 @@ mod tests {
                 points.push((t, v));
             }
         }
+
+        #[test]
+        fn forgetting_the_future_never_invents_values(
+            steps in proptest::collection::vec((1i64..500, 0.0f64..100.0), 1..100),
+            cut in 0usize..100,
+            later in 1i64..2000,
+        ) {
+            let mut tracker = WindowTracker::default();
+            let mut points = Vec::new();
+            let mut t = 0;
+            for (dt, v) in steps {
+                t += dt;
+                tracker.extremes(t, 1000, 1250);
+                tracker.push(t, v);
+                points.push((t, v));
+            }
+            let limit = points[cut.min(points.len() - 1)].0;
+            tracker.forget_after(limit);
+            let kept: Vec<(i64, f64)> = points.iter().copied().filter(|p| p.0 <= limit).collect();
+            let now = limit + later;
+            if let Reach::Usable(e) = tracker.extremes(now, 1000, 1250) {
+                // A subset of the true window: never below its minimum nor above its maximum.
+                let Reach::Usable(b) = brute(&kept, now, 1000, 1250) else {
+                    return Err(TestCaseError::fail("values where none are in reach"));
+                };
+                prop_assert!(e.min >= b.min && e.max <= b.max);
+                prop_assert!(kept.contains(&(e.min_at, e.min)) && kept.contains(&(e.max_at, e.max)));
+            }
+            // The newest value kept is always there to compare with.
+            tracker.push(now, 50.0);
+            prop_assert!(matches!(tracker.extremes(now + 1, 1000, 1250), Reach::Usable(_)));
+        }
     }
 }
