@@ -45,11 +45,7 @@ where
         alerts.send(&bodies).await?;
     }
     store.save(&states).await?;
-    tally.applied += out.applied as u64;
-    tally.stale += out.stale as u64;
-    for event in &out.events {
-        tally.count_event(event);
-    }
+    out.add_to(tally);
     Ok(())
 }
 
@@ -129,6 +125,18 @@ where
         }
     }
     let mut seen: HashSet<String> = HashSet::new();
+    // Records stamped beyond the clock were rejected: they enter neither state nor history.
+    let accepted: Vec<Record>;
+    let history = if out.future == 0 {
+        records
+    } else {
+        accepted = records
+            .iter()
+            .filter(|r| !engine.is_future(r, ctx))
+            .cloned()
+            .collect();
+        &accepted
+    };
     let current: Vec<&Record> = records
         .iter()
         .rev()
@@ -142,15 +150,11 @@ where
         .commit(Commit {
             states: &states,
             current: &current,
-            history: records,
+            history,
             watermark,
             now,
         })
         .await?;
-    tally.applied += out.applied as u64;
-    tally.stale += out.stale as u64;
-    for event in &out.events {
-        tally.count_event(event);
-    }
+    out.add_to(tally);
     Ok(report)
 }
