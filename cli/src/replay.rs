@@ -7,7 +7,8 @@ use pulse_core::Config;
 use pulse_core::config::ValidationConfig;
 use pulse_core::event::Event;
 use pulse_core::parse::Format;
-use pulse_core::replay::{Replay, Summary, parse_line};
+use pulse_core::record::{UnixSecs, parse_time};
+use pulse_core::replay::{FileDecoder, Replay, Summary};
 use pulse_core::{Record, Rejection};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
@@ -23,9 +24,15 @@ pub struct Args {
     /// A TOML file overriding the built-in thresholds (see pulse.example.toml).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Line format: plain, ddb-export or stream. Detected from each file's first line when absent.
+    /// Line format: plain, ddb-export or stream. When absent, detected per line until a line
+    /// yields a record; that line's format then holds for the rest of the file.
     #[arg(long)]
     format: Option<Format>,
+    /// The detection clock of the time guard (unix seconds or RFC 3339, e.g.
+    /// 2023-03-11T14:00:00Z): records stamped more than `validation.max_future_skew` after it
+    /// are rejected as `future_time`. Default: the wall clock.
+    #[arg(long, value_parser = parse_time)]
+    now: Option<UnixSecs>,
     /// Write events as NDJSON here ("-" for standard output). Default: standard output when it
     /// is not a terminal, otherwise no event output.
     #[arg(long)]
@@ -53,7 +60,16 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
 /// Where events go.
 enum EventsTo {
     Stdout,
-    File(File),
+    File(File, PathBuf),
+}
+
+impl EventsTo {
+    fn name(&self) -> String {
+        match self {
+            EventsTo::Stdout => "standard output".to_string(),
+            EventsTo::File(_, path) => path.display().to_string(),
+        }
+    }
 }
 
 fn events_to(out: Option<&PathBuf>) -> anyhow::Result<Option<EventsTo>> {
@@ -61,10 +77,38 @@ fn events_to(out: Option<&PathBuf>) -> anyhow::Result<Option<EventsTo>> {
         Some(p) if p.as_os_str() == "-" => Some(EventsTo::Stdout),
         Some(p) => Some(EventsTo::File(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+            p.clone(),
         )),
         None if !std::io::stdout().is_terminal() => Some(EventsTo::Stdout),
         None => None,
     })
+}
+
+/// The wall clock, in unix seconds.
+fn wall_clock() -> anyhow::Result<UnixSecs> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970; pass --now")?;
+    Ok(i64::try_from(since.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Writes the summary JSON to `path`, flushing, so a full disk is an error, not a short file.
+fn write_summary(path: &PathBuf, summary: &Summary) -> anyhow::Result<()> {
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut w = BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut w, summary)
+        .map_err(std::io::Error::from)
+        .and_then(|()| w.flush())
+        .and_then(|()| w.get_ref().sync_all().or_else(ignore_unsupported))
+        .with_context(|| format!("cannot write the summary to {}", path.display()))
+}
+
+/// `sync_all` is not supported on every output (pipes, character devices).
+fn ignore_unsupported(e: std::io::Error) -> std::io::Result<()> {
+    match e.kind() {
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported => Ok(()),
+        _ => Err(e),
+    }
 }
 
 fn progress(bytes: u64, quiet: bool) -> ProgressBar {
@@ -102,26 +146,22 @@ fn read_and_parse(
                 .with_context(|| format!("cannot open {} (is the path right?)", path.display()))?;
             Box::new(BufReader::with_capacity(1 << 16, file))
         };
-        let mut format = format;
-        let mut line = String::new();
+        let mut decoder = FileDecoder::new(format);
+        let mut line = Vec::new();
         let mut line_no = 0u64;
         let mut chunk = Vec::with_capacity(CHUNK);
         loop {
             line.clear();
+            // Bytes, not text: a line that is not UTF-8 is a rejected record, not the end.
             let n = reader
-                .read_line(&mut line)
+                .read_until(b'\n', &mut line)
                 .with_context(|| format!("reading {} line {}", path.display(), line_no + 1))?;
             if n == 0 {
                 break;
             }
             line_no += 1;
             bar.inc(n as u64);
-            let text = line.trim_end();
-            if text.is_empty() {
-                continue;
-            }
-            let f = *format.get_or_insert_with(|| Format::detect(text));
-            parse_line(f, text, &limits, |parsed| chunk.push(parsed));
+            decoder.decode(&line, &limits, |parsed| chunk.push(parsed));
             if chunk.len() >= CHUNK {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                 if to_engine.send(full).is_err() {
@@ -145,9 +185,10 @@ fn write_events(
     from_engine: Receiver<Vec<Event>>,
     back: Sender<Vec<Event>>,
 ) -> anyhow::Result<()> {
+    let name = to.name();
     let mut w: Box<dyn Write> = match to {
         EventsTo::Stdout => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
-        EventsTo::File(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
+        EventsTo::File(f, _) => Box::new(BufWriter::with_capacity(1 << 16, f)),
     };
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     for mut events in from_engine {
@@ -158,7 +199,7 @@ fn write_events(
         match w.write_all(&buf) {
             // The reader went away (`pulse replay ... | head`): stop, as Unix tools do.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            r => r.context("writing events")?,
+            r => r.with_context(|| format!("cannot write events to {name}"))?,
         }
         buf.clear();
         events.clear();
@@ -166,7 +207,7 @@ fn write_events(
     }
     match w.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("writing events"),
+        r => r.with_context(|| format!("cannot write events to {name}")),
     }
 }
 
@@ -183,6 +224,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .sum();
     let bar = progress(total_bytes, args.quiet);
     let mut replay = Replay::new(config);
+    replay.set_clock(match args.now {
+        Some(now) => now,
+        None => wall_clock()?,
+    });
     let started = Instant::now();
 
     let (to_engine, parsed) = sync_channel::<Vec<Parsed>>(8);
@@ -245,9 +290,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let summary = replay.summary(started.elapsed().as_secs_f64());
     if let Some(path) = &args.summary_json {
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        serde_json::to_writer_pretty(BufWriter::new(file), &summary)?;
+        write_summary(path, &summary)?;
     }
     print_summary(&summary, args.show_alerts);
     if summary.records == 0 {
@@ -268,6 +311,13 @@ fn print_summary(s: &Summary, show: usize) {
     );
     for (reason, n) in &s.rejected {
         let _ = writeln!(e, "          rejected {reason}: {n}");
+    }
+    if s.window_gaps > 0 {
+        let _ = writeln!(
+            e,
+            "          window gaps: {} (window comparisons skipped: no value within the window's reach)",
+            s.window_gaps
+        );
     }
     let events: Vec<String> = s.events.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let _ = writeln!(e, "events    {}", events.join(", "));

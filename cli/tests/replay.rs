@@ -4,8 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pulse_core::Config;
-use pulse_core::parse::Format;
-use pulse_core::replay::Replay;
+use pulse_core::replay::{FileDecoder, Replay};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,16 +20,13 @@ fn temp(name: &str) -> PathBuf {
 
 /// What one thread makes of the file: every event as a JSON line, in order.
 fn reference(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
+    let text = std::fs::read(path).unwrap();
     let mut replay = Replay::new(Config::default());
+    let mut decoder = FileDecoder::new(None);
     let mut events = Vec::new();
     let mut out = String::new();
-    for line in text.lines() {
-        replay.feed_line(
-            Format::detect(text.lines().next().unwrap()),
-            line,
-            &mut events,
-        );
+    for line in text.split(|b| *b == b'\n') {
+        replay.feed_bytes(&mut decoder, line, &mut events);
         for e in events.drain(..) {
             out.push_str(&serde_json::to_string(&e).unwrap());
             out.push('\n');
@@ -144,4 +140,131 @@ fn a_closed_pipe_stops_the_replay_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("Broken pipe"), "{err}");
+}
+
+fn replay_summary(input: &Path, extra: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let summary = temp(&format!(
+        "{}.summary.json",
+        input.file_name().unwrap().to_string_lossy()
+    ));
+    let _ = std::fs::remove_file(&summary);
+    let out = pulse()
+        .arg("replay")
+        .arg(input)
+        .args(["--out", "/dev/null", "--quiet", "--summary-json"])
+        .arg(&summary)
+        .args(extra)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    let summary = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    (out, summary)
+}
+
+const EXPORT_1: &str =
+    r#"{"Item":{"PK":{"S":"coingecko#dai"},"SK":{"N":"1678543200"},"price":{"N":"1.0"}}}"#;
+const EXPORT_2: &str =
+    r#"{"Item":{"PK":{"S":"coingecko#dai"},"SK":{"N":"1678543260"},"price":{"N":"0.9"}}}"#;
+
+#[test]
+fn a_line_that_is_not_utf8_is_rejected_and_the_replay_goes_on() {
+    let input = temp("latin1.ndjson");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"{\"PK\":\"coingecko#dai\",\"SK\":1678543200,\"price\":1.0}\n");
+    bytes.extend_from_slice(b"{\"PK\":\"coingecko#caf\xe9\",\"SK\":1678543230,\"price\":1.0}\n");
+    bytes.extend_from_slice(b"{\"PK\":\"coingecko#dai\",\"SK\":1678543260,\"price\":0.9}\n");
+    std::fs::write(&input, bytes).unwrap();
+    let (_, s) = replay_summary(&input, &[]);
+    assert_eq!(
+        (s["records"].as_u64(), s["applied"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(s["rejected"]["malformed"], 1);
+    assert_eq!(
+        s["alerts"][0]["severity"], "critical",
+        "the line after it still counts"
+    );
+}
+
+#[test]
+fn a_bom_and_a_junk_first_line_do_not_switch_the_format() {
+    for (name, text) in [
+        ("bom.json", format!("\u{feff}{EXPORT_1}\n{EXPORT_2}\n")),
+        (
+            "junk.json",
+            format!("\u{feff}garbage\n{{\"x\":1}}\n{EXPORT_1}\n{EXPORT_2}\n"),
+        ),
+    ] {
+        let input = temp(name);
+        std::fs::write(&input, text).unwrap();
+        let (_, s) = replay_summary(&input, &[]);
+        assert_eq!(s["applied"], 2, "{name}: {s}");
+        assert_eq!(s["events"]["alert"], 1, "{name}: {s}");
+    }
+}
+
+#[test]
+fn a_failed_write_exits_non_zero_naming_the_path() {
+    let input = temp("writes.ndjson");
+    std::fs::write(&input, format!("{EXPORT_1}\n{EXPORT_2}\n")).unwrap();
+    let missing_dir = temp("no-such-dir/summary.json");
+    for (args, path, reason) in [
+        (
+            vec!["--summary-json", "/dev/full", "--out", "/dev/null"],
+            "/dev/full",
+            "No space left",
+        ),
+        (vec!["--out", "/dev/full"], "/dev/full", "No space left"),
+        (
+            vec![
+                "--summary-json",
+                missing_dir.to_str().unwrap(),
+                "--out",
+                "/dev/null",
+            ],
+            missing_dir.to_str().unwrap(),
+            "No such file",
+        ),
+    ] {
+        let out = pulse()
+            .arg("replay")
+            .arg(&input)
+            .arg("--quiet")
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded: {err}");
+        assert!(
+            err.contains(path) && err.contains(reason),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_time_guard_uses_the_wall_clock_or_now() {
+    let input = temp("future.ndjson");
+    std::fs::write(&input, format!("{EXPORT_1}\n{EXPORT_2}\n")).unwrap();
+    // 2023-03-11T14:00:00Z: the second record (14:01:00) is within the 5 minutes of skew.
+    let (_, s) = replay_summary(&input, &["--now", "2023-03-11T14:00:00Z"]);
+    assert_eq!(s["applied"], 2);
+    // Half an hour earlier both are in the future.
+    let (_, s) = replay_summary(&input, &["--now", "1678541400"]);
+    assert_eq!(
+        (s["applied"].as_u64(), s["rejected"]["future_time"].as_u64()),
+        (Some(0), Some(2))
+    );
+    // The wall clock is long past 2023.
+    let (_, s) = replay_summary(&input, &[]);
+    assert_eq!(s["applied"], 2);
+    let out = pulse()
+        .arg("replay")
+        .arg(&input)
+        .args(["--now", "yesterday"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
 }

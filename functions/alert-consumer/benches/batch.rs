@@ -83,6 +83,7 @@ fn alert(round: usize, i: usize) -> String {
             change_percent: -3.0,
             threshold_percent: 2.0,
             window: None,
+            reference_time: None,
             level: 1,
             message: "USDC is 3.00% off its peg".into(),
         })),

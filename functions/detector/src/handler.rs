@@ -431,17 +431,7 @@ where
 }
 
 fn merge(into: &mut Tally, from: &Tally) {
-    into.applied += from.applied;
-    into.stale += from.stale;
-    for (k, v) in &from.rejected {
-        *into.rejected.entry(*k).or_default() += v;
-    }
-    for (k, v) in &from.events {
-        *into.events.entry(*k).or_default() += v;
-    }
-    for (k, v) in &from.alerts {
-        *into.alerts.entry(*k).or_default() += v;
-    }
+    into.merge(from);
 }
 
 /// A minimal scheduled event, as EventBridge sends it.

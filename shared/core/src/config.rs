@@ -174,12 +174,86 @@ impl Default for CooldownConfig {
     }
 }
 
-/// Bounds beyond which a record is rejected as absurd.
+/// How far back a window may reach for its reference value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowsConfig {
+    /// A window of W compares with every value in (t - W, t] and with the newest value at or
+    /// before t - W only when that value is at most W × (1 + tolerance) old. 0.25: a 24h window
+    /// accepts a reference up to 30h old (daily data with some jitter), never one 48h old.
+    pub tolerance: f64,
+}
+
+impl Default for WindowsConfig {
+    fn default() -> Self {
+        WindowsConfig { tolerance: 0.25 }
+    }
+}
+
+impl WindowsConfig {
+    /// The oldest a reference value may be for a window of `window` seconds.
+    pub fn max_age(&self, window: i64) -> i64 {
+        let max = window as f64 * (1.0 + self.tolerance);
+        if max >= i64::MAX as f64 {
+            i64::MAX
+        } else {
+            max.floor() as i64
+        }
+    }
+}
+
+/// DefiLlama's TVL *sections*: numeric keys of a TVL row that are parts of the TVL, not chains
+/// (DefiLlama's `extraSections` plus the double-counting keys). A key is a section when it is
+/// one of `sections` (`borrowed`) or a chain followed by `-` and one of them (`ethereum-borrowed`).
+pub const DEFAULT_SECTIONS: [&str; 10] = [
+    "staking",
+    "pool2",
+    "borrowed",
+    "offers",
+    "masterchef",
+    "treasury",
+    "vesting",
+    "doublecounted",
+    "liquidstaking",
+    "dcAndLsOverlap",
+];
+
+/// How TVL rows are read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TvlConfig {
+    /// Section names (see [`DEFAULT_SECTIONS`]). Sections travel in `tvl_change.breakdown`; they
+    /// get no events of their own and never count as chains (no chain_added / chain_removed).
+    pub sections: Vec<String>,
+    /// Sections whose drops raise `tvl_drop` alerts (the bare section and every
+    /// `<chain>-<section>`), e.g. `["borrowed"]` for lending protocols. None by default:
+    /// `borrowed` falls when loans are repaid, which is not value leaving the protocol.
+    pub section_alerts: Vec<String>,
+}
+
+impl Default for TvlConfig {
+    fn default() -> Self {
+        TvlConfig {
+            sections: DEFAULT_SECTIONS.map(String::from).to_vec(),
+            section_alerts: Vec::new(),
+        }
+    }
+}
+
+/// Bounds beyond which a record is rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ValidationConfig {
+    /// Above this, `absurd_magnitude`.
     pub max_tvl_usd: f64,
+    /// Above this, `absurd_magnitude`.
     pub max_price_usd: f64,
+    /// A price above 0 but below this is `tiny_price` (0 is `zero_price`): subnormal and
+    /// astronomically small prices are feed errors, and a percentage measured from them is
+    /// meaningless.
+    pub min_price_usd: f64,
+    /// A record stamped more than this after the detection clock is `future_time`.
+    pub max_future_skew: Secs,
 }
 
 impl Default for ValidationConfig {
@@ -187,6 +261,8 @@ impl Default for ValidationConfig {
         ValidationConfig {
             max_tvl_usd: 1e12,
             max_price_usd: 1e9,
+            min_price_usd: 1e-12,
+            max_future_skew: Secs(300),
         }
     }
 }
@@ -198,6 +274,8 @@ pub struct Config {
     pub publish: PublishConfig,
     pub price_alerts: PriceAlertConfig,
     pub tvl_alerts: TvlAlertConfig,
+    pub windows: WindowsConfig,
+    pub tvl: TvlConfig,
     pub peg: PegConfig,
     pub cooldown: CooldownConfig,
     pub validation: ValidationConfig,
@@ -305,8 +383,44 @@ impl Config {
         if self.cooldown.period.0 < 0 {
             return Err(invalid("cooldown.period", "must not be negative"));
         }
+        let tolerance = self.windows.tolerance;
+        if !(tolerance.is_finite() && (0.0..=10.0).contains(&tolerance)) {
+            return Err(invalid(
+                "windows.tolerance",
+                format!("must be between 0 and 10 (0.25 = 25 % of the window), got {tolerance}"),
+            ));
+        }
+        for (i, s) in self.tvl.sections.iter().enumerate() {
+            if s.is_empty() || s.contains('-') {
+                return Err(invalid(
+                    format!("tvl.sections[{i}]"),
+                    format!("`{s}` must be a bare section name such as `borrowed` (no `-`)"),
+                ));
+            }
+        }
+        for (i, s) in self.tvl.section_alerts.iter().enumerate() {
+            if !self.tvl.sections.contains(s) {
+                return Err(invalid(
+                    format!("tvl.section_alerts[{i}]"),
+                    format!("`{s}` is not listed in tvl.sections"),
+                ));
+            }
+        }
         positive("validation.max_tvl_usd", self.validation.max_tvl_usd)?;
         positive("validation.max_price_usd", self.validation.max_price_usd)?;
+        positive("validation.min_price_usd", self.validation.min_price_usd)?;
+        if self.validation.min_price_usd >= self.validation.max_price_usd {
+            return Err(invalid(
+                "validation.min_price_usd",
+                "must be below validation.max_price_usd",
+            ));
+        }
+        if self.validation.max_future_skew.0 < 0 {
+            return Err(invalid(
+                "validation.max_future_skew",
+                "must not be negative",
+            ));
+        }
         Ok(())
     }
 }
@@ -359,6 +473,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("heartbeet"), "{err}");
+    }
+
+    #[test]
+    fn issue_10_settings_validate() {
+        let c = Config::default();
+        assert_eq!(c.windows.max_age(86_400), 108_000, "24h reaches back 30h");
+        assert_eq!(c.windows.max_age(3600), 4500);
+        assert_eq!(c.validation.max_future_skew, Secs(300));
+        assert_eq!(c.tvl.sections.len(), 10);
+        for (text, setting) in [
+            ("[windows]\ntolerance = -0.1\n", "windows.tolerance"),
+            (
+                "[tvl]\nsection_alerts = [\"loans\"]\n",
+                "tvl.section_alerts[0]",
+            ),
+            (
+                "[tvl]\nsections = [\"ethereum-borrowed\"]\n",
+                "tvl.sections[0]",
+            ),
+            (
+                "[validation]\nmin_price_usd = 0\n",
+                "validation.min_price_usd",
+            ),
+            (
+                "[validation]\nmax_future_skew = \"-5m\"\n",
+                "max_future_skew",
+            ),
+        ] {
+            let err = Config::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(setting), "{text}: {err}");
+        }
+        let c = Config::from_toml("[tvl]\nsection_alerts = [\"borrowed\"]\n").unwrap();
+        assert_eq!(c.tvl.section_alerts, vec!["borrowed".to_string()]);
     }
 
     #[test]

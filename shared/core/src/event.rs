@@ -266,9 +266,13 @@ pub struct Alert {
     pub change_percent: f64,
     /// The threshold crossed, in percent.
     pub threshold_percent: f64,
-    /// The window, e.g. `1h`; absent for peg rules.
+    /// The window whose thresholds applied, as configured, e.g. `24h`; absent for peg rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    /// When `reference` was seen, in milliseconds since the epoch (like the envelope's
+    /// `timestamp`): the move spans from here to `timestamp`. Absent for peg rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_time: Option<i64>,
     /// Which threshold level was crossed (1 = the first).
     pub level: u8,
     pub message: String,
@@ -378,11 +382,13 @@ impl Event {
                 c
             }
             Payload::TvlChange(t) => {
+                // A protocol whose one chain is its whole TVL has one event, carrying the
+                // chain: it reaches the protocol's and the chain's subscribers alike.
                 let mut c = vec![
                     "events:tvl".to_string(),
                     format!("events:protocol:{}", t.protocol_id),
                 ];
-                if let Some(chain) = t.chain.as_deref().and_then(chain_of_breakdown_key) {
+                if let Some(chain) = &t.chain {
                     c.push(format!("events:chain:{chain}:tvl"));
                 }
                 c
@@ -416,29 +422,19 @@ impl Event {
     }
 }
 
-/// Sections a TVL breakdown key may carry after its chain (`ethereum-staking`).
-const SECTIONS: &[&str] = &[
-    "staking",
-    "pool2",
-    "borrowed",
-    "vesting",
-    "treasury",
-    "offers",
-    "doublecounted",
-    "liquidstaking",
-    "dcAndLsOverlap",
-];
+/// The largest change, in percent, an event states (a ten-million-fold move). Changes are
+/// measured from values the engine accepted, so only an extreme ratio comes near it; clamping
+/// keeps every `changePercent` a finite JSON number, whatever the config allows.
+pub const MAX_CHANGE_PERCENT: f64 = 1e9;
 
-/// The chain a breakdown key belongs to: `ethereum` for `ethereum` and `ethereum-staking`,
-/// none for a bare section such as `borrowed`.
-pub fn chain_of_breakdown_key(key: &str) -> Option<&str> {
-    if SECTIONS.contains(&key) {
-        return None;
+/// A change in percent as events carry it: within ±[`MAX_CHANGE_PERCENT`], rounded to four
+/// decimals, never NaN.
+pub fn stated_percent(change: f64) -> f64 {
+    if change.is_nan() {
+        return 0.0;
     }
-    match key.rsplit_once('-') {
-        Some((chain, section)) if SECTIONS.contains(&section) && !chain.is_empty() => Some(chain),
-        _ => Some(key),
-    }
+    let c = change.clamp(-MAX_CHANGE_PERCENT, MAX_CHANGE_PERCENT);
+    (c * 10_000.0).round() / 10_000.0
 }
 
 /// What goes on the alerts queue.
@@ -611,13 +607,11 @@ mod tests {
     }
 
     #[test]
-    fn breakdown_keys_map_to_chains() {
-        assert_eq!(chain_of_breakdown_key("ethereum"), Some("ethereum"));
-        assert_eq!(chain_of_breakdown_key("ethereum-staking"), Some("ethereum"));
-        assert_eq!(chain_of_breakdown_key("borrowed"), None);
-        assert_eq!(
-            chain_of_breakdown_key("polygon-zkevm"),
-            Some("polygon-zkevm")
-        );
+    fn stated_percentages_are_finite() {
+        assert_eq!(stated_percent(12.345_678), 12.3457);
+        assert_eq!(stated_percent(f64::INFINITY), MAX_CHANGE_PERCENT);
+        assert_eq!(stated_percent(f64::NEG_INFINITY), -MAX_CHANGE_PERCENT);
+        assert_eq!(stated_percent(f64::NAN), 0.0);
+        assert_eq!(stated_percent(1e300), MAX_CHANGE_PERCENT);
     }
 }

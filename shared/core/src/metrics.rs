@@ -1,5 +1,5 @@
 //! The metrics of a run (processed, rejected by reason, events by type, alerts by severity,
-//! duration, lag), as data, and their CloudWatch Embedded Metric Format log lines. Pure:
+//! window gaps, healed states, duration, lag), as data, and their CloudWatch Embedded Metric Format log lines. Pure:
 //! the sinks that print the lines or call PutMetricData are adapters.
 
 use crate::tally::Tally;
@@ -70,6 +70,8 @@ pub fn invocation_metrics(
             &base,
         ),
         Datum::new("Duration", Unit::Milliseconds, duration_ms, &base),
+        Datum::new("WindowGaps", Unit::Count, tally.window_gaps as f64, &base),
+        Datum::new("StatesHealed", Unit::Count, tally.healed as f64, &base),
     ];
     if let Some(lag) = lag_secs {
         out.push(Datum::new("Lag", Unit::Seconds, lag, &base));
@@ -189,6 +191,8 @@ mod tests {
         assert_eq!(base["RecordsProcessed"], json!(10.0));
         assert_eq!(base["RecordsRejected"], json!(2.0));
         assert_eq!(base["Lag"], json!(4.0));
+        assert_eq!(base["WindowGaps"], json!(0.0));
+        assert_eq!(base["StatesHealed"], json!(0.0));
         assert_eq!(base["Trigger"], "scheduled");
         let cw = &base["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], "Pulse");

@@ -232,17 +232,18 @@ pub enum Format {
 }
 
 impl Format {
-    /// Guesses the format from a line: the first key decides.
+    /// Guesses the format from a line: the first key decides (`"Item"`: export, `"Records"`
+    /// or a `"dynamodb"` object: stream, anything else: plain).
     pub fn detect(line: &str) -> Format {
-        let head: String = line
+        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+        let first_key = line
             .trim_start()
-            .chars()
-            .take(64)
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if head.starts_with("{\"Item\"") {
+            .strip_prefix('{')
+            .map(str::trim_start)
+            .unwrap_or("");
+        if first_key.starts_with("\"Item\"") {
             Format::DdbExport
-        } else if head.starts_with("{\"Records\"")
+        } else if first_key.starts_with("\"Records\"")
             || line.contains("\"dynamodb\":{")
             || line.contains("\"dynamodb\": {")
         {

@@ -88,6 +88,18 @@ where
         }
     }
     let mut seen: HashSet<String> = HashSet::new();
+    // Records stamped beyond the clock were rejected: they enter neither state nor history.
+    let accepted: Vec<Record>;
+    let history = if out.future == 0 {
+        records
+    } else {
+        accepted = records
+            .iter()
+            .filter(|r| !engine.is_future(r, ctx))
+            .cloned()
+            .collect();
+        &accepted
+    };
     let current: Vec<&Record> = records
         .iter()
         .rev()
@@ -101,15 +113,12 @@ where
         .commit(Commit {
             states: &states,
             current: &current,
-            history: records,
+            history,
             watermark,
             now,
+            sections: engine.sections(),
         })
         .await?;
-    tally.applied += out.applied as u64;
-    tally.stale += out.stale as u64;
-    for event in &out.events {
-        tally.count_event(event);
-    }
+    out.add_to(tally);
     Ok(report)
 }

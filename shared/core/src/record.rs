@@ -34,6 +34,111 @@ pub fn format_utc(secs: UnixSecs) -> String {
     )
 }
 
+/// A span of time as alert messages state it: `45s`, `12m`, `1h`, `24h`, `25h30m`, `3d`, `3d6h`.
+pub fn format_span(secs: i64) -> String {
+    let secs = secs.max(0);
+    if secs < 60 {
+        return format!("{secs}s");
+    }
+    let mins = (secs + 30) / 60;
+    if mins < 60 {
+        return format!("{mins}m");
+    }
+    let (h, m) = (mins / 60, mins % 60);
+    if h < 48 {
+        return if m == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{m:02}m")
+        };
+    }
+    let (d, h) = (h / 24, h % 24);
+    if h == 0 {
+        format!("{d}d")
+    } else {
+        format!("{d}d{h}h")
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of [`civil_from_days`]).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A point in time given as unix seconds (`1678543259`) or RFC 3339
+/// (`2023-03-11T14:00:59Z`, `2023-03-11T15:00:59+01:00`, fractions of a second ignored).
+pub fn parse_time(text: &str) -> Result<UnixSecs, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    let bad =
+        || format!("`{text}` is not unix seconds or an RFC 3339 time such as 2023-03-11T14:00:00Z");
+    let b = text.as_bytes();
+    let num = |from: usize, len: usize| -> Result<i64, String> {
+        let part = text.get(from..from + len).ok_or_else(bad)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().map_err(|_| bad())
+        } else {
+            Err(bad())
+        }
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad());
+    }
+    let (y, mo, d, h, mi, s) = (
+        num(0, 4)?,
+        num(5, 2)?,
+        num(8, 2)?,
+        num(11, 2)?,
+        num(14, 2)?,
+        num(17, 2)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return Err(bad());
+    }
+    let mut rest = &text[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return Err(bad()),
+            };
+            let o = rest.as_bytes();
+            if o.len() != 6 || o[3] != b':' {
+                return Err(bad());
+            }
+            let (oh, om): (i64, i64) = (
+                rest[1..3].parse().map_err(|_| bad())?,
+                rest[4..6].parse().map_err(|_| bad())?,
+            );
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    Ok(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
 /// A token, named the way the coins API names it: `coingecko:usd-coin`, `ethereum:0xa0b8...`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TokenId {
@@ -103,8 +208,62 @@ pub struct TvlRecord {
     pub protocol_id: String,
     pub granularity: TvlGranularity,
     pub tvl: f64,
-    /// Chain or section keys (`ethereum`, `bsc`, `ethereum-staking`, `borrowed`), sorted by name.
+    /// Every chain and section key as written (`ethereum`, `bsc`, `ethereum-staking`,
+    /// `borrowed`), sorted by name; [`TvlRecord::split`] tells chains from sections.
     pub chains: Vec<(String, f64)>,
+}
+
+/// A TVL row's keys, told apart: real chains, and sections (parts of the TVL that are not
+/// chains, such as `borrowed` or `ethereum-staking`). Both sorted by name.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TvlParts<'a> {
+    pub chains: smallvec::SmallVec<[(&'a str, f64); 4]>,
+    pub sections: smallvec::SmallVec<[(&'a str, f64); 4]>,
+}
+
+impl TvlRecord {
+    /// The row's chains and sections, by `sections`.
+    pub fn split(&self, sections: &Sections) -> TvlParts<'_> {
+        let mut parts = TvlParts::default();
+        for (key, value) in &self.chains {
+            if sections.section_of(key).is_some() {
+                parts.sections.push((key, *value));
+            } else {
+                parts.chains.push((key, *value));
+            }
+        }
+        parts
+    }
+}
+
+/// The section names of [`crate::config::TvlConfig::sections`], and which keys they cover.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sections {
+    names: Vec<String>,
+}
+
+impl Sections {
+    pub fn new(names: &[String]) -> Self {
+        Sections {
+            names: names.to_vec(),
+        }
+    }
+
+    fn is_name(&self, s: &str) -> bool {
+        self.names.iter().any(|n| n == s)
+    }
+
+    /// The section a TVL key names: `borrowed` for `borrowed` and for `ethereum-borrowed`;
+    /// `None` for a chain (`ethereum`, `polygon-zkevm`).
+    pub fn section_of<'k>(&self, key: &'k str) -> Option<&'k str> {
+        if self.is_name(key) {
+            return Some(key);
+        }
+        match key.rsplit_once('-') {
+            Some((chain, section)) if !chain.is_empty() && self.is_name(section) => Some(section),
+            _ => None,
+        }
+    }
 }
 
 /// A dimensions row (fees, volume, ...).
@@ -187,11 +346,15 @@ pub enum RejectReason {
     Negative,
     NotFinite,
     ZeroPrice,
+    /// A price above 0 but below `validation.min_price_usd`.
+    TinyPrice,
     AbsurdMagnitude,
+    /// Stamped more than `validation.max_future_skew` after the detection clock.
+    FutureTime,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 11] = [
+    pub const ALL: [RejectReason; 13] = [
         RejectReason::Malformed,
         RejectReason::BadAttribute,
         RejectReason::MissingPk,
@@ -202,7 +365,9 @@ impl RejectReason {
         RejectReason::Negative,
         RejectReason::NotFinite,
         RejectReason::ZeroPrice,
+        RejectReason::TinyPrice,
         RejectReason::AbsurdMagnitude,
+        RejectReason::FutureTime,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -217,7 +382,9 @@ impl RejectReason {
             RejectReason::Negative => "negative",
             RejectReason::NotFinite => "not_finite",
             RejectReason::ZeroPrice => "zero_price",
+            RejectReason::TinyPrice => "tiny_price",
             RejectReason::AbsurdMagnitude => "absurd_magnitude",
+            RejectReason::FutureTime => "future_time",
         }
     }
 }
@@ -346,6 +513,9 @@ impl Record {
                 if price == 0.0 {
                     return Err(Rejection::at(RejectReason::ZeroPrice, "price"));
                 }
+                if price < limits.min_price_usd {
+                    return Err(Rejection::at(RejectReason::TinyPrice, "price"));
+                }
                 let confidence = number(item, "confidence")?
                     .filter(|c| c.is_finite())
                     .map(|c| c.clamp(0.0, 1.0));
@@ -470,6 +640,62 @@ impl Record {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parses_times() {
+        use super::parse_time;
+        assert_eq!(parse_time("1678543259"), Ok(1_678_543_259));
+        assert_eq!(parse_time("2023-03-11T14:00:59Z"), Ok(1_678_543_259));
+        assert_eq!(
+            parse_time("2023-03-11T15:00:59.250+01:00"),
+            Ok(1_678_543_259)
+        );
+        assert_eq!(parse_time("2000-02-29T00:00:00Z"), Ok(951_782_400));
+        for bad in [
+            "",
+            "yesterday",
+            "2023-03-11",
+            "2023-13-11T00:00:00Z",
+            "2023-03-11T00:00:00",
+        ] {
+            let err = parse_time(bad).unwrap_err();
+            assert!(err.contains("RFC 3339"), "{err}");
+        }
+        for days in [-1000, 0, 19_000, 50_000] {
+            let (y, m, d) = super::civil_from_days(days);
+            assert_eq!(super::days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn spans_read_as_people_say_them() {
+        use super::format_span;
+        assert_eq!(format_span(45), "45s");
+        assert_eq!(format_span(12 * 60 + 10), "12m");
+        assert_eq!(format_span(3600), "1h");
+        assert_eq!(format_span(86_400), "24h");
+        assert_eq!(format_span(25 * 3600 + 30 * 60), "25h30m");
+        assert_eq!(format_span(3 * 86_400), "3d");
+        assert_eq!(format_span(3 * 86_400 + 6 * 3600), "3d6h");
+    }
+
+    #[test]
+    fn sections_are_told_from_chains() {
+        let sections = super::Sections::new(&crate::config::DEFAULT_SECTIONS.map(String::from));
+        for (key, section) in [
+            ("ethereum", None),
+            ("polygon-zkevm", None),
+            ("borrowed", Some("borrowed")),
+            ("ethereum-borrowed", Some("borrowed")),
+            ("bsc-staking", Some("staking")),
+            ("arbitrum-pool2", Some("pool2")),
+            ("masterchef", Some("masterchef")),
+            ("dcAndLsOverlap", Some("dcAndLsOverlap")),
+            ("-staking", None),
+        ] {
+            assert_eq!(sections.section_of(key), section, "{key}");
+        }
+    }
+
     #[test]
     fn formats_utc() {
         assert_eq!(super::format_utc(1_678_543_259), "2023-03-11 14:00");

@@ -2,10 +2,10 @@
 //! in-memory state; events come out, and a summary of what was read, rejected and raised.
 
 use crate::config::{Config, ValidationConfig};
-use crate::engine::{Context, Engine, Observed};
+use crate::engine::{Context, Engine, Outcome};
 use crate::event::{Event, EventType, Severity};
 use crate::parse::{self, Format};
-use crate::record::{Record, RejectReason, Rejection};
+use crate::record::{Record, RejectReason, Rejection, UnixSecs};
 use crate::state::StateMap;
 use crate::tally::Tally;
 use serde::Serialize;
@@ -23,6 +23,65 @@ pub fn parse_line(
     }
 }
 
+/// Decodes the lines of one input file, as bytes, so that no line can stop the file:
+/// a line that is not UTF-8 is `malformed` (counted), a UTF-8 byte order mark is ignored,
+/// blank lines hold nothing. Unless the format is given, each line's format is detected from
+/// the line itself until one line yields a record; that line's format then holds for the
+/// rest of the file, so a junk first line cannot switch a whole file to the wrong format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileDecoder {
+    given: Option<Format>,
+    found: Option<Format>,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl FileDecoder {
+    /// A decoder for a new file; `format` forces the format (`--format`).
+    pub fn new(format: Option<Format>) -> Self {
+        FileDecoder {
+            given: format,
+            found: None,
+        }
+    }
+
+    /// The format in force: given, or found from the first line that yielded a record.
+    pub fn format(&self) -> Option<Format> {
+        self.given.or(self.found)
+    }
+
+    /// Decodes one line (with or without its line end).
+    pub fn decode(
+        &mut self,
+        line: &[u8],
+        limits: &ValidationConfig,
+        mut sink: impl FnMut(Result<Record, Rejection>),
+    ) {
+        let line = line.strip_prefix(BOM).unwrap_or(line);
+        let Ok(text) = std::str::from_utf8(line) else {
+            return sink(Err(Rejection::new(RejectReason::Malformed)));
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            return;
+        }
+        match self.format() {
+            Some(format) => parse::parse_line(format, text, limits, sink),
+            None => {
+                let format = Format::detect(text);
+                let mut parsed = false;
+                parse::parse_line(format, text, limits, |r| {
+                    parsed |= r.is_ok();
+                    sink(r)
+                });
+                if parsed {
+                    self.found = Some(format);
+                }
+            }
+        }
+    }
+}
+
 /// One alert, as the summary lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,6 +93,9 @@ pub struct AlertLine {
     pub rule: String,
     pub severity: Severity,
     pub value: f64,
+    /// The window whose thresholds applied (window rules only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
 }
 
 /// What `--summary-json` writes.
@@ -45,6 +107,8 @@ pub struct Summary {
     pub applied: u64,
     pub stale: u64,
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Window comparisons skipped because no value's age fit the window.
+    pub window_gaps: u64,
     pub events: BTreeMap<&'static str, u64>,
     pub alerts_by_severity: BTreeMap<&'static str, u64>,
     pub alerts: Vec<AlertLine>,
@@ -76,11 +140,24 @@ impl Replay {
         }
     }
 
+    /// Sets the detection clock of the time guard: records stamped more than
+    /// `validation.max_future_skew` after `now` are rejected as `future_time`.
+    pub fn set_clock(&mut self, now: UnixSecs) {
+        self.ctx = Context::replay_at(now);
+    }
+
     /// Parses one line and runs what it holds through the engine; events are appended to `out`.
     /// Blank lines are skipped.
     pub fn feed_line(&mut self, format: Format, line: &str, out: &mut Vec<Event>) {
         let limits = self.engine.config().validation;
         parse_line(format, line, &limits, |parsed| self.feed(parsed, out));
+    }
+
+    /// Decodes one line of a file (see [`FileDecoder`]) and runs what it holds through the
+    /// engine; events are appended to `out`.
+    pub fn feed_bytes(&mut self, decoder: &mut FileDecoder, line: &[u8], out: &mut Vec<Event>) {
+        let limits = self.engine.config().validation;
+        decoder.decode(line, &limits, |parsed| self.feed(parsed, out));
     }
 
     /// Runs one parsed record (or counts its rejection); events are appended to `out`.
@@ -92,13 +169,16 @@ impl Replay {
             Err(rejection) => return self.tally.reject(rejection.reason),
         };
         let start = out.len();
-        match self
-            .engine
-            .observe_keyed(&record, &mut self.states, &mut self.key, &self.ctx, out)
-        {
-            Observed::Applied => self.tally.applied += 1,
-            Observed::Stale => self.tally.stale += 1,
+        let seen =
+            self.engine
+                .observe_keyed(&record, &mut self.states, &mut self.key, &self.ctx, out);
+        match seen.outcome {
+            Outcome::Applied => self.tally.applied += 1,
+            Outcome::Stale => self.tally.stale += 1,
+            Outcome::Future => self.tally.reject(RejectReason::FutureTime),
         }
+        self.tally.window_gaps += u64::from(seen.window_gaps);
+        self.tally.healed += u64::from(seen.healed);
         for event in &out[start..] {
             self.tally.count_event(event);
             if let Some(a) = event.alert() {
@@ -109,6 +189,7 @@ impl Replay {
                     rule: a.rule.as_str().to_string(),
                     severity: a.severity,
                     value: a.value,
+                    window: a.window.clone(),
                 });
             }
         }
@@ -134,6 +215,7 @@ impl Replay {
                 .iter()
                 .filter_map(|r| t.rejected.get(r).map(|n| (r.as_str(), *n)))
                 .collect(),
+            window_gaps: t.window_gaps,
             events: EventType::ALL
                 .iter()
                 .map(|e| (e.as_str(), t.events.get(e).copied().unwrap_or(0)))

@@ -2,11 +2,11 @@
 //! It is plain serialisable data; where it is kept (memory, Redis) is behind
 //! [`crate::ports::StateStore`].
 
-use crate::config::WindowThreshold;
+use crate::config::{WindowThreshold, WindowsConfig};
 use crate::record::UnixSecs;
 use crate::rules::cooldown::RuleState;
 use crate::rules::publish::Published;
-use crate::window::{Extremes, WindowTracker};
+use crate::window::{Extremes, Reach, WindowTracker};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,13 +25,15 @@ pub struct SeriesState {
 }
 
 impl SeriesState {
-    /// Extremes of every configured window at `now`, in config order. Trackers are rebuilt
-    /// when the configured windows changed since the state was written.
+    /// Extremes of every configured window at `now`, in config order (`None` where a window
+    /// has nothing usable), and how many windows had values but none usable (gaps). Trackers
+    /// are rebuilt when the configured windows changed since the state was written.
     pub fn window_extremes(
         &mut self,
         windows: &[WindowThreshold],
+        reach: &WindowsConfig,
         now: UnixSecs,
-    ) -> WindowExtremes {
+    ) -> (WindowExtremes, u32) {
         let matches = self.windows.len() == windows.len()
             && self
                 .windows
@@ -44,10 +46,36 @@ impl SeriesState {
                 .map(|w| (w.window.0, WindowTracker::default()))
                 .collect();
         }
-        self.windows
+        let mut gaps = 0;
+        let extremes = self
+            .windows
             .iter_mut()
-            .map(|(len, tracker)| tracker.extremes(now, *len))
-            .collect()
+            .map(
+                |(len, tracker)| match tracker.extremes(now, *len, reach.max_age(*len)) {
+                    Reach::Usable(e) => Some(e),
+                    Reach::Gap => {
+                        gaps += 1;
+                        None
+                    }
+                    Reach::Empty => None,
+                },
+            )
+            .collect();
+        (extremes, gaps)
+    }
+
+    /// Forgets everything stamped after `limit`; returns whether anything was.
+    fn forget_after(&mut self, limit: UnixSecs) -> bool {
+        let mut poisoned = false;
+        if self.published.is_some_and(|p| p.time > limit) {
+            self.published = None;
+            poisoned = true;
+        }
+        for (_, tracker) in &mut self.windows {
+            poisoned |= tracker.forget_after(limit);
+        }
+        poisoned |= self.alert.forget_after(limit);
+        poisoned
     }
 
     pub fn push_window_value(&mut self, time: UnixSecs, value: f64) {
@@ -68,8 +96,30 @@ pub struct EntityState {
     pub peg: RuleState,
     /// Per-chain TVL series (kept when a chain disappears, in case it returns).
     pub chains: BTreeMap<String, SeriesState>,
-    /// Chains present in the newest TVL record, sorted.
+    /// Chains present in the newest TVL record, sorted (sections are not chains).
     pub present_chains: Vec<String>,
+    /// TVL sections whose drops alert (`tvl.section_alerts`), by key (`ethereum-borrowed`).
+    #[serde(default)]
+    pub sections: BTreeMap<String, SeriesState>,
+}
+
+impl EntityState {
+    /// Heals a state poisoned by a record stamped in the future (written before the time guard
+    /// existed, or under a clock that was wrong): every baseline, window value and cooldown
+    /// stamped after `limit` is forgotten, and so is `last_time`, so the key is no longer
+    /// muted as stale. Returns whether anything was healed.
+    pub fn heal_after(&mut self, limit: UnixSecs) -> bool {
+        if self.last_time.is_none_or(|t| t <= limit) {
+            return false;
+        }
+        self.last_time = None;
+        self.main.forget_after(limit);
+        self.peg.forget_after(limit);
+        for series in self.chains.values_mut().chain(self.sections.values_mut()) {
+            series.forget_after(limit);
+        }
+        true
+    }
 }
 
 /// States by key, as loaded for a batch (foldhash: a fast hasher with a random seed).

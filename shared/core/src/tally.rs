@@ -14,6 +14,11 @@ pub struct Tally {
     pub rejected: BTreeMap<RejectReason, u64>,
     pub events: BTreeMap<EventType, u64>,
     pub alerts: BTreeMap<Severity, u64>,
+    /// Window comparisons skipped because no value's age fit the window (see
+    /// [`crate::window::Reach::Gap`]).
+    pub window_gaps: u64,
+    /// States healed of times beyond the detection clock.
+    pub healed: u64,
 }
 
 impl Tally {
@@ -25,6 +30,23 @@ impl Tally {
         *self.events.entry(event.event_type()).or_default() += 1;
         if let Some(alert) = event.alert() {
             *self.alerts.entry(alert.severity).or_default() += 1;
+        }
+    }
+
+    /// Adds another run's counts.
+    pub fn merge(&mut self, from: &Tally) {
+        self.applied += from.applied;
+        self.stale += from.stale;
+        self.window_gaps += from.window_gaps;
+        self.healed += from.healed;
+        for (k, v) in &from.rejected {
+            *self.rejected.entry(*k).or_default() += v;
+        }
+        for (k, v) in &from.events {
+            *self.events.entry(*k).or_default() += v;
+        }
+        for (k, v) in &from.alerts {
+            *self.alerts.entry(*k).or_default() += v;
         }
     }
 

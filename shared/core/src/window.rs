@@ -1,10 +1,13 @@
 //! Sliding extremes over a time window, in amortised O(1) per value.
 //!
 //! A window of W at time t covers every value seen in (t - W, t) plus the newest value at or
-//! before t - W (the "anchor"), so daily data is compared with the day before and minute data
-//! with the hour before. Two monotonic deques keep the minimum and maximum of that set.
-//! Each entry remembers when the next value arrived: an entry is expired only once a newer
-//! value is itself at or before the window's start, which keeps the anchor.
+//! before t - W (the "anchor"), but the anchor only while it is at most `max_age` old
+//! (W × (1 + tolerance), see [`crate::config::WindowsConfig`]): minute data is compared with
+//! the hour before, daily data with the day before in a 24h window, and never with yesterday
+//! in a 1h window. Two monotonic deques keep the minimum and maximum of that set. Each entry
+//! remembers when the next value arrived: an entry is expired once a newer value is itself at
+//! or before the window's start, or once it is the anchor and older than `max_age` (time only
+//! moves forward, so it can never be usable again).
 
 use crate::record::UnixSecs;
 use serde::{Deserialize, Serialize};
@@ -34,25 +37,99 @@ pub struct Extremes {
     pub max_at: UnixSecs,
 }
 
+/// What a window offers to compare with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reach {
+    /// Nothing seen yet (a new series).
+    Empty,
+    /// Values were seen, but none inside the window and the newest before it is too old:
+    /// no comparison for this window (counted as a window gap).
+    Gap,
+    Usable(Extremes),
+}
+
+impl Reach {
+    pub fn extremes(self) -> Option<Extremes> {
+        match self {
+            Reach::Usable(e) => Some(e),
+            Reach::Empty | Reach::Gap => None,
+        }
+    }
+}
+
 impl WindowTracker {
-    /// Drops what a window of `window` seconds ending at `now` no longer covers and returns
-    /// the extremes of what remains (`None` before the first value).
-    pub fn extremes(&mut self, now: UnixSecs, window: i64) -> Option<Extremes> {
-        let start = now - window;
-        let expired = |p: &Point| p.next.is_some_and(|n| n <= start);
+    /// Drops what a window of `window` seconds ending at `now` no longer covers (including an
+    /// anchor older than `max_age`) and returns the extremes of what remains.
+    pub fn extremes(&mut self, now: UnixSecs, window: i64, max_age: i64) -> Reach {
+        if self.mins.is_empty() {
+            return Reach::Empty;
+        }
+        let start = now.saturating_sub(window);
+        let oldest = now.saturating_sub(max_age);
+        let expired =
+            |p: &Point| p.next.is_some_and(|n| n <= start) || (p.t <= start && p.t < oldest);
         while self.mins.front().is_some_and(expired) {
             self.mins.pop_front();
         }
         while self.maxs.front().is_some_and(expired) {
             self.maxs.pop_front();
         }
-        let (min, max) = (self.mins.front()?, self.maxs.front()?);
-        Some(Extremes {
-            min: min.v,
-            min_at: min.t,
-            max: max.v,
-            max_at: max.t,
-        })
+        match (self.mins.front(), self.maxs.front()) {
+            (Some(min), Some(max)) => Reach::Usable(Extremes {
+                min: min.v,
+                min_at: min.t,
+                max: max.v,
+                max_at: max.t,
+            }),
+            _ => {
+                // Both deques hold the newest value, so both empty out together.
+                self.mins.clear();
+                self.maxs.clear();
+                Reach::Gap
+            }
+        }
+    }
+
+    /// Forgets every value stamped after `limit` (a state poisoned by a future record) and
+    /// returns whether there was any. Values the forgotten ones had displaced from the deques
+    /// are not recovered: the window then sees a subset of its past values, which can only
+    /// make it less eager to alert, never more.
+    pub fn forget_after(&mut self, limit: UnixSecs) -> bool {
+        let mut poisoned = false;
+        for deque in [&mut self.mins, &mut self.maxs] {
+            while deque.back().is_some_and(|p| p.t > limit) {
+                deque.pop_back();
+                poisoned = true;
+            }
+            if let Some(last) = deque.back_mut()
+                && last.next.is_some_and(|n| n > limit)
+            {
+                last.next = None;
+                poisoned = true;
+            }
+        }
+        // The newest value left belongs in both deques (it may have been displaced from one
+        // by a forgotten value): put it back, keeping that deque monotonic.
+        let newest = match (self.mins.back(), self.maxs.back()) {
+            (Some(a), Some(b)) if a.t != b.t => Some(if a.t > b.t { *a } else { *b }),
+            (Some(p), None) | (None, Some(p)) => Some(*p),
+            _ => None,
+        };
+        if let Some(p) = newest {
+            if self.mins.back().is_none_or(|b| b.t < p.t) {
+                while self.mins.back().is_some_and(|b| b.v >= p.v) {
+                    self.mins.pop_back();
+                }
+                self.mins.push_back(p);
+            }
+            if self.maxs.back().is_none_or(|b| b.t < p.t) {
+                while self.maxs.back().is_some_and(|b| b.v <= p.v) {
+                    self.maxs.pop_back();
+                }
+                self.maxs.push_back(p);
+            }
+        }
+        poisoned
     }
 
     /// Adds the newest value (times must not go backwards; the engine skips older records).
@@ -88,32 +165,75 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The definition, by brute force: values in (now - w, now) and the newest at or before now - w.
-    fn brute(points: &[(i64, f64)], now: i64, w: i64) -> Option<(f64, f64)> {
-        let start = now - w;
-        let anchor = points.iter().rev().find(|(t, _)| *t <= start);
-        let inside = points.iter().filter(|(t, _)| *t > start);
-        let all: Vec<f64> = anchor.into_iter().chain(inside).map(|(_, v)| *v).collect();
-        if all.is_empty() {
-            return None;
+    const DAY: i64 = 86_400;
+    const HOUR: i64 = 3600;
+
+    /// The definition, by brute force: values in (now - w, now), and the newest at or before
+    /// now - w when it is at most `max_age` old; each extreme with its time (the newest on ties).
+    fn brute(points: &[(i64, f64)], now: i64, w: i64, max_age: i64) -> Reach {
+        if points.is_empty() {
+            return Reach::Empty;
         }
-        Some((
-            all.iter().cloned().fold(f64::MAX, f64::min),
-            all.iter().cloned().fold(f64::MIN, f64::max),
-        ))
+        let start = now - w;
+        let anchor = points
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= start)
+            .filter(|(t, _)| now - t <= max_age);
+        let inside = points.iter().filter(|(t, _)| *t > start);
+        let all: Vec<(i64, f64)> = anchor.into_iter().chain(inside).copied().collect();
+        let Some(&first) = all.first() else {
+            return Reach::Gap;
+        };
+        let (mut min, mut max) = (first, first);
+        for &(t, v) in &all[1..] {
+            if v <= min.1 {
+                min = (t, v);
+            }
+            if v >= max.1 {
+                max = (t, v);
+            }
+        }
+        Reach::Usable(Extremes {
+            min: min.1,
+            min_at: min.0,
+            max: max.1,
+            max_at: max.0,
+        })
     }
 
     #[test]
-    fn daily_values_compare_with_the_day_before() {
+    fn daily_values_never_reach_back_a_day_in_an_hour_window() {
+        // The defect: a 1h window took "the newest value at or before its start" however old,
+        // so daily data was judged against yesterday with the 1h thresholds.
         let mut w = WindowTracker::default();
         w.push(0, 100.0);
-        w.push(86_400, 90.0);
-        let e = w.extremes(2 * 86_400, 3600).unwrap();
+        assert_eq!(w.extremes(DAY, HOUR, HOUR * 5 / 4), Reach::Gap);
+        let mut w = WindowTracker::default();
+        w.push(0, 100.0);
+        let e = w.extremes(DAY, DAY, DAY * 5 / 4).extremes().unwrap();
         assert_eq!(
-            (e.min, e.max),
-            (90.0, 90.0),
-            "only the anchor, the newest at or before the start"
+            (e.max, e.max_at),
+            (100.0, 0),
+            "a 24h window takes yesterday"
         );
+    }
+
+    #[test]
+    fn a_reference_older_than_the_tolerance_is_no_reference() {
+        // A price printed 30 days after the previous one is compared with nothing.
+        let mut w = WindowTracker::default();
+        w.push(0, 1.0);
+        assert_eq!(w.extremes(30 * DAY, DAY, DAY * 5 / 4), Reach::Gap);
+        assert!(w.is_empty(), "a reference too old is dropped for good");
+        // Sampling jitter within the tolerance is fine: 26h old in a 24h window.
+        let mut w = WindowTracker::default();
+        w.push(0, 1.0);
+        assert!(matches!(
+            w.extremes(26 * HOUR, DAY, DAY * 5 / 4),
+            Reach::Usable(_)
+        ));
+        assert_eq!(WindowTracker::default().extremes(0, DAY, DAY), Reach::Empty);
     }
 
     #[test]
@@ -123,23 +243,86 @@ mod tests {
         w.push(10, 7.0);
         w.push(20, 6.0);
         // Window start 15: anchor is the value at 10 (7.0); inside is 6.0.
-        let e = w.extremes(25, 10).unwrap();
+        let e = w.extremes(25, 10, 20).extremes().unwrap();
         assert_eq!((e.min, e.max), (6.0, 7.0));
+        assert_eq!((e.min_at, e.max_at), (20, 10));
+    }
+
+    #[test]
+    fn forgetting_the_future_keeps_the_past() {
+        let mut w = WindowTracker::default();
+        w.push(10, 1.0);
+        w.push(20, 2.0);
+        w.push(4_000_000_000, 3.0);
+        assert!(!w.forget_after(4_000_000_000));
+        assert!(w.forget_after(20));
+        let e = w.extremes(30, 100, 125).extremes().unwrap();
+        assert_eq!((e.min, e.max), (1.0, 2.0));
+        assert!(w.forget_after(15));
+        let e = w.extremes(30, 100, 125).extremes().unwrap();
+        assert_eq!((e.min, e.min_at, e.max), (1.0, 10, 1.0));
     }
 
     proptest! {
         #[test]
-        fn matches_brute_force(steps in proptest::collection::vec((1i64..500, 0.0f64..100.0), 1..200), w in 1i64..2000) {
+        fn matches_brute_force(
+            steps in proptest::collection::vec((1i64..500, 0.0f64..100.0), 1..200),
+            w in 1i64..2000,
+            tolerance in 0.0f64..1.5,
+        ) {
+            let max_age = (w as f64 * (1.0 + tolerance)).floor() as i64;
             let mut tracker = WindowTracker::default();
             let mut points = Vec::new();
             let mut t = 0;
             for (dt, v) in steps {
                 t += dt;
-                let got = tracker.extremes(t, w).map(|e| (e.min, e.max));
-                prop_assert_eq!(got, brute(&points, t, w));
+                let got = tracker.extremes(t, w, max_age);
+                let want = brute(&points, t, w, max_age);
+                match (got, want) {
+                    (Reach::Usable(g), Reach::Usable(b)) => {
+                        prop_assert_eq!((g.min, g.max), (b.min, b.max));
+                        // Ties may keep either time; the value at that time is the extreme.
+                        let at = |time: i64| points.iter().find(|(pt, _)| *pt == time).map(|p| p.1);
+                        prop_assert_eq!(at(g.min_at), Some(g.min));
+                        prop_assert_eq!(at(g.max_at), Some(g.max));
+                    }
+                    (g, b) => prop_assert_eq!(g, b),
+                }
                 tracker.push(t, v);
                 points.push((t, v));
             }
+        }
+
+        #[test]
+        fn forgetting_the_future_never_invents_values(
+            steps in proptest::collection::vec((1i64..500, 0.0f64..100.0), 1..100),
+            cut in 0usize..100,
+            later in 1i64..2000,
+        ) {
+            let mut tracker = WindowTracker::default();
+            let mut points = Vec::new();
+            let mut t = 0;
+            for (dt, v) in steps {
+                t += dt;
+                tracker.extremes(t, 1000, 1250);
+                tracker.push(t, v);
+                points.push((t, v));
+            }
+            let limit = points[cut.min(points.len() - 1)].0;
+            tracker.forget_after(limit);
+            let kept: Vec<(i64, f64)> = points.iter().copied().filter(|p| p.0 <= limit).collect();
+            let now = limit + later;
+            if let Reach::Usable(e) = tracker.extremes(now, 1000, 1250) {
+                // A subset of the true window: never below its minimum nor above its maximum.
+                let Reach::Usable(b) = brute(&kept, now, 1000, 1250) else {
+                    return Err(TestCaseError::fail("values where none are in reach"));
+                };
+                prop_assert!(e.min >= b.min && e.max <= b.max);
+                prop_assert!(kept.contains(&(e.min_at, e.min)) && kept.contains(&(e.max_at, e.max)));
+            }
+            // The newest value kept is always there to compare with.
+            tracker.push(now, 50.0);
+            prop_assert!(matches!(tracker.extremes(now + 1, 1000, 1250), Reach::Usable(_)));
         }
     }
 }

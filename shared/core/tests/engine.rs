@@ -668,3 +668,318 @@ fn sqs_body_round_trips() {
             .is_none()
     );
 }
+
+/// Issue 10 behaviour through the API it added (the defects themselves: `alert_trust.rs`).
+mod trust {
+    use super::*;
+    use pulse_core::engine::Outcome;
+
+    const T0: i64 = 1_700_000_000;
+
+    #[test]
+    fn window_alerts_state_their_reference_time_and_real_span() {
+        // Minute data: 1 % a minute for six minutes; the 1h window compares with the first.
+        let mut p = 100.0;
+        let mut records = vec![price("coingecko#slide", T0, p)];
+        for i in 1..=6 {
+            p *= 0.99;
+            records.push(price("coingecko#slide", T0 + i * 60, p));
+        }
+        let a = alerts(&run(&records))
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].window.as_deref(), Some("1h"), "the configured window");
+        assert_eq!(
+            a[0].reference_time,
+            Some(T0 * 1000),
+            "the reference value's time"
+        );
+        assert!(a[0].message.contains("within 6m"), "{}", a[0].message);
+        // Peg alerts compare with the peg, which has no time.
+        let peg = run(&[price("coingecko#usd-coin", T0, 0.9)]);
+        assert_eq!(alerts(&peg)[0].reference_time, None);
+    }
+
+    #[test]
+    fn gaps_are_counted_not_silent() {
+        let engine = Engine::new(Config::default());
+        let mut states = StateMap::default();
+        let day = 86_400;
+        let records: Vec<Record> = (0..5)
+            .map(|i| price("coingecko#daily", T0 + i * day, 1.0 + i as f64 * 0.01))
+            .collect();
+        let out = engine.detect_batch(&records, &mut states, &Context::replay());
+        assert_eq!(
+            out.window_gaps, 4,
+            "daily data: the 1h window has nothing usable after the first record"
+        );
+        let mut tally = Tally::default();
+        out.add_to(&mut tally);
+        assert_eq!(tally.window_gaps, 4);
+        // A month's silence: no comparison in either window.
+        let out = engine.detect_batch(
+            &[price("coingecko#daily", T0 + 40 * day, 2.0)],
+            &mut states,
+            &Context::replay(),
+        );
+        assert_eq!(out.window_gaps, 2);
+        assert!(out.events.iter().all(|e| e.alert().is_none()));
+    }
+
+    #[test]
+    fn future_records_are_counted_and_never_enter_state() {
+        let engine = Engine::new(Config::default());
+        let mut states = StateMap::default();
+        let ctx = Context {
+            source: Source::Scheduled,
+            now: Some(T0),
+        };
+        // Within the 5 minutes of skew: accepted. Beyond: rejected.
+        let out = engine.detect_batch(
+            &[
+                price("coingecko#a", T0 + 300, 1.0),
+                price("coingecko#b", T0 + 301, 1.0),
+            ],
+            &mut states,
+            &ctx,
+        );
+        assert_eq!((out.applied, out.future), (1, 1));
+        assert!(!states.contains_key("price:coingecko:b"), "no state for it");
+        let mut tally = Tally::default();
+        out.add_to(&mut tally);
+        assert_eq!(
+            tally.rejected.get(&pulse_core::RejectReason::FutureTime),
+            Some(&1)
+        );
+        assert_eq!(tally.records(), 2);
+        // Replays guard against their clock too.
+        let mut replay = Replay::new(Config::default());
+        replay.set_clock(T0);
+        replay.feed_line(
+            Format::Plain,
+            r#"{"PK":"coingecko#a","SK":1800000000,"price":1}"#,
+            &mut Vec::new(),
+        );
+        assert_eq!(replay.summary(0.0).rejected.get("future_time"), Some(&1));
+    }
+
+    /// A checkpoint store that remembers what each commit wrote.
+    #[derive(Default)]
+    struct Recording {
+        store: MemoryCheckpointStore,
+        history: std::sync::Mutex<Vec<i64>>,
+        current: std::sync::Mutex<Vec<i64>>,
+    }
+
+    impl CheckpointStore for Recording {
+        async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
+            self.store.load(keys).await
+        }
+        async fn watermark(&self) -> Result<Option<i64>, PortError> {
+            Ok(None)
+        }
+        async fn commit(&self, commit: pulse_core::ports::Commit<'_>) -> Result<(), PortError> {
+            self.store.commit(commit).await?;
+            let times =
+                |rs: &mut dyn Iterator<Item = &Record>| rs.map(|r| r.time).collect::<Vec<_>>();
+            self.history
+                .lock()
+                .unwrap()
+                .extend(times(&mut commit.history.iter()));
+            self.current
+                .lock()
+                .unwrap()
+                .extend(times(&mut commit.current.iter().copied()));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_checkpointed_batch_keeps_future_records_out_of_state_and_history() {
+        let engine = Engine::new(Config::default());
+        let store = Recording::default();
+        let (publisher, sink) = (MemoryPublisher::default(), MemoryAlertSink::default());
+        let ledger = pulse_core::ports::MemoryAlertLedger::default();
+        let ports = pipeline::Ports {
+            store: &store,
+            publisher: &publisher,
+            alerts: &sink,
+            ledger: &ledger,
+        };
+        let ctx = Context {
+            source: Source::Scheduled,
+            now: Some(T0),
+        };
+        let records = [
+            price("coingecko#eth", T0 - 60, 1500.0),
+            price("coingecko#eth", 4_100_000_000, 1500.0),
+        ];
+        let mut tally = Tally::default();
+        block_on(pipeline::run_checkpointed(
+            &engine, &records, &ctx, &ports, None, T0, &mut tally,
+        ))
+        .unwrap();
+        assert_eq!(*store.history.lock().unwrap(), vec![T0 - 60]);
+        assert_eq!(*store.current.lock().unwrap(), vec![T0 - 60]);
+        let saved = block_on(store.load(&["price:coingecko:eth".into()])).unwrap();
+        assert_eq!(saved["price:coingecko:eth"].last_time, Some(T0 - 60));
+        assert_eq!(
+            tally.rejected.get(&pulse_core::RejectReason::FutureTime),
+            Some(&1)
+        );
+    }
+
+    #[test]
+    fn healing_is_counted() {
+        let engine = Engine::new(Config::default());
+        let mut state = pulse_core::state::EntityState::default();
+        let mut out = Vec::new();
+        engine.observe(
+            &price("coingecko#x", 4_000_000_000, 1.0),
+            &mut state,
+            &Context::replay(),
+            &mut out,
+        );
+        let ctx = Context {
+            source: Source::Dynamodb,
+            now: Some(T0),
+        };
+        let seen = engine.observe(&price("coingecko#x", T0, 1.0), &mut state, &ctx, &mut out);
+        assert_eq!((seen.outcome, seen.healed), (Outcome::Applied, true));
+        assert_eq!(state.last_time, Some(T0));
+        let again = engine.observe(
+            &price("coingecko#x", T0 + 60, 1.0),
+            &mut state,
+            &ctx,
+            &mut out,
+        );
+        assert!(!again.healed);
+    }
+
+    #[test]
+    fn section_alerts_are_opt_in() {
+        let config = Config::from_toml("[tvl]\nsection_alerts = [\"borrowed\"]\n").unwrap();
+        let engine = Engine::new(config);
+        let mut states = StateMap::default();
+        let records = [
+            tvl(
+                "lender",
+                T0,
+                1_000e6,
+                &[
+                    ("ethereum", 1_000e6),
+                    ("ethereum-borrowed", 500e6),
+                    ("staking", 50e6),
+                ],
+            ),
+            tvl(
+                "lender",
+                T0 + 1800,
+                1_000e6,
+                &[
+                    ("ethereum", 1_000e6),
+                    ("ethereum-borrowed", 150e6),
+                    ("staking", 5e6),
+                ],
+            ),
+        ];
+        let out = engine.detect_batch(&records, &mut states, &Context::replay());
+        let a = alerts(&out.events);
+        assert_eq!(a.len(), 1, "borrowed alerts, staking does not: {a:?}");
+        assert_eq!(a[0].key, "tvl:lender:ethereum-borrowed");
+        assert_eq!(a[0].chain.as_deref(), Some("ethereum"));
+        assert_eq!(a[0].severity, Severity::Critical);
+        // Sections have no update events of their own.
+        assert!(of_type(&out.events, EventType::TvlChange).is_empty());
+    }
+
+    #[test]
+    fn a_state_that_listed_sections_as_chains_reports_no_removal() {
+        let engine = Engine::new(Config::default());
+        let mut state = pulse_core::state::EntityState {
+            last_time: Some(T0),
+            present_chains: vec!["borrowed".into(), "ethereum".into()],
+            ..Default::default()
+        };
+        state.chains.insert("borrowed".into(), Default::default());
+        let mut out = Vec::new();
+        engine.observe(
+            &tvl(
+                "p",
+                T0 + 60,
+                10e6,
+                &[("ethereum", 8e6), ("borrowed", 1e6), ("bsc", 2e6)],
+            ),
+            &mut state,
+            &Context::replay(),
+            &mut out,
+        );
+        let updates: Vec<_> = of_type(&out, EventType::ProtocolUpdate)
+            .iter()
+            .map(|e| match &e.payload {
+                Payload::ProtocolUpdate(u) => (u.update_type, u.changes.len()),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(updates, vec![(UpdateType::ChainAdded, 1)], "bsc only");
+        assert_eq!(
+            state.present_chains,
+            vec!["bsc".to_string(), "ethereum".to_string()]
+        );
+        assert!(!state.chains.contains_key("borrowed"));
+    }
+
+    #[test]
+    fn two_rows_of_sixty_thousand_keys() {
+        // Regression on output for the quadratic chain comparison (10.4 s for these two rows):
+        // each key is looked up once now (`engine::diff_sorted`, whose comparisons a unit
+        // test counts).
+        let row = |t: i64, offset: usize| {
+            let mut line = format!(r#"{{"PK":"hourlyTvl#wide","SK":{t},"tvl":1e9"#);
+            for i in 0..60_000 {
+                line.push_str(&format!(r#","c{:06}":1"#, 2 * i + offset));
+            }
+            line.push('}');
+            record(&line)
+        };
+        let events = run(&[row(T0, 0), row(T0 + 60, 1)]);
+        let updates: Vec<(UpdateType, usize)> = of_type(&events, EventType::ProtocolUpdate)
+            .iter()
+            .map(|e| match &e.payload {
+                Payload::ProtocolUpdate(u) => (u.update_type, u.changes.len()),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            updates,
+            vec![
+                (UpdateType::ChainAdded, 60_000),
+                (UpdateType::ChainRemoved, 60_000)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_junk_first_line_does_not_decide_the_format() {
+        let mut replay = Replay::new(Config::default());
+        let mut decoder = pulse_core::replay::FileDecoder::new(None);
+        let mut out = Vec::new();
+        let lines: [&[u8]; 5] = [
+            b"\xEF\xBB\xBFgarbage",
+            b"{\"not\":\"a record\"}",
+            b"\xff\xfe broken \xc3",
+            br#"{"Item":{"PK":{"S":"coingecko#dai"},"SK":{"N":"1700000000"},"price":{"N":"1.0"}}}"#,
+            br#"{"Item":{"PK":{"S":"coingecko#dai"},"SK":{"N":"1700000060"},"price":{"N":"0.9"}}}"#,
+        ];
+        for line in lines {
+            replay.feed_bytes(&mut decoder, line, &mut out);
+        }
+        assert_eq!(decoder.format(), Some(Format::DdbExport));
+        let s = replay.summary(0.0);
+        assert_eq!((s.records, s.applied), (5, 2));
+        assert_eq!(s.rejected.get("malformed"), Some(&2));
+        assert_eq!(s.rejected.get("missing_pk"), Some(&1));
+    }
+}

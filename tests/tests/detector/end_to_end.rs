@@ -353,3 +353,32 @@ async fn metrics_reach_cloudwatch_through_put_metric_data() {
         .collect();
     assert_eq!(reasons.len(), 1, "{reasons:?}");
 }
+
+/// Sections are parts of a protocol's TVL, not chains: the current value keeps them apart
+/// and they get no `tvl:{pid}:{chain}` key of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn current_values_keep_sections_apart_from_chains() {
+    let stack = Stack::start().await;
+    let t0 = now() - 600;
+    let item = json!({
+        "PK": "hourlyTvl#777", "SK": t0, "tvl": 5e8, "ethereum": 5e8,
+        "borrowed": 1e8, "ethereum-staking": 2e7, "source": "tvl-adapter",
+    });
+    stack.put(EVENTS_TABLE, &[item]).await;
+    stack.detector().await.tick().await.unwrap();
+    let mut c = stack.redis_client().await;
+    let get = |key: &str| redis::cmd("GET").arg(key).clone();
+    let total: String = get("tvl:777").query_async(&mut c).await.unwrap();
+    let total: Value = serde_json::from_str(&total).unwrap();
+    assert_eq!(total["chains"], json!({"ethereum": 5e8}));
+    assert_eq!(
+        total["sections"],
+        json!({"borrowed": 1e8, "ethereum-staking": 2e7})
+    );
+    let chain: Option<String> = get("tvl:777:ethereum").query_async(&mut c).await.unwrap();
+    assert!(chain.is_some());
+    for section in ["tvl:777:borrowed", "tvl:777:ethereum-staking"] {
+        let v: Option<String> = get(section).query_async(&mut c).await.unwrap();
+        assert_eq!(v, None, "{section}");
+    }
+}

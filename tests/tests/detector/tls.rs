@@ -32,6 +32,7 @@ async fn commits_and_reads_the_watermark_over_tls() {
                 history: &[],
                 watermark: Some(WATERMARK),
                 now: WATERMARK,
+                sections: &Default::default(),
             })
             .await
             .unwrap();

@@ -243,6 +243,7 @@ pub fn mixed_body(i: usize) -> String {
                 change_percent: -50.0,
                 threshold_percent: 20.0,
                 window: Some("1h".into()),
+                reference_time: None,
                 level: 1,
                 message: format!("alert {i}"),
             })),

@@ -19,6 +19,7 @@ pub fn alert(rule: AlertRule, severity: Severity, chain: &str) -> AlertView {
             change_percent: -3.0,
             threshold_percent: 2.0,
             window: None,
+            reference_time: None,
             level: 1,
             message: "USDC off peg".into(),
         })),

@@ -154,6 +154,7 @@ pub(crate) mod fixtures {
                 change_percent: -3.0,
                 threshold_percent: 2.0,
                 window: None,
+                reference_time: None,
                 level: 1,
                 message: "USDC is 3.00% off its peg".into(),
             })),

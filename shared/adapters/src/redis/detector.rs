@@ -228,19 +228,29 @@ impl CheckpointStore for RedisPorts {
                         .ignore();
                 }
                 RecordBody::Tvl(t) => {
-                    let chains: serde_json::Map<String, serde_json::Value> = t
-                        .chains
-                        .iter()
-                        .map(|(c, v)| (c.clone(), json!(v)))
-                        .collect();
-                    let value = json!({"tvl": t.tvl, "chains": chains, "timestamp": record.time});
+                    // Sections (`borrowed`, `ethereum-staking`) are parts of the TVL, not
+                    // chains: they stay in the protocol's value, with no key of their own.
+                    let parts = t.split(commit.sections);
+                    let map =
+                        |pairs: &[(&str, f64)]| -> serde_json::Map<String, serde_json::Value> {
+                            pairs
+                                .iter()
+                                .map(|(k, v)| (k.to_string(), json!(v)))
+                                .collect()
+                        };
+                    let value = json!({
+                        "tvl": t.tvl,
+                        "chains": map(&parts.chains),
+                        "sections": map(&parts.sections),
+                        "timestamp": record.time,
+                    });
                     pipe.cmd("SET")
                         .arg(keys::tvl_current(&t.protocol_id))
                         .arg(value.to_string())
                         .arg("EX")
                         .arg(CURRENT_TTL_SECS)
                         .ignore();
-                    for (chain, v) in &t.chains {
+                    for (chain, v) in &parts.chains {
                         // A breakdown key named `history` has no current-value key of its own.
                         let Some(key) = keys::tvl_chain_current(&t.protocol_id, chain) else {
                             continue;

@@ -175,6 +175,10 @@ fn alert(out: &mut Vec<u8>, a: &Alert) {
         out.extend_from_slice(b",\"window\":");
         string(out, w);
     }
+    if let Some(t) = a.reference_time {
+        out.extend_from_slice(b",\"referenceTime\":");
+        int(out, t);
+    }
     out.extend_from_slice(b",\"level\":");
     int(out, a.level);
     out.extend_from_slice(b",\"message\":");
@@ -364,6 +368,7 @@ mod tests {
             change_percent: -0.25,
             threshold_percent: 1e-9,
             window: Some("24h".into()),
+            reference_time: Some(-1_700_000_000_000),
             level: 3,
             message: "m\u{1}".into(),
         };
@@ -373,6 +378,7 @@ mod tests {
             chain: None,
             symbol: None,
             window: None,
+            reference_time: None,
             ..alert.clone()
         };
         let tvl = TvlChange {

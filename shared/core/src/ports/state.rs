@@ -3,7 +3,7 @@
 //! changed in one step, after its effects happened.
 
 use super::{PortError, lock};
-use crate::record::{Record, UnixSecs};
+use crate::record::{Record, Sections, UnixSecs};
 use crate::state::StateMap;
 use std::future::Future;
 use std::sync::Mutex;
@@ -21,6 +21,9 @@ pub struct Commit<'a> {
     pub watermark: Option<UnixSecs>,
     /// Detection time, for history trimming.
     pub now: UnixSecs,
+    /// Which TVL breakdown keys are sections rather than chains (current values keep them
+    /// apart).
+    pub sections: &'a Sections,
 }
 
 /// A state store that loads states by key, reads the watermark, and commits a batch's state,

@@ -1,7 +1,11 @@
-//! Alert repetition per (key, rule): an alert fires when its level rises above the level
-//! already announced, unless the same or a higher level fired within the cooldown period.
-//! An announced level stays announced until the rule clears (hysteresis): a value wobbling
-//! around one threshold alerts once, not on every crossing.
+//! Alert repetition per (key, rule): an alert fires when its level rises above the level the
+//! current episode already reached, unless the same or a higher level fired within the
+//! cooldown period. A reached level stays until the rule clears (hysteresis): a value
+//! wobbling around one threshold alerts once, not on every crossing.
+//!
+//! An episode is *announced* once one of its alerts was actually sent (not suppressed). Only
+//! an announced episode gets a resolve when it clears ([`Decision::Recovered`]): nobody is
+//! told "recovered" about something they were never told.
 
 use crate::config::Secs;
 use crate::record::UnixSecs;
@@ -9,10 +13,32 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RuleState {
-    /// The level currently announced (0 = nothing is).
+    /// The level the current episode reached (0 = no episode).
     pub active: u8,
+    /// The highest level of the current episode that was sent (0 = none was: every alert of
+    /// the episode so far was suppressed). Decides whether the episode's end is announced.
+    #[serde(default)]
+    pub announced: u8,
     pub last_alert_at: Option<UnixSecs>,
     pub last_alert_level: u8,
+}
+
+impl RuleState {
+    /// Whether an alert of the current episode was sent.
+    pub fn is_announced(&self) -> bool {
+        self.announced > 0
+    }
+
+    /// Forgets an alert stamped after `limit` (a state poisoned by a future record): the
+    /// cooldown it started would otherwise mute the rule until then. Returns whether it did.
+    pub fn forget_after(&mut self, limit: UnixSecs) -> bool {
+        if self.last_alert_at.is_some_and(|t| t > limit) {
+            *self = RuleState::default();
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// What a rule sees on one record.
@@ -32,19 +58,26 @@ pub enum Decision {
     Fire,
     /// Would fire, but the same or a higher level fired within the cooldown.
     Suppressed,
-    /// Back to normal after an announced level.
+    /// Back to normal after an announced episode: send the resolve.
     Recovered,
+    /// Back to normal after an episode that was never announced (all suppressed): say nothing.
+    Ended,
 }
 
 pub fn decide(state: &mut RuleState, seen: Observation, now: UnixSecs, period: Secs) -> Decision {
     match seen {
         Observation::Hold => Decision::Quiet,
         Observation::Clear | Observation::Level(0) => {
-            if state.active > 0 {
-                state.active = 0;
+            if state.active == 0 {
+                return Decision::Quiet;
+            }
+            let announced = state.is_announced();
+            state.active = 0;
+            state.announced = 0;
+            if announced {
                 Decision::Recovered
             } else {
-                Decision::Quiet
+                Decision::Ended
             }
         }
         Observation::Level(level) if level <= state.active => Decision::Quiet,
@@ -56,6 +89,7 @@ pub fn decide(state: &mut RuleState, seen: Observation, now: UnixSecs, period: S
             } else {
                 state.last_alert_at = Some(now);
                 state.last_alert_level = level;
+                state.announced = level;
                 Decision::Fire
             }
         }
@@ -108,7 +142,8 @@ mod tests {
         );
         assert_eq!(
             decide(&mut s, Observation::Clear, 180, HOUR),
-            Decision::Recovered
+            Decision::Ended,
+            "the suppressed episode was never announced: no recovery for it"
         );
         assert_eq!(
             decide(&mut s, Observation::Level(1), 3600, HOUR),
@@ -142,6 +177,58 @@ mod tests {
             Decision::Fire,
             "a new episode"
         );
+    }
+
+    #[test]
+    fn only_announced_episodes_recover() {
+        // The defect: one warning, then three "recovered" for episodes whose alert was
+        // suppressed.
+        let mut s = RuleState::default();
+        let mut decisions = Vec::new();
+        for (i, seen) in [
+            Observation::Level(1),
+            Observation::Clear,
+            Observation::Level(1),
+            Observation::Clear,
+            Observation::Level(1),
+            Observation::Clear,
+            Observation::Level(1),
+            Observation::Clear,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            decisions.push(decide(&mut s, seen, i as i64 * 60, HOUR));
+        }
+        let sent = |d: Decision| decisions.iter().filter(|x| **x == d).count();
+        assert_eq!((sent(Decision::Fire), sent(Decision::Recovered)), (1, 1));
+        assert_eq!(sent(Decision::Suppressed), 3);
+        // An escalation during a suppressed episode announces it.
+        let mut s = RuleState::default();
+        decide(&mut s, Observation::Level(1), 0, HOUR);
+        decide(&mut s, Observation::Clear, 10, HOUR);
+        assert_eq!(
+            decide(&mut s, Observation::Level(1), 20, HOUR),
+            Decision::Suppressed
+        );
+        assert!(!s.is_announced());
+        assert_eq!(
+            decide(&mut s, Observation::Level(2), 30, HOUR),
+            Decision::Fire
+        );
+        assert_eq!(
+            decide(&mut s, Observation::Clear, 40, HOUR),
+            Decision::Recovered
+        );
+    }
+
+    #[test]
+    fn a_future_alert_time_is_forgotten() {
+        let mut s = RuleState::default();
+        decide(&mut s, Observation::Level(1), 4_000_000_000, HOUR);
+        assert!(s.forget_after(1_700_000_000));
+        assert_eq!(s, RuleState::default());
+        assert!(!s.forget_after(1_700_000_000));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! Prices alert on moves either way; TVL alerts on drops of at least a dollar floor.
 
 use crate::config::WindowThreshold;
+use crate::record::UnixSecs;
 use crate::window::Extremes;
 
 /// The strongest threshold crossed, over all windows.
@@ -13,6 +14,8 @@ pub struct WindowHit {
     pub window: usize,
     /// The value the move is measured from (a window extreme).
     pub reference: f64,
+    /// When `reference` was seen.
+    pub reference_time: UnixSecs,
     /// Signed change from `reference`, in percent.
     pub change_percent: f64,
     pub threshold_percent: f64,
@@ -47,7 +50,7 @@ pub fn price_move(
     let mut best = None;
     for (i, (threshold, e)) in thresholds.iter().zip(extremes).enumerate() {
         let Some(e) = e else { continue };
-        for reference in [e.max, e.min] {
+        for (reference, reference_time) in [(e.max, e.max_at), (e.min, e.min_at)] {
             if reference <= 0.0 {
                 continue;
             }
@@ -59,6 +62,7 @@ pub fn price_move(
                         level,
                         window: i,
                         reference,
+                        reference_time,
                         change_percent: change,
                         threshold_percent,
                     },
@@ -91,6 +95,7 @@ pub fn tvl_drop(
                     level,
                     window: i,
                     reference: e.max,
+                    reference_time: e.max_at,
                     change_percent: change,
                     threshold_percent,
                 },
