@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use pulse_core::event::{
-    Alert, AlertRule, ENVELOPE_VERSION, Event, EventType, Metadata, Payload, Priority, Severity,
-    Source, SqsAlertBody, event_id,
+    Alert, AlertRule, ENVELOPE_VERSION, Event, EventType, Metadata, Payload, PriceUpdate, Priority,
+    Severity, Source, SqsAlertBody, TvlChange, event_id,
 };
 use pulse_core::parse::plain_item;
 use pulse_core::record::{Record, UnixSecs};
@@ -62,6 +62,7 @@ pub fn alert(rule: AlertRule, severity: Severity, key: &str, n: i64) -> Event {
             change_percent: -3.0,
             threshold_percent: 2.0,
             window: None,
+            reference_time: None,
             level: 1,
             message: "USDC is 3.00% off its peg".into(),
         })),
@@ -86,6 +87,69 @@ pub fn body(event: &Event) -> String {
         timestamp: event.timestamp,
     });
     serde_json::to_string(&body).unwrap()
+}
+
+/// Severity of the alerts among the [`mixed_body`] messages: index 0..30 cycle critical,
+/// warning, info.
+pub fn severity_of(i: usize) -> Option<Severity> {
+    (i < 30).then(|| [Severity::Critical, Severity::Warning, Severity::Info][i % 3])
+}
+
+/// What a dead-letter queue holds, by index: 0..30 alerts (a TVL drop of protocol 100..=104 on
+/// even indexes, of a token on odd ones; ethereum or bsc); 30..40 price updates; 40..45 TVL
+/// changes of protocol 111; 45..48 raw text; 48..50 JSON of another shape. Events are at
+/// `1_700_000_000` + `i` seconds, from the scheduled tick.
+pub fn mixed_body(i: usize) -> String {
+    let envelope = |payload: Payload| {
+        let mut e = event(&format!("key-{i}"), 0, payload);
+        e.event_id = event_id(&format!("key-{i}"), 1_700_000_000 + i as i64, "test");
+        e.timestamp = 1_700_000_000_000 + i as i64;
+        e.source = Source::Scheduled;
+        e.metadata.correlation_id = e.event_id;
+        e.metadata.tags = vec!["test".into()];
+        body(&e)
+    };
+    match i {
+        0..30 => envelope(Payload::Alert(Box::new(Alert {
+            rule: AlertRule::TvlDrop,
+            severity: severity_of(i).unwrap(),
+            key: format!("tvl:{}", 100 + i % 5),
+            token_id: (i % 2 == 1).then(|| format!("coingecko:token-{}", i % 4)),
+            protocol_id: i.is_multiple_of(2).then(|| format!("{}", 100 + i % 5)),
+            chain: Some(if i % 4 < 2 { "ethereum" } else { "bsc" }.into()),
+            symbol: None,
+            value: 50.0,
+            reference: 100.0,
+            change_percent: -50.0,
+            threshold_percent: 20.0,
+            window: Some("1h".into()),
+            reference_time: None,
+            level: 1,
+            message: format!("alert {i}"),
+        }))),
+        30..40 => envelope(Payload::PriceUpdate(PriceUpdate {
+            token_id: "coingecko:bitcoin".into(),
+            symbol: Some("BTC".into()),
+            chain: None,
+            previous_price: 60_000.0,
+            current_price: 70_000.0,
+            change_percent: 16.7,
+            change_absolute: 10_000.0,
+            decimals: None,
+        })),
+        40..45 => envelope(Payload::TvlChange(TvlChange {
+            protocol_id: "111".into(),
+            protocol_name: "Uniswap".into(),
+            chain: Some("ethereum".into()),
+            previous_tvl: 1e9,
+            current_tvl: 8e8,
+            change_percent: -20.0,
+            change_absolute: -2e8,
+            breakdown: None,
+        })),
+        45..48 => format!("not json: receiver said 502 for message {i}"),
+        _ => format!(r#"{{"hello":"world","n":{i}}}"#),
+    }
 }
 
 /// An SQS message as Lambda passes it, without a queue.

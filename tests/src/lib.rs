@@ -8,12 +8,14 @@
 //!   detector's tables ([`tables`]) one test asks for; [`apps`]: the detector and the alert
 //!   consumer built on them as production builds them;
 //! - [`receiver`]: a fake HTTP receiver that records requests and answers as told;
+//! - [`pubsub`]: a subscriber to the detector's `events:*` channels;
 //! - [`fixtures`]: alerts, SQS bodies and batches, routes, detector records.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod apps;
 pub mod aws;
 pub mod fixtures;
+pub mod pubsub;
 pub mod queues;
 pub mod receiver;
 pub mod servers;

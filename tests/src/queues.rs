@@ -1,12 +1,18 @@
 //! The alerts queue and its dead-letter queue on the emulator, as Terraform creates them
 //! (redrive policy maxReceiveCount 3, visibility timeout 300 s), and what the Lambda event
-//! source mapping does with them: receive a batch, delete what succeeded, release the rest.
+//! source mapping does with them: receive a batch, delete what succeeded, release the rest;
+//! and what the dead-letter tests do: fill it through the redrive policy, count, take all.
 
+use crate::fixtures::mixed_body;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+};
+use pulse_adapters::sqs::SqsQueue;
 use pulse_core::event::SqsAlertBody;
-use std::collections::HashMap;
+use pulse_core::ports::queue::{Queue, QueueCounts};
+use std::collections::{BTreeMap, HashMap};
 
 /// Receives after which SQS moves a message to the dead-letter queue (SPEC).
 pub const MAX_RECEIVE_COUNT: u32 = 3;
@@ -18,6 +24,8 @@ pub const ALERTS: &str = "pulse-alerts";
 /// A queue with its dead-letter queue and redrive policy.
 pub struct Queues {
     pub client: Client,
+    /// The queue port's adapter on the same client.
+    pub queue: SqsQueue,
     pub url: String,
     pub arn: String,
     pub dlq_url: String,
@@ -69,6 +77,7 @@ impl Queues {
         let arn = arn_of(client, &url).await;
         Queues {
             client: client.clone(),
+            queue: SqsQueue::new(client.clone()),
             url,
             arn,
             dlq_url,
@@ -186,6 +195,108 @@ impl Queues {
             }
             out.extend(got);
         }
+    }
+}
+
+/// A message taken by [`Queues::take_all`]: its `index` attribute, body and attributes.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    pub index: usize,
+    pub body: String,
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl Queues {
+    /// Visible, in-flight and delayed messages of `url`, through the adapter.
+    pub async fn counts(&self, url: &str) -> QueueCounts {
+        self.queue.counts(url).await.unwrap()
+    }
+
+    /// Sends `body` to `url` with the message attributes `index` (Number), `origin`
+    /// (`detector`) and `extra` (Numbers).
+    pub async fn send_indexed(&self, url: &str, index: usize, body: &str, extra: &[(&str, &str)]) {
+        let attr = |data_type: &str, value: &str| {
+            MessageAttributeValue::builder()
+                .data_type(data_type)
+                .string_value(value)
+                .build()
+                .unwrap()
+        };
+        let mut req = self
+            .client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .message_attributes("index", attr("Number", &index.to_string()))
+            .message_attributes("origin", attr("String", "detector"));
+        for (k, v) in extra {
+            req = req.message_attributes(*k, attr("Number", v));
+        }
+        req.send().await.unwrap();
+    }
+
+    /// Puts the 50 mixed messages ([`mixed_body`]) on the queue, indexed 0..50.
+    pub async fn put_mixed(&self) {
+        for i in 0..50 {
+            self.send_indexed(&self.url, i, &mixed_body(i), &[]).await;
+        }
+    }
+
+    /// A consumer that fails every message: receives with visibility timeout 0 until the
+    /// redrive policy has moved everything to the dead-letter queue.
+    pub async fn fail_into_dlq(&self) {
+        for _ in 0..500 {
+            let out = self
+                .client
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() && self.counts(&self.url).await == QueueCounts::default() {
+                return;
+            }
+        }
+        panic!("messages never reached the dead-letter queue");
+    }
+
+    /// Everything in `url`, by the `index` attribute, with attributes (takes the messages:
+    /// call at the end of a test).
+    pub async fn take_all(&self, url: &str) -> Vec<Taken> {
+        let mut all = Vec::new();
+        loop {
+            let out = self
+                .client
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(600)
+                .message_attribute_names("All")
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                break;
+            }
+            for m in out.messages() {
+                let attrs: BTreeMap<String, String> = m
+                    .message_attributes()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string()))
+                    .collect();
+                all.push(Taken {
+                    index: attrs["index"].parse().unwrap(),
+                    body: m.body().unwrap_or_default().to_string(),
+                    attrs,
+                });
+            }
+        }
+        all.sort_by_key(|t| t.index);
+        all
     }
 }
 

@@ -1,5 +1,6 @@
 //! The detector's DynamoDB tables on the emulator (PK string, SK number, streams on, and the
-//! time-bucket index when asked), and plain-JSON items written to them.
+//! time-bucket index when asked), plain-JSON items written to them, and their streams read
+//! back as the Lambda event DynamoDB Streams sends.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -8,8 +9,11 @@ use aws_sdk_dynamodb::types::{
     StreamViewType, WriteRequest,
 };
 use pulse_adapters::dynamodb::{TIME_BUCKET_ATTRIBUTE, TIME_BUCKET_SECS};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 
 pub const EVENTS_TABLE: &str = "events";
 pub const COINS_TABLE: &str = "coins";
@@ -116,4 +120,52 @@ pub async fn put_items(client: &Client, table: &str, items: &[Value], bucketed: 
             pending = out.unprocessed_items.filter(|u| !u.is_empty());
         }
     }
+}
+
+/// One DynamoDB Streams API call to the emulator (JSON protocol), with no SDK.
+pub fn streams_call(port: u16, action: &str, body: &Value) -> Value {
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: DynamoDBStreams_20120810.{action}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{action}: {head}\n{body}");
+    serde_json::from_str(body).unwrap()
+}
+
+/// The table's stream read from the emulator, as the Lambda event DynamoDB Streams sends.
+pub fn stream_event_of(port: u16, stream_arn: &str) -> Value {
+    let described = streams_call(port, "DescribeStream", &json!({"StreamArn": stream_arn}));
+    let mut records = Vec::new();
+    for shard in described["StreamDescription"]["Shards"].as_array().unwrap() {
+        let iterator = streams_call(
+            port,
+            "GetShardIterator",
+            &json!({
+                "StreamArn": stream_arn,
+                "ShardId": shard["ShardId"],
+                "ShardIteratorType": "TRIM_HORIZON",
+            }),
+        )["ShardIterator"]
+            .clone();
+        let got = streams_call(
+            port,
+            "GetRecords",
+            &json!({"ShardIterator": iterator, "Limit": 1000}),
+        );
+        for mut r in got["Records"].as_array().unwrap().clone() {
+            r["eventSourceARN"] = json!(stream_arn);
+            records.push(r);
+        }
+    }
+    json!({ "Records": records })
 }

@@ -2,9 +2,6 @@
 //! each started on a free loopback port per test. One test binary, modules by concern.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "detector/support.rs"]
-mod support;
-
 #[path = "detector/end_to_end.rs"]
 mod end_to_end;
 

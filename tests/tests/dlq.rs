@@ -4,8 +4,6 @@
 
 #[path = "dlq/cli.rs"]
 mod cli;
-#[path = "dlq/common.rs"]
-mod common;
 #[path = "dlq/native.rs"]
 mod native;
 #[path = "dlq/proxy.rs"]

@@ -5,41 +5,12 @@
 //! Redis belongs to the one namespace (`pulse_core::keys`) with the type it declares.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
-#[path = "detector/support.rs"]
-mod support;
-
-#[allow(dead_code)]
-#[path = "alert_consumer/harness.rs"]
-mod harness;
-
-use aws_sdk_sqs::types::QueueAttributeName;
-use harness::{FakeReceiver, Queues, app, failed_ids, one_webhook, sqs_client};
 use pulse_core::event::{EventType, SqsAlertBody};
 use pulse_core::keys::{self, Owner};
+use pulse_tests::fixtures::{expected_events, failed_ids, ids_of, now, one_webhook, price_items};
+use pulse_tests::tables::COINS_TABLE;
+use pulse_tests::{FakeReceiver, Stack, consumer};
 use std::collections::{BTreeMap, HashSet};
-use support::{COINS_TABLE, Stack, expected_events, ids_of, now, price_items};
-
-/// The stack's alerts queue, as the consumer's event source mapping reads it.
-async fn alerts_queue(stack: &Stack) -> Queues {
-    let client = sqs_client(&stack.moto.endpoint());
-    let arn = client
-        .get_queue_attributes()
-        .queue_url(&stack.queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    Queues {
-        client,
-        url: stack.queue_url.clone(),
-        dlq_url: stack.dlq_url.clone(),
-        arn,
-    }
-}
 
 /// Every key in Redis with its type.
 async fn redis_keys(stack: &Stack) -> BTreeMap<String, String> {
@@ -77,9 +48,9 @@ async fn a_detected_alert_reaches_the_webhook_once() {
 
     // The consumer receives those SQS messages, on the detector's Redis.
     let hook = FakeReceiver::start().await;
-    let (consumer, _) = app(&one_webhook(&hook.url("/hook"), ""), &stack.redis.url()).await;
-    let queue = alerts_queue(&stack).await;
-    let received = queue.receive(&queue.url).await;
+    let (app, _) = consumer(&one_webhook(&hook.url("/hook"), ""), &stack.redis().url()).await;
+    let queue = stack.queues();
+    let received = queue.receive_event(&queue.url).await;
     let received_ids: HashSet<String> = received
         .records
         .iter()
@@ -92,7 +63,7 @@ async fn a_detected_alert_reaches_the_webhook_once() {
         received_ids, expected,
         "the consumer gets the detector's alerts"
     );
-    let response = consumer.handle(received.clone(), None).await;
+    let response = app.handle(received.clone(), None).await;
     assert_eq!(
         failed_ids(&response),
         Vec::<String>::new(),
@@ -104,7 +75,7 @@ async fn a_detected_alert_reaches_the_webhook_once() {
     }
 
     // SQS redelivers the same batch (a lost acknowledgement): acknowledged, nobody notified.
-    let again = consumer.handle(received.clone(), None).await;
+    let again = app.handle(received.clone(), None).await;
     assert!(failed_ids(&again).is_empty());
     queue.settle(&received, &[]).await;
     assert_eq!(hook.count(), 2);

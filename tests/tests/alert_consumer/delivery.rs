@@ -1,16 +1,17 @@
 //! Messages really received from the emulated queue, delivered to every kind of receiver;
 //! the recorded requests are checked (bodies, signature, headers).
 
-use crate::harness::*;
 use hmac::{Hmac, KeyInit, Mac};
 use pulse_core::event::{AlertRule, Severity};
-use pulse_tests::{MotoServer, RedisServer};
+use pulse_tests::RedisServer;
+use pulse_tests::fixtures::{alert, batch, body, failed_ids, message};
+use pulse_tests::{FakeReceiver, Stack, consumer};
 use sha2::Sha256;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_messages_reach_every_receiver_kind() {
-    let redis = RedisServer::start();
-    let moto = MotoServer::start();
+    let stack = Stack::builder().redis().queues().start().await;
+    let redis = stack.redis();
     let (hook, slack, discord, telegram, pager) = (
         FakeReceiver::start().await,
         FakeReceiver::start().await,
@@ -48,8 +49,8 @@ async fn queue_messages_reach_every_receiver_kind() {
         telegram.base(),
         pager.base(),
     );
-    let (app, _clock) = app(&routes, &redis.url()).await;
-    let q = queues(&moto.endpoint()).await;
+    let (app, _clock) = consumer(&routes, &redis.url()).await;
+    let q = stack.queues();
     let deviation = alert(
         AlertRule::PegDeviation,
         Severity::Critical,
@@ -57,7 +58,7 @@ async fn queue_messages_reach_every_receiver_kind() {
         1,
     );
     q.send(&[body(&deviation)]).await;
-    let event = q.receive(&q.url).await;
+    let event = q.receive_event(&q.url).await;
     assert_eq!(event.records.len(), 1);
     assert_eq!(event.records[0].attributes["ApproximateReceiveCount"], "1");
     let response = app.handle(event.clone(), None).await;
@@ -125,7 +126,7 @@ async fn queue_messages_reach_every_receiver_kind() {
         2,
     );
     q.send(&[body(&recovery)]).await;
-    let event = q.receive(&q.url).await;
+    let event = q.receive_event(&q.url).await;
     let response = app.handle(event.clone(), None).await;
     assert!(failed_ids(&response).is_empty());
     let resolve = pager.requests()[1].json();
@@ -177,7 +178,7 @@ async fn routing_tree_picks_receivers_per_alert() {
         stables.url("/"),
         fallback.url("/"),
     );
-    let (app, _) = app(&routes, &redis.url()).await;
+    let (app, _) = consumer(&routes, &redis.url()).await;
     let critical_peg = alert(AlertRule::PegDeviation, Severity::Critical, "price:a", 1);
     let warning_peg = alert(AlertRule::PegDeviation, Severity::Warning, "price:b", 2);
     let critical_move = alert(AlertRule::PriceMove, Severity::Critical, "price:c", 3);

@@ -1,18 +1,19 @@
 //! Partial batch failures, unparseable bodies, failure classes, Retry-After, and a receiver
 //! down until the message reaches the dead-letter queue of the emulated SQS.
 
-use crate::harness::*;
 use pulse_core::event::{AlertRule, Severity};
-use pulse_tests::{MotoServer, RedisServer};
+use pulse_tests::RedisServer;
+use pulse_tests::fixtures::{alert, batch, body, failed_ids, message, one_webhook};
+use pulse_tests::{FakeReceiver, Reply, Stack, consumer};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_failure_in_ten_lists_exactly_that_one() {
-    let redis = RedisServer::start();
-    let moto = MotoServer::start();
+    let stack = Stack::builder().redis().queues().start().await;
+    let redis = stack.redis();
     let hook = FakeReceiver::start().await;
-    let (app, _) = app(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
-    let q = queues(&moto.endpoint()).await;
+    let (app, _) = consumer(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let q = stack.queues();
     let events: Vec<_> = (0..10)
         .map(|i| {
             alert(
@@ -26,9 +27,9 @@ async fn one_failure_in_ten_lists_exactly_that_one() {
     let bad = events[6].event_id.to_string();
     hook.answer_when_body_contains(&bad, Reply::Status(500));
     q.send(&events.iter().map(body).collect::<Vec<_>>()).await;
-    let mut event = q.receive(&q.url).await;
+    let mut event = q.receive_event(&q.url).await;
     while event.records.len() < 10 {
-        let more = q.receive(&q.url).await;
+        let more = q.receive_event(&q.url).await;
         assert!(
             !more.records.is_empty(),
             "moto returned fewer than 10 messages"
@@ -59,7 +60,7 @@ async fn one_failure_in_ten_lists_exactly_that_one() {
 async fn unparseable_bodies_fail_and_deliver_nothing() {
     let redis = RedisServer::start();
     let hook = FakeReceiver::start().await;
-    let (app, _) = app(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let (app, _) = consumer(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
     let good = alert(AlertRule::PriceMove, Severity::Warning, "price:x", 1);
     let response = app
         .handle(
@@ -83,7 +84,7 @@ async fn failure_classes_retry_after_and_timeouts() {
     let redis = RedisServer::start();
     let hook = FakeReceiver::start().await;
     let routes = one_webhook(&hook.url("/hook"), "timeout = \"300ms\"");
-    let (app, _) = app(&routes, &redis.url()).await;
+    let (app, _) = consumer(&routes, &redis.url()).await;
     let send = |n: i64| {
         let e = alert(
             AlertRule::PriceMove,
@@ -136,8 +137,8 @@ async fn failure_classes_retry_after_and_timeouts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_down_sends_the_message_to_the_dlq_without_resending_to_the_others() {
-    let redis = RedisServer::start();
-    let moto = MotoServer::start();
+    let stack = Stack::builder().redis().queues().start().await;
+    let redis = stack.redis();
     let (up, down) = (FakeReceiver::start().await, FakeReceiver::start().await);
     down.answer(Reply::Status(503));
     let routes = format!(
@@ -154,13 +155,13 @@ async fn a_receiver_down_sends_the_message_to_the_dlq_without_resending_to_the_o
         up.url("/up"),
         down.url("/down"),
     );
-    let (app, _) = app(&routes, &redis.url()).await;
-    let q = queues(&moto.endpoint()).await;
+    let (app, _) = consumer(&routes, &redis.url()).await;
+    let q = stack.queues();
     let e = alert(AlertRule::PegDeviation, Severity::Critical, "price:usdt", 1);
     q.send(&[body(&e)]).await;
 
     for receive in 1..=3 {
-        let event = q.receive(&q.url).await;
+        let event = q.receive_event(&q.url).await;
         assert_eq!(event.records.len(), 1, "receive {receive}");
         assert_eq!(
             event.records[0].attributes["ApproximateReceiveCount"],
@@ -171,8 +172,8 @@ async fn a_receiver_down_sends_the_message_to_the_dlq_without_resending_to_the_o
         q.settle(&event, &failed_ids(&response)).await;
     }
     // The fourth receive finds it gone: the redrive policy moved it to the DLQ.
-    assert!(q.receive(&q.url).await.records.is_empty());
-    let dlq = q.receive(&q.dlq_url).await;
+    assert!(q.receive_event(&q.url).await.records.is_empty());
+    let dlq = q.receive_event(&q.dlq_url).await;
     assert_eq!(dlq.records.len(), 1);
     assert_eq!(dlq.records[0].body.as_deref(), Some(body(&e).as_str()));
 
@@ -191,14 +192,14 @@ async fn store_errors_name_their_redis_cause() {
     use alert_consumer::handler::MessageError;
     let redis = RedisServer::start();
     let hook = FakeReceiver::start().await;
-    let (consumer, _) = app(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let (up, _) = consumer(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
     let e = alert(AlertRule::PegDeviation, Severity::Critical, "price:usdt", 1);
     let id = e.event_id.to_string();
     redis.command(&format!(
         "SET {} not-a-hash",
         pulse_core::keys::delivered_receivers(&id)
     ));
-    let err = consumer
+    let err = up
         .handle_message(&message("m1", &body(&e)), None)
         .await
         .unwrap_err();
@@ -216,7 +217,7 @@ async fn store_errors_name_their_redis_cause() {
     // Redis down: retryable, and the text says what the client saw.
     let port = redis.port;
     drop(redis);
-    let (down, _) = app(
+    let (down, _) = consumer(
         &one_webhook(&hook.url("/hook"), ""),
         &format!("redis://127.0.0.1:{port}"),
     )

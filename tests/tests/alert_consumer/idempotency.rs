@@ -1,15 +1,16 @@
 //! The same message twice, and two invocations racing on it: one notification.
 
-use crate::harness::*;
 use pulse_core::event::{AlertRule, Severity};
 use pulse_tests::RedisServer;
+use pulse_tests::fixtures::{alert, batch, body, failed_ids, message, one_webhook};
+use pulse_tests::{FakeReceiver, Reply, consumer};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_message_twice_notifies_once() {
     let redis = RedisServer::start();
     let hook = FakeReceiver::start().await;
-    let (app, _) = app(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let (app, _) = consumer(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
     let e = alert(AlertRule::PegDeviation, Severity::Critical, "price:dai", 1);
     let m = message("m1", &body(&e));
     assert!(failed_ids(&app.handle(batch(vec![m.clone()]), None).await).is_empty());
@@ -29,8 +30,8 @@ async fn two_lambdas_racing_notify_once() {
     // Slow enough that the second invocation claims while the first is delivering.
     hook.answer(Reply::Slow(Duration::from_millis(300)));
     let routes = one_webhook(&hook.url("/hook"), "");
-    let (first, _) = app(&routes, &redis.url()).await;
-    let (second, _) = app(&routes, &redis.url()).await;
+    let (first, _) = consumer(&routes, &redis.url()).await;
+    let (second, _) = consumer(&routes, &redis.url()).await;
     let e = alert(AlertRule::PegDeviation, Severity::Critical, "price:frax", 1);
     let m = message("m1", &body(&e));
     let (a, b) = tokio::join!(

@@ -4,7 +4,6 @@
 
 mod delivery;
 mod failures;
-mod harness;
 mod idempotency;
 mod noise;
 mod secrets;

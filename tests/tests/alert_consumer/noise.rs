@@ -1,8 +1,9 @@
 //! Repeat interval, escalation and silences, with time set by the test.
 
-use crate::harness::*;
 use pulse_core::event::{AlertRule, Severity};
 use pulse_tests::RedisServer;
+use pulse_tests::fixtures::{T0, alert, batch, body, failed_ids, message, one_webhook};
+use pulse_tests::{FakeReceiver, consumer};
 
 const MIN: i64 = 60_000;
 
@@ -20,7 +21,7 @@ async fn repeat_interval_escalation_and_silences() {
         "#,
         (T0 + 60 * MIN) / 1000
     );
-    let (app, clock) = app(&one_webhook(&hook.url("/hook"), &silence), &redis.url()).await;
+    let (app, clock) = consumer(&one_webhook(&hook.url("/hook"), &silence), &redis.url()).await;
     let key = "price:coingecko:usdc";
     let mut n = 0;
     let mut send = |severity: Severity, key: &str| {

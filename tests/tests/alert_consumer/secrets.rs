@@ -1,6 +1,5 @@
 //! Receiver secrets from SSM SecureString parameters (emulated), read at start-up.
 
-use crate::harness::*;
 use alert_consumer::clock::ManualClock;
 use alert_consumer::config::RoutesFile;
 use alert_consumer::secrets::Secret;
@@ -8,27 +7,16 @@ use alert_consumer::startup;
 use pulse_adapters::redis::RedisStore;
 use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::event::{AlertRule, Severity};
-use pulse_tests::{MotoServer, RedisServer};
+use pulse_tests::fixtures::{T0, alert, batch, body, failed_ids, message};
+use pulse_tests::{FakeReceiver, Stack};
 use std::sync::Arc;
-
-fn ssm_client(endpoint: &str) -> aws_sdk_ssm::Client {
-    let config = aws_sdk_ssm::Config::builder()
-        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_ssm::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .build();
-    aws_sdk_ssm::Client::from_conf(config)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_come_from_ssm_and_never_print() {
-    let redis = RedisServer::start();
-    let moto = MotoServer::start();
+    let stack = Stack::builder().redis().moto().start().await;
+    let redis = stack.redis();
     let hook = FakeReceiver::start().await;
-    let ssm = ssm_client(&moto.endpoint());
+    let ssm = aws_sdk_ssm::Client::new(stack.aws());
     for (name, value) in [
         ("/pulse/test/hook-url", hook.url("/from-ssm")),
         ("/pulse/test/hook-hmac", "ssm-hmac-key".to_string()),

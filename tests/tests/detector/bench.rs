@@ -2,7 +2,6 @@
 //! one tick of 10,000 records with the time spent in each service, and the cold start of
 //! the release binary.
 
-use crate::support::*;
 use detector::handler::{Detector, TickSummary, scheduled_event};
 use pulse_core::event::SqsAlertBody;
 use pulse_core::ports::{
@@ -10,6 +9,9 @@ use pulse_core::ports::{
 };
 use pulse_core::record::UnixSecs;
 use pulse_core::state::StateMap;
+use pulse_tests::Stack;
+use pulse_tests::fixtures::{now, price_items};
+use pulse_tests::tables::COINS_TABLE;
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -116,7 +118,7 @@ async fn bench_tick_of_10000_records() {
         initial_lookback_secs: real.initial_lookback_secs,
         clock: real.clock,
     };
-    stack.redis.command("CONFIG RESETSTAT");
+    stack.redis().command("CONFIG RESETSTAT");
     let trips = real.store.round_trips();
     let started = Instant::now();
     let out = detector.handle(&scheduled_event()).await.unwrap();
@@ -147,7 +149,7 @@ async fn bench_tick_of_10000_records() {
     );
     eprintln!(
         "BENCH commandstats:\n{}",
-        stack.redis.command("INFO commandstats")
+        stack.redis().command("INFO commandstats")
     );
 }
 

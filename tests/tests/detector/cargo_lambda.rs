@@ -1,8 +1,10 @@
 //! The real Lambda binary: `cargo lambda watch` serves it, `cargo lambda invoke` sends it the
 //! scheduled-event fixture, against Redis and the emulator. Skips where cargo-lambda is absent.
 
-use crate::support::*;
 use detector::handler::TickSummary;
+use pulse_tests::Stack;
+use pulse_tests::fixtures::{now, price_items};
+use pulse_tests::tables::COINS_TABLE;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -38,7 +40,7 @@ async fn cargo_lambda_watch_and_invoke_run_the_real_binary() {
     stack.put(COINS_TABLE, &items).await;
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let port = pulse_tests::free_port();
-    let s = stack.settings();
+    let s = stack.detector_settings();
     let mut vars = vec![
         format!("PULSE_EVENTS_TABLE={}", s.events_table),
         format!("PULSE_COINS_TABLE={}", s.coins_table),
@@ -46,7 +48,7 @@ async fn cargo_lambda_watch_and_invoke_run_the_real_binary() {
         format!("PULSE_REDIS_URL={}", s.redis_url),
         "PULSE_METRICS_MODE=api".to_string(),
     ];
-    for (k, v) in stack.moto.aws_env() {
+    for (k, v) in stack.moto().aws_env() {
         vars.push(format!("{k}={v}"));
     }
     let mut watch = Command::new("cargo");

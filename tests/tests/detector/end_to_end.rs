@@ -1,8 +1,12 @@
 //! Scheduled ticks end to end: DynamoDB in, Redis channels and streams, SQS, watermark.
 
-use crate::support::*;
 use detector::handler::{TickSummary, scheduled_event};
 use pulse_core::event::{EventType, SqsAlertBody};
+use pulse_tests::Stack;
+use pulse_tests::fixtures::{expected_events, ids_of, now, price_items, tvl_items};
+use pulse_tests::pubsub::Listener;
+use pulse_tests::queues::alert_ids;
+use pulse_tests::tables::{BUCKET_INDEX, COINS_TABLE, EVENTS_TABLE};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -22,7 +26,7 @@ async fn tick_publishes_events_sends_alerts_and_advances_the_watermark() {
         "fixture makes alerts: {expected_alerts:?}"
     );
 
-    let listener = Listener::start(&stack.redis.url()).await;
+    let listener = Listener::start(&stack.redis().url()).await;
     let detector = stack.detector().await;
     let out = detector.handle(&scheduled_event()).await.unwrap();
     let summary: TickSummary = serde_json::from_value(out).unwrap();
@@ -83,7 +87,7 @@ async fn tick_publishes_events_sends_alerts_and_advances_the_watermark() {
         assert!(expected_alerts.contains(&body.event.event_id.to_string()));
     }
 
-    let dlq = drain(&aws_sdk_sqs::Client::new(&stack.aws), &stack.dlq_url).await;
+    let dlq = stack.queues().drain(&stack.queues().dlq_url).await;
     assert!(dlq.is_empty(), "nothing dead-lettered");
 
     // Watermark, current values (1 h TTL) and history (2 points).
@@ -149,13 +153,13 @@ async fn redis_round_trips_per_tick_are_constant() {
             item["PK"] = json!(format!("{}-r{round}", item["PK"].as_str().unwrap()));
         }
         stack.put(COINS_TABLE, &items).await;
-        stack.redis.command("CONFIG RESETSTAT");
+        stack.redis().command("CONFIG RESETSTAT");
         let before = detector.store.round_trips();
         let summary: TickSummary =
             serde_json::from_value(detector.handle(&scheduled_event()).await.unwrap()).unwrap();
         assert!(summary.alerts_sent >= tokens, "{summary:?}");
         per_tick.push(detector.store.round_trips() - before);
-        commands.push(command_calls(&stack.redis.command("INFO commandstats")));
+        commands.push(command_calls(&stack.redis().command("INFO commandstats")));
     }
     // GET watermark, MGET states, EVALSHA publish, MGET sent markers, SET markers pipeline,
     // MULTI/EXEC commit: 6 round trips, for 10 records as for 200.
@@ -214,13 +218,18 @@ async fn malformed_items_are_counted_and_the_rest_processed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_bucket_index_reads_only_since_the_watermark() {
-    let stack = Stack::start_with(true).await;
-    let mut settings = stack.settings();
+    let stack = Stack::builder()
+        .redis()
+        .tables_with_bucket_index()
+        .queues()
+        .start()
+        .await;
+    let mut settings = stack.detector_settings();
     settings.read_mode = pulse_adapters::dynamodb::ReadMode::TimeBucketIndex {
         index: BUCKET_INDEX.into(),
     };
     settings.scan_overlap_secs = 0;
-    let mut detector = detector::handler::build(&settings, &stack.aws)
+    let mut detector = detector::handler::build(&settings, stack.aws())
         .await
         .unwrap();
     detector.metrics = detector::handler::Metrics::Off;
@@ -276,7 +285,7 @@ async fn scan_paginates_past_one_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_auth_token_comes_from_ssm() {
     let stack = Stack::start().await;
-    let ssm = aws_sdk_ssm::Client::new(&stack.aws);
+    let ssm = aws_sdk_ssm::Client::new(stack.aws());
     ssm.put_parameter()
         .name("/pulse/redis-auth")
         .value("s3cret-token")
@@ -284,9 +293,9 @@ async fn redis_auth_token_comes_from_ssm() {
         .send()
         .await
         .unwrap();
-    stack.redis.command("CONFIG SET requirepass s3cret-token");
-    let mut settings = stack.settings();
-    let err = detector::handler::build(&settings, &stack.aws)
+    stack.redis().command("CONFIG SET requirepass s3cret-token");
+    let mut settings = stack.detector_settings();
+    let err = detector::handler::build(&settings, stack.aws())
         .await
         .expect_err("no AUTH, no connection");
     assert!(
@@ -294,7 +303,7 @@ async fn redis_auth_token_comes_from_ssm() {
         "no secret in errors: {err}"
     );
     settings.redis_auth_parameter = Some("/pulse/redis-auth".into());
-    let detector = detector::handler::build(&settings, &stack.aws)
+    let detector = detector::handler::build(&settings, stack.aws())
         .await
         .unwrap();
     assert!(format!("{:?}", detector.store).contains("RedisPorts"));
@@ -313,16 +322,16 @@ async fn redis_auth_token_comes_from_ssm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_reach_cloudwatch_through_put_metric_data() {
     let stack = Stack::start().await;
-    let mut settings = stack.settings();
+    let mut settings = stack.detector_settings();
     settings.metrics_mode = detector::settings::MetricsMode::Api;
-    let detector = detector::handler::build(&settings, &stack.aws)
+    let detector = detector::handler::build(&settings, stack.aws())
         .await
         .unwrap();
     let mut items = price_items(2, now() - 600, 1.3);
     items.push(json!({"PK": "coingecko#broken", "SK": now() - 600, "price": "NaN?"}));
     stack.put(COINS_TABLE, &items).await;
     detector.handle(&scheduled_event()).await.unwrap();
-    let cw = aws_sdk_cloudwatch::Client::new(&stack.aws);
+    let cw = aws_sdk_cloudwatch::Client::new(stack.aws());
     let metrics = cw
         .list_metrics()
         .namespace("PulseTest")

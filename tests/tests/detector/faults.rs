@@ -1,7 +1,6 @@
 //! Faults. Each asserts that no event is lost and no alert reaches SQS twice across the
 //! failed run and its rerun.
 
-use crate::support::*;
 use detector::handler::{Detector, Metrics, RealDetector, TickSummary, scheduled_event};
 use pulse_adapters::dynamodb::DynamoSource;
 use pulse_adapters::redis::RedisPorts;
@@ -10,6 +9,12 @@ use pulse_core::event::EventType;
 use pulse_core::ports::{CheckpointStore, Commit, EventPublisher, PortError};
 use pulse_core::record::UnixSecs;
 use pulse_core::state::StateMap;
+use pulse_tests::Stack;
+use pulse_tests::aws::sdk_config;
+use pulse_tests::fixtures::{expected_events, ids_of, now, price_items, tvl_items};
+use pulse_tests::pubsub::Listener;
+use pulse_tests::queues::alert_ids;
+use pulse_tests::tables::{COINS_TABLE, EVENTS_TABLE};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -108,7 +113,7 @@ async fn fixture(stack: &Stack) -> (Vec<Value>, HashSet<String>, HashSet<String>
 async fn crash_after_publishing_before_commit_redoes_the_batch_without_duplicates() {
     let stack = Stack::start().await;
     let (_, events, alerts) = fixture(&stack).await;
-    let listener = Listener::start(&stack.redis.url()).await;
+    let listener = Listener::start(&stack.redis().url()).await;
     let real = stack.detector().await;
     let inner = real.store.clone();
     let crashing = with_store(
@@ -156,7 +161,7 @@ async fn redis_killed_mid_batch_and_restarted_loses_nothing() {
         store: real.store.clone(),
         publisher: KillRedisBeforePublish {
             inner: real.publisher.clone(),
-            port: stack.redis.port,
+            port: stack.redis().port,
             armed: AtomicBool::new(true),
         },
         alerts: real.alerts.clone(),
@@ -173,8 +178,8 @@ async fn redis_killed_mid_batch_and_restarted_loses_nothing() {
         "no alert before publication"
     );
 
-    stack.redis.restart();
-    let listener = Listener::start(&stack.redis.url()).await;
+    stack.redis_mut().restart();
+    let listener = Listener::start(&stack.redis().url()).await;
     // The same client reconnects on its own.
     let mut result = real.handle(&scheduled_event()).await;
     for _ in 0..20 {
@@ -196,15 +201,15 @@ async fn redis_killed_mid_batch_and_restarted_loses_nothing() {
 async fn sqs_unreachable_for_one_invocation_then_each_alert_once() {
     let stack = Stack::start().await;
     let (_, events, alerts) = fixture(&stack).await;
-    let listener = Listener::start(&stack.redis.url()).await;
+    let listener = Listener::start(&stack.redis().url()).await;
     let real = stack.detector().await;
     let mut broken = real.clone();
     let dead = format!("http://127.0.0.1:{}", pulse_tests::free_port());
-    let bad_aws = aws_config_for(&dead)
+    let bad_aws = sdk_config(&dead)
         .into_builder()
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
         .build();
-    broken.alerts = SqsAlerts::new(&bad_aws, &stack.queue_url);
+    broken.alerts = SqsAlerts::new(&bad_aws, &stack.queues().url);
     broken.alerts.max_attempts = 2;
     broken.alerts.base_delay = Duration::from_millis(10);
 
@@ -395,8 +400,8 @@ impl FailingProxy {
 fn through_proxy(real: &RealDetector, stack: &Stack, proxy: &FailingProxy) -> RealDetector {
     let mut d = real.clone();
     d.alerts = SqsAlerts::new(
-        &aws_config_for(&format!("http://127.0.0.1:{}", proxy.port)),
-        &stack.queue_url,
+        &sdk_config(&format!("http://127.0.0.1:{}", proxy.port)),
+        &stack.queues().url,
     );
     d.alerts.max_attempts = 3;
     d.alerts.base_delay = Duration::from_millis(10);
@@ -408,7 +413,7 @@ fn through_proxy(real: &RealDetector, stack: &Stack, proxy: &FailingProxy) -> Re
 async fn sqs_failed_entries_are_retried_alone_within_the_invocation() {
     let stack = Stack::start().await;
     let (_, _, alerts) = fixture(&stack).await;
-    let proxy = FailingProxy::start(stack.moto.port, false).await;
+    let proxy = FailingProxy::start(stack.moto().port, false).await;
     let real = stack.detector().await;
     let d = through_proxy(&real, &stack, &proxy);
     // Fail the first batch's odd entries once, then let everything through.
@@ -443,7 +448,7 @@ async fn sqs_failed_entries_are_retried_alone_within_the_invocation() {
 async fn entries_keep_failing(sender_fault: bool) {
     let stack = Stack::start().await;
     let (_, events, alerts) = fixture(&stack).await;
-    let proxy = FailingProxy::start(stack.moto.port, sender_fault).await;
+    let proxy = FailingProxy::start(stack.moto().port, sender_fault).await;
     let real = stack.detector().await;
     let d = through_proxy(&real, &stack, &proxy);
     let err = d.handle(&scheduled_event()).await.unwrap_err();
@@ -467,7 +472,7 @@ async fn entries_keep_failing(sender_fault: bool) {
 
     // The rerun (entries accepted again) sends only what had failed.
     proxy.failing.store(false, Ordering::SeqCst);
-    let listener = Listener::start(&stack.redis.url()).await;
+    let listener = Listener::start(&stack.redis().url()).await;
     let summary: TickSummary =
         serde_json::from_value(d.handle(&scheduled_event()).await.unwrap()).unwrap();
     assert_eq!(summary.alerts_sent, doomed);

@@ -1,13 +1,17 @@
 //! The DynamoDB Streams trigger: a real stream read from the emulator, handled as Lambda
 //! would deliver it; partial batch failures by sequence number.
 
-use crate::support::*;
 use detector::handler::{Detector, StreamResponse};
 use pulse_adapters::redis::RedisPorts;
 use pulse_core::event::EventType;
 use pulse_core::ports::{CheckpointStore, Commit, PortError};
 use pulse_core::record::UnixSecs;
 use pulse_core::state::StateMap;
+use pulse_tests::Stack;
+use pulse_tests::fixtures::{expected_events, ids_of, now, price_items, tvl_items};
+use pulse_tests::pubsub::Listener;
+use pulse_tests::queues::alert_ids;
+use pulse_tests::tables::{EVENTS_TABLE, stream_event_of};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,11 +39,11 @@ async fn stream_records_from_the_emulator_are_detected() {
     with_bad.push(json!({"PK": "hourlyTvl#bad", "SK": t0, "tvl": "lots"}));
     // Written with the time-bucket attribute, as `pulse local load` does: not a chain.
     stack.put_bucketed(EVENTS_TABLE, &with_bad).await;
-    let event = stream_event_of(stack.moto.port, &stream_arn(&stack, EVENTS_TABLE).await);
+    let event = stream_event_of(stack.moto().port, &stream_arn(&stack, EVENTS_TABLE).await);
     assert_eq!(event["Records"].as_array().unwrap().len(), with_bad.len());
 
     let expected = expected_events(&items, now());
-    let listener = Listener::start(&stack.redis.url()).await;
+    let listener = Listener::start(&stack.redis().url()).await;
     let detector = stack.detector().await;
     let response: StreamResponse =
         serde_json::from_value(detector.handle(&event).await.unwrap()).unwrap();

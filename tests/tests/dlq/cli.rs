@@ -1,9 +1,10 @@
 //! `pulse dlq` end to end: the built binary, run with --direct against moto.
 
-use crate::common::{Stack, sqs_client};
 use crate::proxy::read_request;
 use dlq_redrive::{Budget, Config, Request};
 use pulse_adapters::sqs::SqsQueue;
+use pulse_tests::Stack;
+use pulse_tests::aws::sqs_client;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -33,13 +34,13 @@ fn pulse_binary() -> PathBuf {
 }
 
 fn pulse(s: &Stack, args: &[&str]) -> Output {
-    let endpoint = s.moto.endpoint();
+    let endpoint = s.moto().endpoint();
     let direct = [
         "--direct",
         "--endpoint-url",
         endpoint.as_str(),
         "--queue-url",
-        s.dlq.as_str(),
+        s.queues().dlq_url.as_str(),
     ];
     pulse_with(&[&direct[..], args].concat())
 }
@@ -71,9 +72,9 @@ fn text(b: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulse_dlq_inspects_asks_before_moving_and_redrives_with_a_filter() {
-    let s = Stack::start().await;
-    s.put_mixed().await;
-    s.fail_into_dlq().await;
+    let s = Stack::builder().queues().start().await;
+    s.queues().put_mixed().await;
+    s.queues().fail_into_dlq().await;
 
     let out = pulse(&s, &["status"]);
     assert!(out.status.success());
@@ -129,7 +130,7 @@ async fn pulse_dlq_inspects_asks_before_moving_and_redrives_with_a_filter() {
         stderr.contains("receiver back"),
         "the reason is logged: {stderr}"
     );
-    assert_eq!(s.counts(&s.dlq).await.visible, 50);
+    assert_eq!(s.queues().counts(&s.queues().dlq_url).await.visible, 50);
 
     let out = pulse(
         &s,
@@ -152,7 +153,7 @@ async fn pulse_dlq_inspects_asks_before_moving_and_redrives_with_a_filter() {
     assert_eq!(report["moved"], 10);
     assert_eq!(report["skipped"]["filter"], 40);
     assert_eq!(report["remaining"]["visible"], 40);
-    assert_eq!(s.counts(&s.alerts).await.visible, 10);
+    assert_eq!(s.queues().counts(&s.queues().url).await.visible, 10);
 
     let out = pulse(&s, &["redrive", "--yes", "--protocol", "111"]);
     assert!(out.status.success());
@@ -231,10 +232,10 @@ fn fake_lambda(moto_endpoint: String, dlq: String) -> (u16, Arc<Mutex<Vec<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulse_dlq_invokes_the_function_by_name_and_reports_its_errors() {
-    let s = Stack::start().await;
-    s.put_mixed().await;
-    s.fail_into_dlq().await;
-    let (port, paths) = fake_lambda(s.moto.endpoint(), s.dlq.clone());
+    let s = Stack::builder().queues().start().await;
+    s.queues().put_mixed().await;
+    s.queues().fail_into_dlq().await;
+    let (port, paths) = fake_lambda(s.moto().endpoint(), s.queues().dlq_url.clone());
     let lambda = format!("http://127.0.0.1:{port}");
     let base = [
         "--endpoint-url",
@@ -283,13 +284,13 @@ async fn pulse_dlq_invokes_the_function_by_name_and_reports_its_errors() {
         "{}",
         text(&out.stdout)
     );
-    assert_eq!(s.counts(&s.alerts).await.visible, 10);
+    assert_eq!(s.queues().counts(&s.queues().url).await.visible, 10);
 
     // A function error is an error here too, with the function's message.
     let out = pulse_with(
         &[
             &base[..],
-            &["redrive", "--yes", "--destination-url", &s.dlq],
+            &["redrive", "--yes", "--destination-url", &s.queues().dlq_url],
         ]
         .concat(),
     );
@@ -300,5 +301,5 @@ async fn pulse_dlq_invokes_the_function_by_name_and_reports_its_errors() {
             && stderr.contains("dead-letter queue itself"),
         "{stderr}"
     );
-    assert_eq!(s.counts(&s.dlq).await.visible, 40);
+    assert_eq!(s.queues().counts(&s.queues().dlq_url).await.visible, 40);
 }

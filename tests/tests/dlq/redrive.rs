@@ -1,6 +1,5 @@
 //! inspect and redrive against moto with a real redrive policy.
 
-use crate::common::{Stack, sqs_client, unlimited};
 use crate::proxy::FailingProxy;
 use dlq_redrive::filter::Filter;
 use dlq_redrive::ops::{self, Budget};
@@ -8,6 +7,8 @@ use dlq_redrive::report::StopReason;
 use dlq_redrive::request::{InspectRequest, RedriveRequest};
 use pulse_adapters::sqs::SqsQueue;
 use pulse_core::ports::queue::QueueCounts;
+use pulse_tests::aws::sqs_client;
+use pulse_tests::{Queues, Stack};
 use std::time::{Duration, Instant};
 
 fn filter(v: serde_json::Value) -> Filter {
@@ -15,11 +16,16 @@ fn filter(v: serde_json::Value) -> Filter {
 }
 
 async fn stack_with_50_dead() -> Stack {
-    let s = Stack::start().await;
+    let stack = Stack::builder().queues().start().await;
+    let s = stack.queues();
     s.put_mixed().await;
     s.fail_into_dlq().await;
-    assert_eq!(s.counts(&s.dlq).await.visible, 50, "all 50 dead-lettered");
-    s
+    assert_eq!(
+        s.counts(&s.dlq_url).await.visible,
+        50,
+        "all 50 dead-lettered"
+    );
+    stack
 }
 
 fn visible(n: u64) -> QueueCounts {
@@ -31,14 +37,14 @@ fn visible(n: u64) -> QueueCounts {
 }
 
 /// Indexes in both queues together are exactly 0..50: nothing lost, nothing doubled.
-async fn assert_conserved(s: &Stack) -> (Vec<usize>, Vec<usize>) {
-    let dlq: Vec<usize> = s.take_all(&s.dlq).await.iter().map(|t| t.index).collect();
-    let alerts: Vec<usize> = s
-        .take_all(&s.alerts)
+async fn assert_conserved(s: &Queues) -> (Vec<usize>, Vec<usize>) {
+    let dlq: Vec<usize> = s
+        .take_all(&s.dlq_url)
         .await
         .iter()
         .map(|t| t.index)
         .collect();
+    let alerts: Vec<usize> = s.take_all(&s.url).await.iter().map(|t| t.index).collect();
     let mut all: Vec<usize> = dlq.iter().chain(&alerts).copied().collect();
     all.sort_unstable();
     assert_eq!(
@@ -51,13 +57,14 @@ async fn assert_conserved(s: &Stack) -> (Vec<usize>, Vec<usize>) {
 
 #[tokio::test]
 async fn inspect_reports_the_dead_letters_and_leaves_all_50_in_place() {
-    let s = stack_with_50_dead().await;
+    let stack = stack_with_50_dead().await;
+    let s = stack.queues();
     let req = InspectRequest {
         samples: Some(3),
         sample_bytes: Some(40),
         ..Default::default()
     };
-    let r = ops::inspect(&s.queue, &s.dlq, &req, unlimited())
+    let r = ops::inspect(&s.queue, &s.dlq_url, &req, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!(r.examined, 50);
@@ -101,18 +108,19 @@ async fn inspect_reports_the_dead_letters_and_leaves_all_50_in_place() {
         filter: filter(serde_json::json!({"body_contains": "receiver said 502"})),
         ..Default::default()
     };
-    let r = ops::inspect(&s.queue, &s.dlq, &req, unlimited())
+    let r = ops::inspect(&s.queue, &s.dlq_url, &req, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!((r.examined, r.matched), (50, 3));
     assert_eq!(r.tallies.by_event_type["unparsed"], 3);
-    assert_eq!(s.counts(&s.dlq).await, visible(50));
-    assert_eq!(s.take_all(&s.dlq).await.len(), 50);
+    assert_eq!(s.counts(&s.dlq_url).await, visible(50));
+    assert_eq!(s.take_all(&s.dlq_url).await.len(), 50);
 }
 
 #[tokio::test]
 async fn filtered_redrive_moves_exactly_the_matching_messages() {
-    let s = stack_with_50_dead().await;
+    let stack = stack_with_50_dead().await;
+    let s = stack.queues();
     let f = filter(serde_json::json!({"event_type": ["alert"], "severity": ["critical"]}));
 
     // Dry run first: says what would move, moves nothing.
@@ -122,25 +130,25 @@ async fn filtered_redrive_moves_exactly_the_matching_messages() {
         reason: Some("test".into()),
         ..Default::default()
     };
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &dry, unlimited())
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &dry, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!(
-        r.destination_queue_url, s.alerts,
+        r.destination_queue_url, s.url,
         "found via ListDeadLetterSourceQueues"
     );
     assert_eq!(r.destination_from, "redrive_relationship");
     assert_eq!((r.would_move, r.moved, r.examined), (10, 0, 50));
     assert_eq!(r.would_move_ids.len(), 10);
     assert_eq!(r.skipped["filter"], 40);
-    assert_eq!(s.counts(&s.dlq).await, visible(50));
-    assert_eq!(s.counts(&s.alerts).await, visible(0));
+    assert_eq!(s.counts(&s.dlq_url).await, visible(50));
+    assert_eq!(s.counts(&s.url).await, visible(0));
 
     let real = RedriveRequest {
         dry_run: false,
         ..dry
     };
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &real, unlimited())
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &real, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!(r.moved, 10);
@@ -150,7 +158,7 @@ async fn filtered_redrive_moves_exactly_the_matching_messages() {
     assert_eq!(r.remaining, visible(40));
     assert!(r.complete);
 
-    let (dlq, alerts) = assert_conserved(&s).await;
+    let (dlq, alerts) = assert_conserved(s).await;
     let critical: Vec<usize> = (0..30).filter(|i| i % 3 == 0).collect();
     assert_eq!(alerts, critical);
     assert_eq!(dlq.len(), 40);
@@ -158,24 +166,25 @@ async fn filtered_redrive_moves_exactly_the_matching_messages() {
 
 #[tokio::test]
 async fn redriven_copies_keep_body_and_attributes_and_count_the_redrive() {
-    let s = stack_with_50_dead().await;
+    let stack = stack_with_50_dead().await;
+    let s = stack.queues();
     let req = RedriveRequest {
         filter: filter(
             serde_json::json!({"json_pointer": {"pointer": "/event/data/protocolId", "equals": 111}}),
         ),
         ..Default::default()
     };
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &req, unlimited())
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &req, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!(r.moved, 5);
-    let moved = s.take_all(&s.alerts).await;
+    let moved = s.take_all(&s.url).await;
     assert_eq!(
         moved.iter().map(|t| t.index).collect::<Vec<_>>(),
         vec![40, 41, 42, 43, 44]
     );
     for t in &moved {
-        assert_eq!(t.body, crate::common::mixed_body(t.index));
+        assert_eq!(t.body, pulse_tests::fixtures::mixed_body(t.index));
         assert_eq!(t.attrs["origin"], "detector");
         assert_eq!(t.attrs["redriveCount"], "1");
     }
@@ -183,14 +192,22 @@ async fn redriven_copies_keep_body_and_attributes_and_count_the_redrive() {
 
 #[tokio::test]
 async fn counts_are_conserved_when_the_destination_refuses_some_batches() {
-    let s = stack_with_50_dead().await;
+    let stack = stack_with_50_dead().await;
+    let s = stack.queues();
     // Every second SendMessageBatch is refused on the way to moto.
-    let proxy = FailingProxy::start(s.moto.port, 2);
+    let proxy = FailingProxy::start(stack.moto().port, 2);
     let through_proxy = SqsQueue::new(sqs_client(&proxy.endpoint()));
     let req = RedriveRequest::default();
-    let r = ops::redrive(&through_proxy, &s.dlq, None, 3, &req, unlimited())
-        .await
-        .unwrap();
+    let r = ops::redrive(
+        &through_proxy,
+        &s.dlq_url,
+        None,
+        3,
+        &req,
+        Budget::unlimited(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         proxy.send_batches.load(std::sync::atomic::Ordering::SeqCst),
         5
@@ -209,21 +226,22 @@ async fn counts_are_conserved_when_the_destination_refuses_some_batches() {
         visible(20),
         "refused messages are back in the dead-letter queue"
     );
-    assert_eq!(s.counts(&s.alerts).await, visible(30));
+    assert_eq!(s.counts(&s.url).await, visible(30));
 
     // A second call, with the destination healthy, brings back the rest.
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &req, unlimited())
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &req, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!((r.moved, r.failed.len()), (20, 0));
-    let (dlq, alerts) = assert_conserved(&s).await;
+    let (dlq, alerts) = assert_conserved(s).await;
     assert!(dlq.is_empty());
     assert_eq!(alerts.len(), 50);
 }
 
 #[tokio::test]
 async fn a_deleted_destination_loses_nothing_and_stops_the_run() {
-    let s = stack_with_50_dead().await;
+    let stack = stack_with_50_dead().await;
+    let s = stack.queues();
     let gone = s
         .client
         .create_queue()
@@ -235,11 +253,11 @@ async fn a_deleted_destination_loses_nothing_and_stops_the_run() {
         .unwrap();
     // Move 10 there, then delete it midway through the work.
     let first = RedriveRequest {
-        destination_queue_url: Some(s.alerts.clone()),
+        destination_queue_url: Some(s.url.clone()),
         max_messages: Some(10),
         ..Default::default()
     };
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &first, unlimited())
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &first, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!((r.moved, r.stopped), (10, StopReason::MaxMessages));
@@ -253,7 +271,7 @@ async fn a_deleted_destination_loses_nothing_and_stops_the_run() {
         destination_queue_url: Some(gone),
         ..Default::default()
     };
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &req, unlimited())
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &req, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!(r.moved, 0);
@@ -265,43 +283,45 @@ async fn a_deleted_destination_loses_nothing_and_stops_the_run() {
     );
     assert!(!r.complete);
     assert_eq!(r.remaining, visible(40));
-    let (dlq, alerts) = assert_conserved(&s).await;
+    let (dlq, alerts) = assert_conserved(s).await;
     assert_eq!((dlq.len(), alerts.len()), (40, 10));
 }
 
 #[tokio::test]
 async fn loop_guard_leaves_a_message_redriven_past_the_maximum_in_place() {
-    let s = Stack::start().await;
-    s.send(&s.alerts, 7, &crate::common::mixed_body(7), &[])
+    let stack = Stack::builder().queues().start().await;
+    let s = stack.queues();
+    s.send_indexed(&s.url, 7, &pulse_tests::fixtures::mixed_body(7), &[])
         .await;
     let req = RedriveRequest::default();
     // Redriven three times, failing each time...
     for round in 1..=3 {
         s.fail_into_dlq().await;
-        let r = ops::redrive(&s.queue, &s.dlq, None, 3, &req, unlimited())
+        let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &req, Budget::unlimited())
             .await
             .unwrap();
         assert_eq!(r.moved, 1, "round {round}");
     }
     // ... the fourth time it stays and is reported.
     s.fail_into_dlq().await;
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &req, unlimited())
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &req, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!(r.moved, 0);
     assert_eq!(r.skipped["redrive_limit"], 1);
     assert_eq!(r.remaining, visible(1));
-    let left = s.take_all(&s.dlq).await;
+    let left = s.take_all(&s.dlq_url).await;
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].attrs["redriveCount"], "3");
     // A higher maximum for this request lets it go once more.
-    s.send(&s.dlq, 8, "poison", &[("redriveCount", "3")]).await;
+    s.send_indexed(&s.dlq_url, 8, "poison", &[("redriveCount", "3")])
+        .await;
     let more = RedriveRequest {
         max_redrive_count: Some(4),
         filter: filter(serde_json::json!({"body_contains": "poison"})),
         ..Default::default()
     };
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &more, unlimited())
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &more, Budget::unlimited())
         .await
         .unwrap();
     assert_eq!(r.moved, 1);
@@ -309,14 +329,15 @@ async fn loop_guard_leaves_a_message_redriven_past_the_maximum_in_place() {
 
 #[tokio::test]
 async fn a_redrive_that_does_not_fit_the_time_budget_stops_and_a_second_call_finishes() {
-    let s = stack_with_50_dead().await;
+    let stack = stack_with_50_dead().await;
+    let s = stack.queues();
     let req = RedriveRequest {
         rate_per_second: Some(10.0),
         ..Default::default()
     };
     let started = Instant::now();
     let budget = Budget::until(Instant::now() + Duration::from_secs(3));
-    let r = ops::redrive(&s.queue, &s.dlq, None, 3, &req, budget)
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &req, budget)
         .await
         .unwrap();
     assert!(
@@ -333,16 +354,16 @@ async fn a_redrive_that_does_not_fit_the_time_budget_stops_and_a_second_call_fin
 
     let r = ops::redrive(
         &s.queue,
-        &s.dlq,
+        &s.dlq_url,
         None,
         3,
         &RedriveRequest::default(),
-        unlimited(),
+        Budget::unlimited(),
     )
     .await
     .unwrap();
     assert_eq!(r.moved, 50 - first);
     assert!(r.complete);
-    let (dlq, alerts) = assert_conserved(&s).await;
+    let (dlq, alerts) = assert_conserved(s).await;
     assert_eq!((dlq.len(), alerts.len()), (0, 50));
 }
