@@ -9,11 +9,13 @@
 //!   consumer built on them as production builds them;
 //! - [`receiver`]: a fake HTTP receiver that records requests and answers as told;
 //! - [`pubsub`]: a subscriber to the detector's `events:*` channels;
+//! - [`contract`]: the port contracts, run against the in-memory and the real adapters;
 //! - [`fixtures`]: alerts, SQS bodies and batches, routes, detector records.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod apps;
 pub mod aws;
+pub mod contract;
 pub mod fixtures;
 pub mod pubsub;
 pub mod queues;

@@ -14,7 +14,7 @@ use aws_sdk_sqs::types::{
 use pulse_core::ports::PortError;
 use pulse_core::ports::queue::{
     AttrValue, EntryFailure, Handle, Message, MoveTask, OutMessage, Queue, QueueCounts,
-    StartOutcome,
+    StartOutcome, check_batch,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -141,6 +141,7 @@ impl Queue for SqsQueue {
         handles: &[Handle],
         visibility_secs: i32,
     ) -> Result<Vec<EntryFailure>, PortError> {
+        check_batch(handles.len())?;
         if handles.is_empty() {
             return Ok(Vec::new());
         }
@@ -172,6 +173,7 @@ impl Queue for SqsQueue {
         queue_url: &str,
         messages: &[OutMessage],
     ) -> Result<Vec<EntryFailure>, PortError> {
+        check_batch(messages.len())?;
         if messages.is_empty() {
             return Ok(Vec::new());
         }
@@ -202,6 +204,7 @@ impl Queue for SqsQueue {
         queue_url: &str,
         handles: &[Handle],
     ) -> Result<Vec<EntryFailure>, PortError> {
+        check_batch(handles.len())?;
         if handles.is_empty() {
             return Ok(Vec::new());
         }

@@ -256,7 +256,9 @@ fn entry_failure(id: &str, code: &str) -> EntryFailure {
     }
 }
 
-fn check_batch(n: usize) -> Result<(), PortError> {
+/// Refuses a batch call of more than [`MAX_BATCH`] entries, as SQS does (the emulator does
+/// not always): every [`Queue`] checks before calling.
+pub fn check_batch(n: usize) -> Result<(), PortError> {
     if n > MAX_BATCH {
         return Err(PortError::permanent(format!(
             "AWS.SimpleQueueService.TooManyEntriesInBatchRequest: {n} entries, at most {MAX_BATCH}"
