@@ -1,8 +1,7 @@
 //! The traits adapters implement, one module per port, each with an in-memory version. The
 //! in-memory versions run whole batches in unit tests and the replay, and the contract tests
 //! (`tests/src/contract`, run by `tests/tests/contracts.rs`) hold the real adapters to the same
-//! behaviour. Every port error
-//! says whether retrying can help.
+//! behaviour. Every port error says whether retrying can help.
 //!
 //! - detector: [`records`] (what a scheduled tick reads), [`state`] (state, current values and
 //!   watermark: load and commit), [`events`] (pub/sub), [`alerts`] (the alerts queue and the
