@@ -14,104 +14,29 @@ use alert_consumer::clock::SystemClock;
 use alert_consumer::config::RoutesFile;
 use alert_consumer::secrets::{NoSsm, Secret};
 use alert_consumer::startup;
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::SqsEvent;
 use pulse_adapters::redis::RedisStore;
-use pulse_core::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source};
+use pulse_core::event::{AlertRule, Severity};
 use pulse_core::ports::{AlertStore, MemoryAlertStore};
+use pulse_tests::FakeReceiver;
+use pulse_tests::fixtures::{alert, body, message};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 
 const WARMUP: usize = 30;
 const ROUNDS: usize = 300;
 
-/// A receiver that answers 200 to everything, keeping connections alive.
-async fn responder() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut reader = BufReader::new(read);
-                loop {
-                    let mut len = 0usize;
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let l = line.trim_end().to_ascii_lowercase();
-                        if l.is_empty() {
-                            break;
-                        }
-                        if let Some(v) = l.strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0u8; len];
-                    if reader.read_exact(&mut body).await.is_err() {
-                        return;
-                    }
-                    let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                    if write.write_all(reply).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
-fn alert(round: usize, i: usize) -> String {
-    let key = format!("price:coingecko:t{round}-{i}");
-    let event = Event {
-        event_id: pulse_core::event::event_id(&key, round as i64, "bench"),
-        payload: Payload::Alert(Box::new(Alert {
-            rule: AlertRule::PegDeviation,
-            severity: Severity::Critical,
-            key,
-            token_id: Some(format!("coingecko:t{i}")),
-            protocol_id: None,
-            chain: Some("ethereum".into()),
-            symbol: Some("USDC".into()),
-            value: 0.97,
-            reference: 1.0,
-            change_percent: -3.0,
-            threshold_percent: 2.0,
-            window: None,
-            reference_time: None,
-            level: 1,
-            message: "USDC is 3.00% off its peg".into(),
-        })),
-        timestamp: 1_796_083_200_000,
-        source: Source::Dynamodb,
-        version: "1.0".into(),
-        metadata: Metadata {
-            correlation_id: uuid::Uuid::nil(),
-            confidence: 0.9,
-            processing_time: 5,
-            retry_count: 0,
-            tags: vec!["token".into()],
-        },
-    };
-    serde_json::to_string(&event.to_sqs_body().unwrap()).unwrap()
-}
-
+/// Ten peg alerts of one round, each on its own key.
 fn batch(round: usize) -> SqsEvent {
-    let mut e = SqsEvent::default();
-    e.records = (0..10)
-        .map(|i| {
-            let mut m = SqsMessage::default();
-            m.message_id = Some(format!("{round}-{i}"));
-            m.body = Some(alert(round, i));
-            m
-        })
-        .collect();
-    e
+    pulse_tests::fixtures::batch(
+        (0..10)
+            .map(|i| {
+                let key = format!("price:coingecko:t{round}-{i}");
+                let event = alert(AlertRule::PegDeviation, Severity::Critical, &key, round as i64);
+                message(&format!("{round}-{i}"), &body(&event))
+            })
+            .collect(),
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -191,10 +116,12 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let mut ports = Vec::new();
+        // Receivers answering 200 to everything, keeping connections alive.
+        let mut receivers = Vec::new();
         for _ in 0..5 {
-            ports.push(responder().await);
+            receivers.push(FakeReceiver::start().await);
         }
+        let ports: Vec<u16> = receivers.iter().map(|r| r.port).collect();
         let redis = pulse_tests::RedisServer::start();
         let clock = Arc::new(SystemClock);
         let store = RedisStore::connect(&Secret::new(redis.url())).unwrap();
