@@ -9,7 +9,7 @@
 //! limiter where the emulator is too slow to reach the limit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use dlq_redrive::ops::{self, Budget};
 use dlq_redrive::request::RedriveRequest;
 use pulse_adapters::sqs::SqsQueue;
@@ -125,29 +125,10 @@ fn print_row(rate: Option<f64>, n: usize, moved: u64, secs: f64, achieved: f64) 
     );
 }
 
+/// A queue `name` and its dead-letter queue, as Terraform makes them.
 async fn fresh_pair(client: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let dlq = client
-        .create_queue()
-        .queue_name(format!("{name}-dlq"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = SqsQueue::new(client.clone()).queue_arn(&dlq).await.unwrap();
-    let alerts = client
-        .create_queue()
-        .queue_name(name)
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"3"}}"#),
-        )
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    (alerts, dlq)
+    let q = pulse_tests::Queues::create(client, name).await;
+    (q.url, q.dlq_url)
 }
 
 async fn fill(client: &aws_sdk_sqs::Client, url: &str, n: usize) {
@@ -183,15 +164,7 @@ async fn main() {
     if endpoint == "memory" {
         return in_memory(n, limit).await;
     }
-    let conf = aws_sdk_sqs::Config::builder()
-        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "bench", "bench", None, None, "bench",
-        ))
-        .endpoint_url(&endpoint)
-        .build();
-    let client = aws_sdk_sqs::Client::from_conf(conf);
+    let client = pulse_tests::aws::sqs_client(&endpoint);
     let queue = SqsQueue::new(client.clone());
     println!(
         "| rate limit | messages | moved | elapsed (s) | msg/s (run) | msg/s (first send to last ack) | vs limit |"

@@ -20,6 +20,7 @@ use crate::hcl::terraform_dir;
 use crate::iam::{self, OPERATIONS, Request, Target, USED_BY_LAMBDA};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_core::env::DETECTOR;
+use pulse_tests::aws::{sdk_config, sdk_config_as};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -244,26 +245,6 @@ fn snake(pascal: &str) -> String {
     out
 }
 
-async fn sdk_config(
-    endpoint: &str,
-    key: &str,
-    secret: &str,
-    token: Option<&str>,
-) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            key,
-            secret,
-            token.map(str::to_string),
-            None,
-            "rehearsal",
-        ))
-        .load()
-        .await
-}
-
 fn env_of(config: &aws_sdk_lambda::types::FunctionConfiguration) -> HashMap<String, String> {
     config
         .environment
@@ -286,7 +267,7 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
         "+OK"
     );
     let redis_url = format!("redis://127.0.0.1:{}", redis.port);
-    let admin = sdk_config(&endpoint, "testing", "testing", None).await;
+    let admin = sdk_config(&endpoint);
 
     // What Terraform reads but does not own: the Redis AUTH token and the receivers'
     // secrets (README: Before the first apply), created as an operator would.
@@ -528,7 +509,7 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
     let mut recorded = BTreeMap::new();
     for (key, _) in iam::FUNCTIONS {
         let (id, secret, token) = &roles[key];
-        let aws = sdk_config(&proxy.endpoint(), id, secret, Some(token)).await;
+        let aws = sdk_config_as(&proxy.endpoint(), id, secret, Some(token));
         let env = &settings[key];
         let lookup = |name: &str| env.get(name).cloned();
         match key {
@@ -560,7 +541,7 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
     // The workloads: a tick that sends alerts, a redrive.
     for (key, _) in iam::FUNCTIONS {
         let (id, secret, token) = &roles[key];
-        let aws = sdk_config(&proxy.endpoint(), id, secret, Some(token)).await;
+        let aws = sdk_config_as(&proxy.endpoint(), id, secret, Some(token));
         let env = &settings[key];
         let lookup = |name: &str| env.get(name).cloned();
         match key {
