@@ -32,7 +32,12 @@ fn batch(round: usize) -> SqsEvent {
         (0..10)
             .map(|i| {
                 let key = format!("price:coingecko:t{round}-{i}");
-                let event = alert(AlertRule::PegDeviation, Severity::Critical, &key, round as i64);
+                let event = alert(
+                    AlertRule::PegDeviation,
+                    Severity::Critical,
+                    &key,
+                    round as i64,
+                );
                 message(&format!("{round}-{i}"), &body(&event))
             })
             .collect(),
