@@ -380,6 +380,36 @@ pub fn http_request(port: u16, method: &str, path: &str, body: &str) -> (u16, St
     (status, body)
 }
 
+/// Reads one HTTP/1.1 request from a connection (for stand-ins and proxies in front of the
+/// emulator): its head (request line and headers) and its body; `None` when the peer closed.
+pub fn read_request(stream: &TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let end = line == "\r\n";
+        head.push_str(&line);
+        if end {
+            break;
+        }
+    }
+    let length: usize = head
+        .to_ascii_lowercase()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some((head, body)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,10 @@
 //! `pulse dlq` end to end: the built binary, run with --direct against moto.
 
-use crate::proxy::read_request;
 use dlq_redrive::{Budget, Config, Request};
 use pulse_adapters::sqs::SqsQueue;
 use pulse_tests::Stack;
 use pulse_tests::aws::sqs_client;
+use pulse_tests::servers::read_request;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;

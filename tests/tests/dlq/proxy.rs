@@ -1,7 +1,8 @@
 //! A loopback HTTP proxy in front of moto that refuses some SendMessageBatch calls, as a
 //! destination failing midway would.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use pulse_tests::servers::read_request;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,35 +41,6 @@ impl FailingProxy {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
-}
-
-/// Reads one HTTP/1.1 request: its head (request line and headers) and its body.
-pub fn read_request(stream: &TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(None);
-        }
-        let end = line == "\r\n";
-        head.push_str(&line);
-        if end {
-            break;
-        }
-    }
-    let length: usize = head
-        .to_ascii_lowercase()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("content-length:")
-                .map(|v| v.trim().to_string())
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body)?;
-    Ok(Some((head, body)))
 }
 
 fn serve(

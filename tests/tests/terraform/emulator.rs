@@ -3,6 +3,7 @@
 //! enforcement on and off, AssumeRole, PutRolePolicy) and a recording proxy that notes every
 //! AWS call a function makes on its way to moto.
 
+use pulse_tests::servers::read_request;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -317,33 +318,4 @@ fn serve(mut client: TcpStream, upstream: u16, kept: &Mutex<Vec<Recorded>>) -> s
         client.write_all(&response)?;
     }
     Ok(())
-}
-
-fn read_request(stream: &TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
-    use std::io::BufRead;
-    let mut reader = std::io::BufReader::new(stream.try_clone()?);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(None);
-        }
-        let end = line == "\r\n";
-        head.push_str(&line);
-        if end {
-            break;
-        }
-    }
-    let length: usize = head
-        .to_ascii_lowercase()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("content-length:")
-                .map(|v| v.trim().to_string())
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body)?;
-    Ok(Some((head, body)))
 }
