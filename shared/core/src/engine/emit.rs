@@ -5,10 +5,11 @@ use super::Engine;
 use crate::config::WindowThreshold;
 use crate::engine::Context;
 use crate::event::{self, Alert, AlertRule, ENVELOPE_VERSION, Event, Metadata, Payload, Severity};
-use crate::record::{Record, UnixSecs, format_span};
+use crate::record::{Record, UnixSecs};
 use crate::rules::cooldown::{self, Decision, Observation};
 use crate::rules::window::{self, WindowHit};
 use crate::state::SeriesState;
+use crate::time::format_span;
 use std::borrow::Cow;
 use uuid::Uuid;
 
