@@ -7,8 +7,9 @@ use pulse_core::Config;
 use pulse_core::config::ValidationConfig;
 use pulse_core::event::Event;
 use pulse_core::parse::Format;
-use pulse_core::record::{UnixSecs, parse_time};
+use pulse_core::record::UnixSecs;
 use pulse_core::replay::{FileDecoder, Replay, Summary};
+use pulse_core::time::parse_time;
 use pulse_core::{Record, Rejection};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
@@ -329,7 +330,7 @@ fn print_summary(s: &Summary, show: usize) {
         .collect();
     let _ = writeln!(e, "alerts    {}", sev.join(", "));
     for a in s.alerts.iter().take(show) {
-        let when = pulse_core::record::format_utc(a.timestamp / 1000);
+        let when = pulse_core::time::format_utc(a.timestamp / 1000);
         let _ = writeln!(
             e,
             "  {when}  {:<8}  {:<14} {:<40} {}",

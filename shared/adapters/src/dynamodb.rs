@@ -15,7 +15,7 @@ use crate::aws::sdk_error;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use pulse_core::config::ValidationConfig;
-use pulse_core::parse::{Attr, Item};
+use pulse_core::item::{Attr, Item};
 use pulse_core::ports::{PortError, Read, RecordSource};
 use pulse_core::record::{Record, RejectReason, Rejection, UnixSecs};
 use std::borrow::Cow;

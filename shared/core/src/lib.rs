@@ -2,15 +2,18 @@
 //! the compiler keeps it that way; the adapters (`pulse_adapters`) implement its ports over
 //! real services. A map for newcomers:
 //!
-//! - [`record`]: input records (TVL, dimensions, token removals, prices) and why one is rejected;
-//! - [`parse`]: the three encodings (plain JSON, DynamoDB export, DynamoDB Streams) into records;
+//! - [`item`]: one DynamoDB item as decoded, whatever its encoding;
+//! - [`parse`]: the three encodings (plain JSON, DynamoDB export, DynamoDB Streams) into items,
+//!   then records;
+//! - [`record`]: input records (TVL, dimensions, token removals, prices), their validation
+//!   (one function per kind) and why one is rejected;
 //! - [`config`]: every threshold, window and list, with built-in defaults and TOML overrides;
 //! - [`rules`]: where each decision is made — update events in [`rules::publish`], price and
-//!   TVL window alerts (the TVL threshold) in [`rules::window`], pegs in [`rules::peg`],
-//!   repetition in [`rules::cooldown`];
+//!   TVL window alerts and their severity in [`rules::window`], pegs in [`rules::peg`],
+//!   repetition in [`rules::cooldown`], which TVL series speak in [`rules::tvl`];
 //! - [`window`]: sliding extremes over time windows;
 //! - [`state`]: per-key state (baselines, windows, cooldowns);
-//! - [`engine`]: records and state in, events and new state out;
+//! - [`engine`]: records and state in, events and new state out (one module per record kind);
 //! - [`event`]: the wire envelope, event ids, confidence, channels, the SQS body;
 //! - [`ports`]: the traits adapters implement (state, pub/sub, alerts, metrics) and their
 //!   in-memory versions; [`pipeline::run_checkpointed`] runs a batch against them;
@@ -25,6 +28,7 @@ pub mod config;
 pub mod engine;
 pub mod env;
 pub mod event;
+pub mod item;
 pub mod keys;
 pub mod metrics;
 pub mod parse;

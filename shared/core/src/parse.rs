@@ -4,44 +4,12 @@
 //! Strings are borrowed from the input where JSON allows it, so parsing allocates little.
 
 use crate::config::ValidationConfig;
+use crate::item::{Attr, Item};
 use crate::record::{Record, RejectReason, Rejection};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
-
-/// One attribute value, whatever the encoding it came in.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Attr<'a> {
-    Str(Cow<'a, str>),
-    Num(f64),
-    Bool(bool),
-    Null,
-    Map(Item<'a>),
-    List(Vec<Attr<'a>>),
-    /// A DynamoDB `N` that is not a number.
-    BadNumber,
-    /// A DynamoDB attribute value of no known type.
-    Invalid,
-}
-
-/// One item: field names and values, in input order.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Item<'a>(pub Vec<(Cow<'a, str>, Attr<'a>)>);
-
-impl<'a> Item<'a> {
-    pub fn get(&self, name: &str) -> Option<&Attr<'a>> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-
-    pub fn fields(&self) -> impl Iterator<Item = (&str, &Attr<'a>)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
-    }
-
-    fn has_invalid(&self) -> bool {
-        self.0.iter().any(|(_, v)| matches!(v, Attr::Invalid))
-    }
-}
 
 /// A string that borrows from the input when it can.
 struct CowStr<'a>(Cow<'a, str>);

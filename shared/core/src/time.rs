@@ -4,7 +4,6 @@
 //! like `+02:00` allowed, or unix seconds). Two duration types by precision: [`Secs`] (whole
 //! seconds, the engine's windows and periods) and [`HumanDuration`] (milliseconds, timeouts).
 
-use crate::record::civil_from_days;
 use serde::{Deserialize, Deserializer, Serialize, de};
 use std::fmt;
 use std::time::Duration;
@@ -241,8 +240,62 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Unix time in seconds.
+pub type UnixSecs = i64;
+
+/// (year, month, day) of a day count since 1970-01-01, proleptic Gregorian
+/// (Howard Hinnant's algorithm).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC, for summaries and logs (no date library needed).
+pub fn format_utc(secs: UnixSecs) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// A span of time as alert messages state it: `45s`, `12m`, `1h`, `24h`, `25h30m`, `3d`, `3d6h`.
+pub fn format_span(secs: i64) -> String {
+    let secs = secs.max(0);
+    if secs < 60 {
+        return format!("{secs}s");
+    }
+    let mins = (secs + 30) / 60;
+    if mins < 60 {
+        return format!("{mins}m");
+    }
+    let (h, m) = (mins / 60, mins % 60);
+    if h < 48 {
+        return if m == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{m:02}m")
+        };
+    }
+    let (d, h) = (h / 24, h % 24);
+    if h == 0 {
+        format!("{d}d")
+    } else {
+        format!("{d}d{h}h")
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of [`civil_from_days`]).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -250,6 +303,20 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// A point in time given as unix seconds (`1678543259`) or RFC 3339
+/// (`2023-03-11T14:00:59Z`, `2023-03-11T15:00:59+01:00`, fractions of a second ignored).
+pub fn parse_time(text: &str) -> Result<UnixSecs, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    Timestamp::parse_rfc3339(text)
+        .map(|t| t.0.div_euclid(1000))
+        .map_err(|_| {
+            format!("`{text}` is not unix seconds or an RFC 3339 time such as 2023-03-11T14:00:00Z")
+        })
 }
 
 #[cfg(test)]
@@ -296,5 +363,48 @@ mod tests {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
         assert!(Timestamp::parse_rfc3339("2026-13-01T00:00:00Z").is_err());
         assert!(Timestamp::parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn parses_times() {
+        assert_eq!(parse_time("1678543259"), Ok(1_678_543_259));
+        assert_eq!(parse_time("2023-03-11T14:00:59Z"), Ok(1_678_543_259));
+        assert_eq!(
+            parse_time("2023-03-11T15:00:59.250+01:00"),
+            Ok(1_678_543_259)
+        );
+        assert_eq!(parse_time("2000-02-29T00:00:00Z"), Ok(951_782_400));
+        for bad in [
+            "",
+            "yesterday",
+            "2023-03-11",
+            "2023-13-11T00:00:00Z",
+            "2023-03-11T00:00:00",
+        ] {
+            let err = parse_time(bad).unwrap_err();
+            assert!(err.contains("RFC 3339"), "{err}");
+        }
+        for days in [-1000, 0, 19_000, 50_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn spans_read_as_people_say_them() {
+        assert_eq!(format_span(45), "45s");
+        assert_eq!(format_span(12 * 60 + 10), "12m");
+        assert_eq!(format_span(3600), "1h");
+        assert_eq!(format_span(86_400), "24h");
+        assert_eq!(format_span(25 * 3600 + 30 * 60), "25h30m");
+        assert_eq!(format_span(3 * 86_400), "3d");
+        assert_eq!(format_span(3 * 86_400 + 6 * 3600), "3d6h");
+    }
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(format_utc(1_678_543_259), "2023-03-11 14:00");
+        assert_eq!(format_utc(0), "1970-01-01 00:00");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00");
     }
 }

@@ -934,7 +934,7 @@ mod trust {
     #[test]
     fn two_rows_of_sixty_thousand_keys() {
         // Regression on output for the quadratic chain comparison (10.4 s for these two rows):
-        // each key is looked up once now (`engine::diff_sorted`, whose comparisons a unit
+        // each key is looked up once now (`rules::tvl::diff_sorted`, whose comparisons a unit
         // test counts).
         let row = |t: i64, offset: usize| {
             let mut line = format!(r#"{{"PK":"hourlyTvl#wide","SK":{t},"tvl":1e9"#);

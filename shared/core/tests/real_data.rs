@@ -54,7 +54,7 @@ fn replay(path: &Path) -> Summary {
 }
 
 fn day(a: &AlertLine) -> String {
-    pulse_core::record::format_utc(a.timestamp / 1000)[..10].to_string()
+    pulse_core::time::format_utc(a.timestamp / 1000)[..10].to_string()
 }
 
 fn of<'a>(s: &'a Summary, key: &str) -> Vec<&'a AlertLine> {
@@ -90,7 +90,7 @@ fn series(path: &Path, pk: &str, field: &str) -> Vec<(i64, f64)> {
 }
 
 fn utc_day(secs: i64) -> String {
-    pulse_core::record::format_utc(secs)[..10].to_string()
+    pulse_core::time::format_utc(secs)[..10].to_string()
 }
 
 /// The first alert of `key` in the days starting with `period`.

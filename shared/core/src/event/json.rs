@@ -352,7 +352,7 @@ mod tests {
     }
 
     /// The optional fields both ways; the engine's real output is compared in
-    /// `shared/tests/engine.rs` and `shared/tests/real_data.rs`.
+    /// `shared/core/tests/engine.rs` and `shared/core/tests/real_data.rs`.
     #[test]
     fn every_shape_of_payload_matches_serde_json() {
         let alert = Alert {

@@ -1,6 +1,8 @@
-//! Pegged assets: how far a price is off its peg, judged from the first record on.
+//! Pegged assets: how far a price is off its peg, judged from the first record on, and what
+//! a level means (its threshold and severity).
 
 use crate::config::PegConfig;
+use crate::event::Severity;
 use crate::rules::cooldown::Observation;
 
 /// Deviation from the peg in percent (always positive).
@@ -19,6 +21,23 @@ pub fn observe(peg: &PegConfig, price: f64) -> Observation {
         Observation::Clear
     } else {
         Observation::Hold
+    }
+}
+
+/// The threshold of a level (1-based), in percent; 0 for level 0.
+pub fn threshold_percent(peg: &PegConfig, level: u8) -> f64 {
+    peg.levels_percent
+        .get(usize::from(level).saturating_sub(1))
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// The severity of a deviation alert at a level: critical from `critical_level` on.
+pub fn severity(peg: &PegConfig, level: u8) -> Severity {
+    if usize::from(level) >= peg.critical_level {
+        Severity::Critical
+    } else {
+        Severity::Warning
     }
 }
 

@@ -2,6 +2,7 @@
 //! Prices alert on moves either way; TVL alerts on drops of at least a dollar floor.
 
 use crate::config::WindowThreshold;
+use crate::event::Severity;
 use crate::record::UnixSecs;
 use crate::window::Extremes;
 
@@ -19,6 +20,15 @@ pub struct WindowHit {
     /// Signed change from `reference`, in percent.
     pub change_percent: f64,
     pub threshold_percent: f64,
+}
+
+/// The severity of a window level: 1 warns, 2 and above are critical.
+pub fn severity(level: u8) -> Severity {
+    if level >= 2 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
 }
 
 fn level_of(threshold: &WindowThreshold, move_percent: f64) -> Option<(u8, f64)> {
