@@ -583,7 +583,7 @@ pub fn render(report: &Report, meta: &Meta) -> String {
         );
     }
     out.push_str("</tbody></table></div></section>");
-    let _ = write!(out, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
     out
 }
 
