@@ -250,6 +250,7 @@ impl Gatherer {
             .filter(|(k, s)| s.distinct || score(k) > 0)
             .map(|(k, _)| k)
             .collect();
+        let series_total = keys.len();
         if self.patterns.is_empty() {
             keys.sort_by(|a, b| score(b).cmp(&score(a)).then_with(|| a.cmp(b)));
             let noisy = keys.iter().filter(|k| score(k) > 0).count();
@@ -296,7 +297,7 @@ impl Gatherer {
             by_rule: rule_counts(&alerts),
             per_series,
             charts,
-            series_total: self.series.len(),
+            series_total,
             alerts,
             summary,
             comparison,
@@ -438,7 +439,8 @@ pub struct Report {
     /// Alerts per series, noisiest first.
     pub per_series: Vec<SeriesCount>,
     pub charts: Vec<Chart>,
-    /// Series seen (kept by the `--series` patterns, if any).
+    /// Series seen (kept by the `--series` patterns, if any; a chain that was always its
+    /// protocol's whole TVL is not counted apart from the total).
     pub series_total: usize,
     /// Every alert, in time order.
     pub alerts: Vec<AlertMark>,
