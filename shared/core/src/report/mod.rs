@@ -16,7 +16,7 @@ use downsample::{Point, Series};
 use std::collections::BTreeMap;
 
 /// Buckets kept per series: two per column of the widest chart, so a series is drawn at full
-/// resolution whatever its length, and costs at most ~64 KiB.
+/// resolution whatever its length, and costs at most 80 KiB (40 bytes a bucket).
 pub const BUCKETS_PER_SERIES: usize = 2048;
 
 /// One alert, with what a chart and the table show of it.
