@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what is missing (redis-server, openssl,
+# chromium for the report test,
 # the AWS emulator moto_server, cargo-lambda), then runs fmt, clippy, every test, and the
 # infrastructure checks. The tests start their own servers on free loopback ports.
 set -euo pipefail
@@ -11,6 +12,8 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # The Redis TLS tests make a throwaway certificate with the openssl CLI.
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The report test (cli/tests/report.rs) opens `pulse replay --report` pages in headless Chromium.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]} (apt)"
   if [ "$(id -u)" -eq 0 ]; then
@@ -42,6 +45,8 @@ say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "tests"
+# Here the browser test must run, not skip: chromium was installed above.
+export PULSE_REQUIRE_BROWSER=1
 cargo nextest run --workspace --locked --no-fail-fast
 
 if [ -x scripts/check-infra.sh ]; then

@@ -4,6 +4,7 @@
 mod dlq;
 mod local;
 mod replay;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

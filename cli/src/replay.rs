@@ -1,6 +1,7 @@
 //! `pulse replay`: reads record files in order, runs them through the engine with in-memory
 //! state, writes every event as NDJSON and prints a summary.
 
+use crate::report;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use pulse_core::Config;
@@ -9,6 +10,7 @@ use pulse_core::event::Event;
 use pulse_core::parse::Format;
 use pulse_core::record::UnixSecs;
 use pulse_core::replay::{FileDecoder, Replay, Summary};
+use pulse_core::report::Gatherer;
 use pulse_core::time::parse_time;
 use pulse_core::{Record, Rejection};
 use std::fs::File;
@@ -47,6 +49,21 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Write a self-contained HTML report here (open it from disk): overview, one chart per
+    /// series with its alerts, the alert table.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Series to chart: state keys, `*` matching anything (`tvl:chain-*`); repeat the flag or
+    /// separate with commas. Default: the --top noisiest.
+    #[arg(long, value_delimiter = ',', requires = "report")]
+    series: Vec<String>,
+    /// How many series to chart, noisiest first, when --series is not given.
+    #[arg(long, default_value_t = 12, requires = "report")]
+    top: usize,
+    /// Replay the same input under this second config too, and show per series and overall
+    /// the alerts that appear, disappear or change severity.
+    #[arg(long, requires = "report")]
+    compare: Option<PathBuf>,
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
@@ -129,10 +146,10 @@ fn progress(bytes: u64, quiet: bool) -> ProgressBar {
 /// the writer: large enough that the channels cost nothing, small enough to stay in cache.
 const CHUNK: usize = 256;
 
-type Parsed = Result<Record, Rejection>;
+pub(crate) type Parsed = Result<Record, Rejection>;
 
 /// The reader thread: reads the files in order and parses their lines into chunks.
-fn read_and_parse(
+pub(crate) fn read_and_parse(
     files: Vec<PathBuf>,
     format: Option<Format>,
     limits: ValidationConfig,
@@ -224,11 +241,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|m| m.len())
         .sum();
     let bar = progress(total_bytes, args.quiet);
-    let mut replay = Replay::new(config);
-    replay.set_clock(match args.now {
+    let now = match args.now {
         Some(now) => now,
         None => wall_clock()?,
-    });
+    };
+    let report = match &args.report {
+        Some(path) => Some(report_options(&args, path)?),
+        None => None,
+    };
+    let mut gatherer = report
+        .as_ref()
+        .map(|_| Gatherer::new(&config, args.series.clone()));
+    let mut replay = Replay::new(config);
+    replay.set_clock(now);
     let started = Instant::now();
 
     let (to_engine, parsed) = sync_channel::<Vec<Parsed>>(8);
@@ -255,7 +280,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut writer_gone = false;
     'chunks: for chunk in parsed {
         for record in chunk {
-            replay.feed(record, &mut events);
+            match gatherer.as_mut() {
+                Some(g) => report::feed(g, &mut replay, record, &mut events),
+                None => replay.feed(record, &mut events),
+            }
             if events.len() >= CHUNK {
                 match &to_writer {
                     Some(tx) => {
@@ -294,10 +322,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         write_summary(path, &summary)?;
     }
     print_summary(&summary, args.show_alerts);
+    if let (Some(opts), Some(g)) = (&report, gatherer) {
+        let records = summary.records;
+        let made = report::finish(g, summary, opts, &args.files, args.format, now)?;
+        for line in report::describe(&made, &opts.path) {
+            eprintln!("{line}");
+        }
+        if records == 0 {
+            bail!("no records were read: check the file paths and format");
+        }
+        return Ok(());
+    }
     if summary.records == 0 {
         bail!("no records were read: check the file paths and format");
     }
     Ok(())
+}
+
+/// What `--report` needs, checked before the replay starts (a bad compare config fails fast).
+fn report_options(args: &Args, path: &std::path::Path) -> anyhow::Result<report::Options> {
+    let compare = match &args.compare {
+        Some(p) => Some((p.clone(), load_config(Some(p))?)),
+        None => None,
+    };
+    Ok(report::Options {
+        path: path.to_path_buf(),
+        top: args.top,
+        meta: report::html::Meta {
+            inputs: args.files.iter().map(|f| f.display().to_string()).collect(),
+            config: args.config.as_ref().map(|c| c.display().to_string()),
+            compare: args.compare.as_ref().map(|c| c.display().to_string()),
+        },
+        compare,
+    })
 }
 
 fn print_summary(s: &Summary, show: usize) {

@@ -18,6 +18,7 @@
 //! - [`ports`]: the traits adapters implement (state, pub/sub, alerts, metrics) and their
 //!   in-memory versions; [`pipeline::run_checkpointed`] runs a batch against them;
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
+//! - [`report`]: the backtest report's model (downsampled series, alerts, a config compared);
 //! - [`env`]: environment variable names, shared with Terraform;
 //! - [`keys`]: every Redis key the detector and the alert consumer write (owner, type, TTL);
 //! - [`time`]: durations and points in time written for people (one grammar everywhere);
@@ -36,6 +37,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod record;
 pub mod replay;
+pub mod report;
 pub mod rules;
 pub mod smoke;
 pub mod state;
