@@ -14,7 +14,8 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
-fn which(program: &str) -> bool {
+/// Whether `program` is an executable file on PATH.
+pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
@@ -61,7 +62,7 @@ struct TlsFiles {
 impl TlsFiles {
     fn generate(port: u16) -> Self {
         assert!(
-            which("openssl"),
+            on_path("openssl"),
             "openssl is not on PATH: run ./scripts/test.sh (it installs it) or apt-get install -y openssl"
         );
         static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -118,7 +119,7 @@ impl RedisServer {
     /// Starts `redis-server` from PATH on a free port. Panics with the fix when it is missing.
     pub fn start() -> Self {
         assert!(
-            which("redis-server"),
+            on_path("redis-server"),
             "redis-server is not on PATH: run ./scripts/test.sh (it installs it) or apt-get install -y redis-server"
         );
         let port = free_port();
@@ -137,7 +138,7 @@ impl RedisServer {
     /// Clients do not request a client certificate (`--tls-auth-clients no`).
     pub fn start_tls() -> Self {
         assert!(
-            which("redis-server"),
+            on_path("redis-server"),
             "redis-server is not on PATH: run ./scripts/test.sh (it installs it) or apt-get install -y redis-server"
         );
         let port = free_port();
@@ -309,7 +310,7 @@ impl MotoServer {
     /// Starts `moto_server` from PATH on a free port and waits until it answers.
     pub fn start() -> Self {
         assert!(
-            which("moto_server"),
+            on_path("moto_server"),
             "moto_server is not on PATH: run ./scripts/test.sh (it installs it) or pip install 'moto[server]'"
         );
         let port = free_port();

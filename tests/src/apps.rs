@@ -1,0 +1,57 @@
+//! The functions as production builds them, on a [`Stack`]'s servers: the detector (metrics
+//! off, short SQS retry delays) and the alert consumer (real Redis, a manual clock at `T0`).
+
+use crate::fixtures::T0;
+use crate::stack::Stack;
+use crate::tables::{COINS_TABLE, EVENTS_TABLE};
+use alert_consumer::App;
+use alert_consumer::clock::ManualClock;
+use alert_consumer::config::RoutesFile;
+use alert_consumer::secrets::{NoSsm, Secret};
+use detector::handler::{Metrics, RealDetector, build};
+use detector::settings::{MetricsMode, Settings};
+use pulse_adapters::dynamodb::ReadMode;
+use pulse_adapters::redis::RedisStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+impl Stack {
+    /// The detector's settings for this stack (scan in two segments, EMF metrics, 5 min
+    /// overlap, 1 h initial lookback).
+    pub fn detector_settings(&self) -> Settings {
+        Settings {
+            events_table: EVENTS_TABLE.into(),
+            coins_table: COINS_TABLE.into(),
+            read_mode: ReadMode::Scan { segments: 2 },
+            alerts_queue_url: self.queues().url.clone(),
+            redis_url: self.redis().url(),
+            redis_auth_parameter: None,
+            thresholds_file: None,
+            metrics_namespace: "PulseTest".into(),
+            metrics_mode: MetricsMode::Emf,
+            scan_overlap_secs: 300,
+            initial_lookback_secs: 3600,
+        }
+    }
+
+    /// The detector as production builds it, with metrics off and short SQS retry delays.
+    pub async fn detector(&self) -> RealDetector {
+        let mut d = build(&self.detector_settings(), self.aws()).await.unwrap();
+        d.metrics = Metrics::Off;
+        d.alerts.base_delay = Duration::from_millis(10);
+        d.alerts.max_delay = Duration::from_millis(50);
+        d
+    }
+}
+
+/// The alert consumer with these routes on the Redis at `redis_url`, with a manual clock at
+/// [`T0`].
+pub async fn consumer(routes: &str, redis_url: &str) -> (App<RedisStore>, Arc<ManualClock>) {
+    let routes = RoutesFile::parse(routes).unwrap_or_else(|e| panic!("{e}"));
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = RedisStore::connect(&Secret::new(redis_url)).unwrap();
+    let app = alert_consumer::startup::build(routes, None, &NoSsm, store, clock.clone(), "PulseTest")
+        .await
+        .unwrap();
+    (app, clock)
+}
