@@ -50,8 +50,9 @@ pub async fn consumer(routes: &str, redis_url: &str) -> (App<RedisStore>, Arc<Ma
     let routes = RoutesFile::parse(routes).unwrap_or_else(|e| panic!("{e}"));
     let clock = Arc::new(ManualClock::new(T0));
     let store = RedisStore::connect(&Secret::new(redis_url)).unwrap();
-    let app = alert_consumer::startup::build(routes, None, &NoSsm, store, clock.clone(), "PulseTest")
-        .await
-        .unwrap();
+    let app =
+        alert_consumer::startup::build(routes, None, &NoSsm, store, clock.clone(), "PulseTest")
+            .await
+            .unwrap();
     (app, clock)
 }

@@ -62,6 +62,7 @@ pub fn alert(rule: AlertRule, severity: Severity, key: &str, n: i64) -> Event {
             change_percent: -3.0,
             threshold_percent: 2.0,
             window: None,
+            reference_time: None,
             level: 1,
             message: "USDC is 3.00% off its peg".into(),
         })),

@@ -8,13 +8,15 @@
 //!   detector's tables ([`tables`]) one test asks for; [`apps`]: the detector and the alert
 //!   consumer built on them as production builds them;
 //! - [`receiver`]: a fake HTTP receiver that records requests and answers as told;
-//! - [`fixtures`]: alerts, SQS bodies and batches, routes, detector records.
+//! - [`fixtures`]: alerts, SQS bodies and batches, routes, detector records; [`read_path`]:
+//!   tables of old and new items for the read-cost tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod apps;
 pub mod aws;
 pub mod fixtures;
 pub mod queues;
+pub mod read_path;
 pub mod receiver;
 pub mod servers;
 pub mod stack;

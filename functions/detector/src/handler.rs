@@ -20,7 +20,7 @@ use pulse_adapters::redis::{RedisPorts, RedisSettings};
 use pulse_adapters::sqs::SqsAlerts;
 use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::event::Source;
-use pulse_core::metrics::{Datum, invocation_metrics};
+use pulse_core::metrics::{Datum, invocation_metrics, read_metrics};
 use pulse_core::parse::stream_record;
 use pulse_core::pipeline::{BatchReport, Ports, run_checkpointed};
 use pulse_core::ports::{
@@ -77,8 +77,8 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
-/// What a scheduled tick did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What a scheduled tick did, and what its read cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TickSummary {
     pub since: UnixSecs,
@@ -91,6 +91,16 @@ pub struct TickSummary {
     /// The watermark committed (the newest record time), if any record was read.
     pub watermark: Option<UnixSecs>,
     pub dynamodb_pages: u64,
+    /// Items DynamoDB examined (and bills): the sum of `ScannedCount`.
+    pub items_examined: u64,
+    /// Read units charged: the sum of `ConsumedCapacity`.
+    pub read_units: f64,
+    /// Of `items_examined`, those of the rolling discovery Scan.
+    pub discovery_examined: u64,
+    /// Partition keys queried (read mode keys).
+    pub keys_queried: u64,
+    /// Keys the discovery found this tick.
+    pub keys_discovered: u64,
     pub dynamodb_ms: u64,
     pub total_ms: u64,
 }
@@ -181,6 +191,7 @@ pub async fn build(
         &settings.events_table,
         &settings.coins_table,
         settings.read_mode.clone(),
+        redis.clone(),
     );
     let metrics = match settings.metrics_mode {
         MetricsMode::Emf => Metrics::Emf(EmfStdout {
@@ -286,8 +297,16 @@ where
         )
         .await?;
         let total = started.elapsed();
-        self.emit_metrics(&tally, Trigger::Scheduled, total, newest, now)
-            .await;
+        let cost = read.cost;
+        self.emit_metrics_with(
+            &tally,
+            Trigger::Scheduled,
+            total,
+            newest,
+            now,
+            read_metrics(&cost),
+        )
+        .await;
         let summary = TickSummary {
             since,
             items,
@@ -298,10 +317,26 @@ where
             alerts_already_sent: report.alerts_already_sent,
             watermark: new_watermark,
             dynamodb_pages: read.pages,
+            items_examined: cost.examined,
+            read_units: cost.read_units,
+            discovery_examined: cost.discovery_examined,
+            keys_queried: cost.keys_queried,
+            keys_discovered: cost.keys_discovered,
             dynamodb_ms: millis(read.wait),
             total_ms: millis(total),
         };
-        tracing::info!(summary = ?summary, "tick done");
+        tracing::info!(
+            records = summary.records,
+            events = summary.events,
+            alerts_sent = summary.alerts_sent,
+            items_examined = summary.items_examined,
+            read_units = summary.read_units,
+            discovery_examined = summary.discovery_examined,
+            keys_queried = summary.keys_queried,
+            keys_discovered = summary.keys_discovered,
+            summary = ?summary,
+            "tick done"
+        );
         Ok(summary)
     }
 
@@ -416,13 +451,27 @@ where
         newest: Option<UnixSecs>,
         now: UnixSecs,
     ) {
+        self.emit_metrics_with(tally, trigger, duration, newest, now, Vec::new())
+            .await;
+    }
+
+    async fn emit_metrics_with(
+        &self,
+        tally: &Tally,
+        trigger: Trigger,
+        duration: Duration,
+        newest: Option<UnixSecs>,
+        now: UnixSecs,
+        extra: Vec<Datum>,
+    ) {
         let lag = newest.map(|t| (now - t) as f64);
-        let data = invocation_metrics(
+        let mut data = invocation_metrics(
             tally,
             trigger.as_str(),
             duration.as_secs_f64() * 1000.0,
             lag,
         );
+        data.extend(extra);
         let timestamp_ms = now.saturating_mul(1000);
         if let Err(error) = self.metrics.emit(&data, timestamp_ms).await {
             tracing::error!(error = %error, "metrics not emitted");

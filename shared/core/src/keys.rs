@@ -155,6 +155,20 @@ pub const KEYS: &[KeySpec] = &[
         what: "sent-alert ledger: the alert reached SQS, so a rerun of its batch skips it",
     },
     KeySpec {
+        pattern: "detector:watch:{table}",
+        owner: Owner::Detector,
+        kind: KeyType::SortedSet,
+        ttl: "none (members idle for 30 days are dropped)",
+        what: "partition keys the scheduled tick Queries, score = newest SK seen",
+    },
+    KeySpec {
+        pattern: "detector:discovery:{table}",
+        owner: Owner::Detector,
+        kind: KeyType::String,
+        ttl: "none",
+        what: "the rolling discovery Scan's cursor (LastEvaluatedKey, pass, item count), JSON",
+    },
+    KeySpec {
         pattern: "consumer:alert:{eventId}:lock",
         owner: Owner::AlertConsumer,
         kind: KeyType::String,
@@ -257,6 +271,16 @@ pub fn stream(general_channel: &str) -> String {
 /// `detector:alert-sent:{eventId}`.
 pub fn alert_sent(event_id: &Uuid) -> String {
     format!("detector:alert-sent:{event_id}")
+}
+
+/// `detector:watch:{table}`.
+pub fn watched_keys(table: &str) -> String {
+    join(&["detector:watch:", &segment(table)])
+}
+
+/// `detector:discovery:{table}`.
+pub fn discovery_cursor(table: &str) -> String {
+    join(&["detector:discovery:", &segment(table)])
 }
 
 /// `consumer:alert:{eventId}:lock`.
@@ -519,6 +543,8 @@ mod tests {
             ("event:{eventId}", event_dedup(&u)),
             ("stream:events:{channel}", stream("events:prices")),
             ("detector:alert-sent:{eventId}", alert_sent(&u)),
+            ("detector:watch:{table}", watched_keys(c)),
+            ("detector:discovery:{table}", discovery_cursor(c)),
             ("consumer:alert:{eventId}:lock", delivery_lock(e)),
             ("consumer:alert:{eventId}:delivered", delivered_receivers(e)),
             ("consumer:alert:{eventId}:done", delivery_done(e)),

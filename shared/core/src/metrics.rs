@@ -45,6 +45,28 @@ impl Datum {
     }
 }
 
+/// What the scheduled read cost, as metrics (`ItemsExamined` is what DynamoDB bills).
+pub fn read_metrics(cost: &crate::ports::ReadCost) -> Vec<Datum> {
+    let base = [("Trigger", "scheduled")];
+    vec![
+        Datum::new("ItemsExamined", Unit::Count, cost.examined as f64, &base),
+        Datum::new("ReadUnits", Unit::Count, cost.read_units, &base),
+        Datum::new(
+            "DiscoveryItemsExamined",
+            Unit::Count,
+            cost.discovery_examined as f64,
+            &base,
+        ),
+        Datum::new("KeysQueried", Unit::Count, cost.keys_queried as f64, &base),
+        Datum::new(
+            "KeysDiscovered",
+            Unit::Count,
+            cost.keys_discovered as f64,
+            &base,
+        ),
+    ]
+}
+
 /// The metrics of one invocation. `trigger` is `scheduled` or `stream`; `lag_secs` is now
 /// minus the newest record's time, when there was a record.
 pub fn invocation_metrics(

@@ -132,7 +132,7 @@ impl RedisPorts {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    async fn query_cmd<T: FromRedisValue>(
+    pub(super) async fn query_cmd<T: FromRedisValue>(
         &self,
         what: &str,
         cmd: &::redis::Cmd,
@@ -144,7 +144,7 @@ impl RedisPorts {
             .map_err(|e| port_error(what, e))
     }
 
-    async fn query_pipe<T: FromRedisValue>(
+    pub(super) async fn query_pipe<T: FromRedisValue>(
         &self,
         what: &str,
         pipe: &::redis::Pipeline,
