@@ -4,3 +4,9 @@
 
 #[path = "read_path/cost.rs"]
 mod cost;
+
+#[path = "read_path/figures.rs"]
+mod figures;
+
+#[path = "read_path/stream.rs"]
+mod stream;

@@ -20,7 +20,7 @@ use pulse_adapters::redis::{RedisPorts, RedisSettings};
 use pulse_adapters::sqs::SqsAlerts;
 use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::event::Source;
-use pulse_core::metrics::{Datum, invocation_metrics, read_metrics};
+use pulse_core::metrics::{Datum, invocation_metrics, read_metrics, stream_metrics};
 use pulse_core::parse::stream_record;
 use pulse_core::pipeline::{BatchReport, Ports, run_checkpointed};
 use pulse_core::ports::{
@@ -112,6 +112,21 @@ pub enum Metrics {
     Api(CloudWatchMetrics),
     /// Nowhere (tests that do not look at metrics).
     Off,
+    /// Kept in memory (tests that look at them).
+    Collect(std::sync::Arc<std::sync::Mutex<Vec<Datum>>>),
+}
+
+impl Metrics {
+    /// The sum of every collected datum named `name` (0 unless [`Metrics::Collect`]).
+    pub fn total(&self, name: &str) -> f64 {
+        match self {
+            Metrics::Collect(data) => data
+                .lock()
+                .map(|d| d.iter().filter(|x| x.name == name).map(|x| x.value).sum())
+                .unwrap_or(0.0),
+            _ => 0.0,
+        }
+    }
 }
 
 impl MetricsSink for Metrics {
@@ -120,6 +135,12 @@ impl MetricsSink for Metrics {
             Metrics::Emf(m) => m.emit(data, timestamp_ms).await,
             Metrics::Api(m) => m.emit(data, timestamp_ms).await,
             Metrics::Off => Ok(()),
+            Metrics::Collect(into) => {
+                into.lock()
+                    .map_err(|_| PortError::permanent("metrics lock poisoned"))?
+                    .extend_from_slice(data);
+                Ok(())
+            }
         }
     }
 }
@@ -298,7 +319,7 @@ where
         .await?;
         let total = started.elapsed();
         let cost = read.cost;
-        self.emit_metrics_with(
+        self.emit_metrics(
             &tally,
             Trigger::Scheduled,
             total,
@@ -372,6 +393,33 @@ where
                 }
             })
             .collect();
+        // What each record carries: a REMOVE has nothing new (ignored, counted); an INSERT or
+        // MODIFY (a new value of its key) without a NewImage cannot be read. A KEYS_ONLY or
+        // OLD_IMAGE stream never carries one: that is a configuration fault, failed loudly.
+        let mut shape = StreamShape::default();
+        for r in raw {
+            let name = r.get("eventName").and_then(Value::as_str).unwrap_or("");
+            let has_image = r.pointer("/dynamodb/NewImage").is_some();
+            match (name, has_image) {
+                ("REMOVE", _) => shape.removes += 1,
+                (_, true) => {}
+                (_, false) => {
+                    let view = r
+                        .pointer("/dynamodb/StreamViewType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    if matches!(view, "KEYS_ONLY" | "OLD_IMAGE") {
+                        let error = PortError::permanent(format!(
+                            "the stream's view type is {view}: its records carry no new image. Set the table's stream to NEW_IMAGE or NEW_AND_OLD_IMAGES (aws dynamodb update-table --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES; see docs/detector.md)"
+                        ));
+                        tracing::error!(error = %error, "stream misconfigured");
+                        return Err(error);
+                    }
+                    tracing::warn!(event = name, sequence = ?r.pointer("/dynamodb/SequenceNumber"), "stream record without a new image");
+                    shape.without_image += 1;
+                }
+            }
+        }
         let ctx = Context {
             source: Source::Dynamodb,
             now: Some(now),
@@ -386,7 +434,7 @@ where
             for r in chunk {
                 match &r.record {
                     Ok(Some(record)) => records.push(record.clone()),
-                    // REMOVE events carry no new image.
+                    // No new image: a REMOVE or an image-less record, counted above.
                     Ok(None) => {}
                     Err(rejection) => {
                         tracing::info!(reason = rejection.reason.as_str(), sequence = ?r.sequence_number, "stream record rejected");
@@ -429,10 +477,19 @@ where
                 }
             }
         }
-        self.emit_metrics(&tally, Trigger::Stream, started.elapsed(), newest, now)
-            .await;
+        self.emit_metrics(
+            &tally,
+            Trigger::Stream,
+            started.elapsed(),
+            newest,
+            now,
+            stream_metrics(shape.removes, shape.without_image),
+        )
+        .await;
         tracing::info!(
             records = raw.len(),
+            removes_ignored = shape.removes,
+            without_image = shape.without_image,
             events = total.events,
             alerts_sent = total.alerts_sent,
             failures = response.batch_item_failures.len(),
@@ -444,18 +501,6 @@ where
     /// Metrics are observations, not effects: a failure to emit them is logged at error
     /// level and does not undo a committed batch.
     async fn emit_metrics(
-        &self,
-        tally: &Tally,
-        trigger: Trigger,
-        duration: Duration,
-        newest: Option<UnixSecs>,
-        now: UnixSecs,
-    ) {
-        self.emit_metrics_with(tally, trigger, duration, newest, now, Vec::new())
-            .await;
-    }
-
-    async fn emit_metrics_with(
         &self,
         tally: &Tally,
         trigger: Trigger,
@@ -477,6 +522,13 @@ where
             tracing::error!(error = %error, "metrics not emitted");
         }
     }
+}
+
+/// Stream records that carry no new value: REMOVEs, and INSERT/MODIFY without a NewImage.
+#[derive(Debug, Default, Clone, Copy)]
+struct StreamShape {
+    removes: u64,
+    without_image: u64,
 }
 
 fn merge(into: &mut Tally, from: &Tally) {

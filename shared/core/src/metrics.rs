@@ -67,6 +67,21 @@ pub fn read_metrics(cost: &crate::ports::ReadCost) -> Vec<Datum> {
     ]
 }
 
+/// Stream records with no new value: REMOVEs (ignored) and INSERT/MODIFY records without a
+/// NewImage (unreadable; alarmed on).
+pub fn stream_metrics(removes: u64, without_image: u64) -> Vec<Datum> {
+    let base = [("Trigger", "stream")];
+    vec![
+        Datum::new("StreamRemovesIgnored", Unit::Count, removes as f64, &base),
+        Datum::new(
+            "StreamRecordsWithoutImage",
+            Unit::Count,
+            without_image as f64,
+            &base,
+        ),
+    ]
+}
+
 /// The metrics of one invocation. `trigger` is `scheduled` or `stream`; `lag_secs` is now
 /// minus the newest record's time, when there was a record.
 pub fn invocation_metrics(
