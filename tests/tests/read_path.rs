@@ -10,3 +10,6 @@ mod figures;
 
 #[path = "read_path/stream.rs"]
 mod stream;
+
+#[path = "read_path/lease.rs"]
+mod lease;

@@ -81,6 +81,9 @@ pub struct ItemFailure {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TickSummary {
+    /// Another tick held the lease: this one read and wrote nothing.
+    #[serde(default)]
+    pub overlapped: bool,
     pub since: UnixSecs,
     pub items: usize,
     pub records: usize,
@@ -275,8 +278,31 @@ where
         }
     }
 
-    /// The scheduled tick.
+    /// The scheduled tick, under the lease: an invocation that overlaps a running tick exits
+    /// at once (counted, `TicksOverlapped`), and a tick whose lease was taken over cannot
+    /// commit (fencing token checked at commit).
     pub async fn tick(&self) -> Result<TickSummary, PortError> {
+        let Some(token) = self.store.acquire().await? else {
+            tracing::warn!("another scheduled tick holds the lease; this one exits");
+            let now = (self.clock)();
+            let datum = pulse_core::metrics::overlap_metrics();
+            if let Err(error) = self.metrics.emit(&datum, now.saturating_mul(1000)).await {
+                tracing::error!(error = %error, "metrics not emitted");
+            }
+            return Ok(TickSummary {
+                overlapped: true,
+                ..TickSummary::default()
+            });
+        };
+        let result = self.tick_leased().await;
+        if let Err(error) = self.store.release(token).await {
+            // The lease expires on its own; the tick's outcome stands.
+            tracing::error!(error = %error, "lease not released");
+        }
+        result
+    }
+
+    async fn tick_leased(&self) -> Result<TickSummary, PortError> {
         let started = Instant::now();
         let now = (self.clock)();
         let watermark = self.store.watermark().await?;
@@ -329,6 +355,7 @@ where
         )
         .await;
         let summary = TickSummary {
+            overlapped: false,
             since,
             items,
             records: records.len(),

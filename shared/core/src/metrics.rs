@@ -82,6 +82,16 @@ pub fn stream_metrics(removes: u64, without_image: u64) -> Vec<Datum> {
     ]
 }
 
+/// A scheduled invocation that found another tick holding the lease and exited.
+pub fn overlap_metrics() -> Vec<Datum> {
+    vec![Datum::new(
+        "TicksOverlapped",
+        Unit::Count,
+        1.0,
+        &[("Trigger", "scheduled")],
+    )]
+}
+
 /// The metrics of one invocation. `trigger` is `scheduled` or `stream`; `lag_secs` is now
 /// minus the newest record's time, when there was a record.
 pub fn invocation_metrics(
