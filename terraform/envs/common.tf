@@ -45,6 +45,12 @@ variable "events_table_stream_arn" {
   }
 }
 
+variable "read_table_streams" {
+  description = "The tables' streams are on (enabled once with UpdateTable, docs/detector.md): read their ARNs from the tables and attach the stream trigger."
+  type        = bool
+  default     = false
+}
+
 variable "coins_table_stream_arn" {
   description = "Stream ARN of the coins table; empty for none."
   type        = string

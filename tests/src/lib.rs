@@ -10,7 +10,8 @@
 //! - [`receiver`]: a fake HTTP receiver that records requests and answers as told;
 //! - [`pubsub`]: a subscriber to the detector's `events:*` channels;
 //! - [`contract`]: the port contracts, run against the in-memory and the real adapters;
-//! - [`fixtures`]: alerts, SQS bodies and batches, routes, detector records.
+//! - [`fixtures`]: alerts, SQS bodies and batches, routes, detector records; [`read_path`]:
+//!   tables of old and new items for the read-cost tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod apps;
@@ -19,6 +20,7 @@ pub mod contract;
 pub mod fixtures;
 pub mod pubsub;
 pub mod queues;
+pub mod read_path;
 pub mod receiver;
 pub mod servers;
 pub mod stack;

@@ -20,7 +20,7 @@ use pulse_adapters::redis::{RedisPorts, RedisSettings};
 use pulse_adapters::sqs::SqsAlerts;
 use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::event::Source;
-use pulse_core::metrics::{Datum, invocation_metrics};
+use pulse_core::metrics::{Datum, invocation_metrics, read_metrics, stream_metrics};
 use pulse_core::parse::stream_record;
 use pulse_core::pipeline::{BatchReport, Ports, run_checkpointed};
 use pulse_core::ports::{
@@ -77,10 +77,13 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
-/// What a scheduled tick did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What a scheduled tick did, and what its read cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TickSummary {
+    /// Another tick held the lease: this one read and wrote nothing.
+    #[serde(default)]
+    pub overlapped: bool,
     pub since: UnixSecs,
     pub items: usize,
     pub records: usize,
@@ -91,6 +94,16 @@ pub struct TickSummary {
     /// The watermark committed (the newest record time), if any record was read.
     pub watermark: Option<UnixSecs>,
     pub dynamodb_pages: u64,
+    /// Items DynamoDB examined (and bills): the sum of `ScannedCount`.
+    pub items_examined: u64,
+    /// Read units charged: the sum of `ConsumedCapacity`.
+    pub read_units: f64,
+    /// Of `items_examined`, those of the rolling discovery Scan.
+    pub discovery_examined: u64,
+    /// Partition keys queried (read mode keys).
+    pub keys_queried: u64,
+    /// Keys the discovery found this tick.
+    pub keys_discovered: u64,
     pub dynamodb_ms: u64,
     pub total_ms: u64,
 }
@@ -102,6 +115,21 @@ pub enum Metrics {
     Api(CloudWatchMetrics),
     /// Nowhere (tests that do not look at metrics).
     Off,
+    /// Kept in memory (tests that look at them).
+    Collect(std::sync::Arc<std::sync::Mutex<Vec<Datum>>>),
+}
+
+impl Metrics {
+    /// The sum of every collected datum named `name` (0 unless [`Metrics::Collect`]).
+    pub fn total(&self, name: &str) -> f64 {
+        match self {
+            Metrics::Collect(data) => data
+                .lock()
+                .map(|d| d.iter().filter(|x| x.name == name).map(|x| x.value).sum())
+                .unwrap_or(0.0),
+            _ => 0.0,
+        }
+    }
 }
 
 impl MetricsSink for Metrics {
@@ -110,6 +138,12 @@ impl MetricsSink for Metrics {
             Metrics::Emf(m) => m.emit(data, timestamp_ms).await,
             Metrics::Api(m) => m.emit(data, timestamp_ms).await,
             Metrics::Off => Ok(()),
+            Metrics::Collect(into) => {
+                into.lock()
+                    .map_err(|_| PortError::permanent("metrics lock poisoned"))?
+                    .extend_from_slice(data);
+                Ok(())
+            }
         }
     }
 }
@@ -181,6 +215,7 @@ pub async fn build(
         &settings.events_table,
         &settings.coins_table,
         settings.read_mode.clone(),
+        redis.clone(),
     );
     let metrics = match settings.metrics_mode {
         MetricsMode::Emf => Metrics::Emf(EmfStdout {
@@ -243,8 +278,31 @@ where
         }
     }
 
-    /// The scheduled tick.
+    /// The scheduled tick, under the lease: an invocation that overlaps a running tick exits
+    /// at once (counted, `TicksOverlapped`), and a tick whose lease was taken over cannot
+    /// commit (fencing token checked at commit).
     pub async fn tick(&self) -> Result<TickSummary, PortError> {
+        let Some(token) = self.store.acquire().await? else {
+            tracing::warn!("another scheduled tick holds the lease; this one exits");
+            let now = (self.clock)();
+            let datum = pulse_core::metrics::overlap_metrics();
+            if let Err(error) = self.metrics.emit(&datum, now.saturating_mul(1000)).await {
+                tracing::error!(error = %error, "metrics not emitted");
+            }
+            return Ok(TickSummary {
+                overlapped: true,
+                ..TickSummary::default()
+            });
+        };
+        let result = self.tick_leased().await;
+        if let Err(error) = self.store.release(token).await {
+            // The lease expires on its own; the tick's outcome stands.
+            tracing::error!(error = %error, "lease not released");
+        }
+        result
+    }
+
+    async fn tick_leased(&self) -> Result<TickSummary, PortError> {
         let started = Instant::now();
         let now = (self.clock)();
         let watermark = self.store.watermark().await?;
@@ -286,9 +344,18 @@ where
         )
         .await?;
         let total = started.elapsed();
-        self.emit_metrics(&tally, Trigger::Scheduled, total, newest, now)
-            .await;
+        let cost = read.cost;
+        self.emit_metrics(
+            &tally,
+            Trigger::Scheduled,
+            total,
+            newest,
+            now,
+            read_metrics(&cost),
+        )
+        .await;
         let summary = TickSummary {
+            overlapped: false,
             since,
             items,
             records: records.len(),
@@ -298,10 +365,26 @@ where
             alerts_already_sent: report.alerts_already_sent,
             watermark: new_watermark,
             dynamodb_pages: read.pages,
+            items_examined: cost.examined,
+            read_units: cost.read_units,
+            discovery_examined: cost.discovery_examined,
+            keys_queried: cost.keys_queried,
+            keys_discovered: cost.keys_discovered,
             dynamodb_ms: millis(read.wait),
             total_ms: millis(total),
         };
-        tracing::info!(summary = ?summary, "tick done");
+        tracing::info!(
+            records = summary.records,
+            events = summary.events,
+            alerts_sent = summary.alerts_sent,
+            items_examined = summary.items_examined,
+            read_units = summary.read_units,
+            discovery_examined = summary.discovery_examined,
+            keys_queried = summary.keys_queried,
+            keys_discovered = summary.keys_discovered,
+            summary = ?summary,
+            "tick done"
+        );
         Ok(summary)
     }
 
@@ -337,6 +420,33 @@ where
                 }
             })
             .collect();
+        // What each record carries: a REMOVE has nothing new (ignored, counted); an INSERT or
+        // MODIFY (a new value of its key) without a NewImage cannot be read. A KEYS_ONLY or
+        // OLD_IMAGE stream never carries one: that is a configuration fault, failed loudly.
+        let mut shape = StreamShape::default();
+        for r in raw {
+            let name = r.get("eventName").and_then(Value::as_str).unwrap_or("");
+            let has_image = r.pointer("/dynamodb/NewImage").is_some();
+            match (name, has_image) {
+                ("REMOVE", _) => shape.removes += 1,
+                (_, true) => {}
+                (_, false) => {
+                    let view = r
+                        .pointer("/dynamodb/StreamViewType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    if matches!(view, "KEYS_ONLY" | "OLD_IMAGE") {
+                        let error = PortError::permanent(format!(
+                            "the stream's view type is {view}: its records carry no new image. Set the table's stream to NEW_IMAGE or NEW_AND_OLD_IMAGES (aws dynamodb update-table --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES; see docs/detector.md)"
+                        ));
+                        tracing::error!(error = %error, "stream misconfigured");
+                        return Err(error);
+                    }
+                    tracing::warn!(event = name, sequence = ?r.pointer("/dynamodb/SequenceNumber"), "stream record without a new image");
+                    shape.without_image += 1;
+                }
+            }
+        }
         let ctx = Context {
             source: Source::Dynamodb,
             now: Some(now),
@@ -351,7 +461,7 @@ where
             for r in chunk {
                 match &r.record {
                     Ok(Some(record)) => records.push(record.clone()),
-                    // REMOVE events carry no new image.
+                    // No new image: a REMOVE or an image-less record, counted above.
                     Ok(None) => {}
                     Err(rejection) => {
                         tracing::info!(reason = rejection.reason.as_str(), sequence = ?r.sequence_number, "stream record rejected");
@@ -394,10 +504,19 @@ where
                 }
             }
         }
-        self.emit_metrics(&tally, Trigger::Stream, started.elapsed(), newest, now)
-            .await;
+        self.emit_metrics(
+            &tally,
+            Trigger::Stream,
+            started.elapsed(),
+            newest,
+            now,
+            stream_metrics(shape.removes, shape.without_image),
+        )
+        .await;
         tracing::info!(
             records = raw.len(),
+            removes_ignored = shape.removes,
+            without_image = shape.without_image,
             events = total.events,
             alerts_sent = total.alerts_sent,
             failures = response.batch_item_failures.len(),
@@ -415,19 +534,28 @@ where
         duration: Duration,
         newest: Option<UnixSecs>,
         now: UnixSecs,
+        extra: Vec<Datum>,
     ) {
         let lag = newest.map(|t| (now - t) as f64);
-        let data = invocation_metrics(
+        let mut data = invocation_metrics(
             tally,
             trigger.as_str(),
             duration.as_secs_f64() * 1000.0,
             lag,
         );
+        data.extend(extra);
         let timestamp_ms = now.saturating_mul(1000);
         if let Err(error) = self.metrics.emit(&data, timestamp_ms).await {
             tracing::error!(error = %error, "metrics not emitted");
         }
     }
+}
+
+/// Stream records that carry no new value: REMOVEs, and INSERT/MODIFY without a NewImage.
+#[derive(Debug, Default, Clone, Copy)]
+struct StreamShape {
+    removes: u64,
+    without_image: u64,
 }
 
 fn merge(into: &mut Tally, from: &Tally) {

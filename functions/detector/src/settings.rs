@@ -1,7 +1,7 @@
 //! The detector's settings, from the environment variables named in [`pulse_core::env`]. Read
 //! once at cold start; a missing or bad variable is an error that names it.
 
-use pulse_adapters::dynamodb::ReadMode;
+use pulse_adapters::dynamodb::{KeysMode, ReadMode};
 use pulse_core::env;
 use std::path::PathBuf;
 
@@ -88,15 +88,56 @@ impl Settings {
             });
         }
         let segments = number(env::SCAN_SEGMENTS, 4, 1)?;
-        let read_mode = match get(env::TIME_BUCKET_INDEX) {
-            Some(index) => ReadMode::TimeBucketIndex { index },
-            None => ReadMode::Scan {
+        let bucket_index = get(env::TIME_BUCKET_INDEX);
+        let mode_name = get(env::READ_MODE).unwrap_or_else(|| {
+            // A bucket index alone keeps selecting its mode, as before read modes had names.
+            if bucket_index.is_some() {
+                "time-bucket"
+            } else {
+                "keys"
+            }
+            .to_string()
+        });
+        let read_mode = match mode_name.trim() {
+            "keys" => {
+                let defaults = KeysMode::default();
+                ReadMode::Keys(
+                    KeysMode {
+                        discovery_period_secs: number(
+                            env::DISCOVERY_PERIOD_SECS,
+                            defaults.discovery_period_secs,
+                            60,
+                        )?,
+                        first_pass_items: number(
+                            env::DISCOVERY_FIRST_PASS_ITEMS,
+                            defaults.first_pass_items,
+                            1,
+                        )?,
+                        ..defaults
+                    }
+                    .with_watch_list(&get(env::WATCH_KEYS).unwrap_or_default()),
+                )
+            }
+            "scan" => ReadMode::Scan {
                 segments: i32::try_from(segments).map_err(|_| SettingsError::Invalid {
                     name: env::SCAN_SEGMENTS,
                     value: segments.to_string(),
                     why: "too large".into(),
                 })?,
             },
+            "time-bucket" => ReadMode::TimeBucketIndex {
+                index: bucket_index.ok_or(SettingsError::Missing {
+                    name: env::TIME_BUCKET_INDEX,
+                    help: help_of(env::TIME_BUCKET_INDEX),
+                })?,
+            },
+            other => {
+                return Err(SettingsError::Invalid {
+                    name: env::READ_MODE,
+                    value: other.to_string(),
+                    why: "expected keys, scan or time-bucket".into(),
+                });
+            }
         };
         let metrics_mode = match get(env::METRICS_MODE).as_deref() {
             None | Some("emf") => MetricsMode::Emf,
@@ -148,10 +189,44 @@ mod tests {
     #[test]
     fn defaults() {
         let s = parse(&base()).unwrap();
-        assert_eq!(s.read_mode, ReadMode::Scan { segments: 4 });
+        assert_eq!(s.read_mode, ReadMode::Keys(KeysMode::default()));
         assert_eq!(s.metrics_mode, MetricsMode::Emf);
         assert_eq!(s.scan_overlap_secs, 300);
         assert_eq!(s.metrics_namespace, "Pulse");
+    }
+
+    #[test]
+    fn read_modes() {
+        let mut map = base();
+        map.insert(env::READ_MODE, "scan".into());
+        assert_eq!(
+            parse(&map).unwrap().read_mode,
+            ReadMode::Scan { segments: 4 }
+        );
+        let mut map = base();
+        map.insert(env::WATCH_KEYS, "coingecko#usd-coin, hourlyTvl#*,".into());
+        map.insert(env::DISCOVERY_PERIOD_SECS, "3600".into());
+        let ReadMode::Keys(keys) = parse(&map).unwrap().read_mode else {
+            panic!("keys is the default mode")
+        };
+        assert_eq!(keys.watch_keys, ["coingecko#usd-coin"]);
+        assert_eq!(keys.watch_prefixes, ["hourlyTvl#"]);
+        assert_eq!(keys.discovery_period_secs, 3600);
+        let mut map = base();
+        map.insert(env::READ_MODE, "time-bucket".into());
+        assert!(
+            parse(&map)
+                .unwrap_err()
+                .to_string()
+                .contains("PULSE_TIME_BUCKET_INDEX")
+        );
+        map.insert(env::READ_MODE, "gsi".into());
+        assert!(
+            parse(&map)
+                .unwrap_err()
+                .to_string()
+                .contains("PULSE_READ_MODE")
+        );
     }
 
     #[test]

@@ -42,9 +42,10 @@ pub async fn run(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<Val
         &settings.events_table,
         &settings.coins_table,
         settings.read_mode.clone(),
+        pulse_core::ports::MemoryWatchRegistry::default(),
     );
-    for (table, result) in source.probe().await {
-        report.record(format!("dynamodb table {table} (Scan)"), &result);
+    for (what, result) in source.probe().await {
+        report.record(what, &result);
     }
 
     let alerts = SqsAlerts::new(aws, &settings.alerts_queue_url);

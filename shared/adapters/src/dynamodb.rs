@@ -1,25 +1,35 @@
 //! The scheduled trigger's record source: items written since the watermark, from the
-//! events table and the coins table (which may be one table).
+//! events table and the coins table (which may be one table). Every request asks for its
+//! consumed capacity; the read reports items examined (`ScannedCount`, what DynamoDB bills,
+//! before any filter) and read units ([`ReadCost`]).
 //!
-//! Two ways to find them:
-//! - a segmented parallel Scan filtered on `SK >= since` (works on any existing table; the
-//!   filter saves transfer, not read capacity);
-//! - a Query per hourly time bucket on a GSI whose partition key is the number attribute
-//!   [`TIME_BUCKET_ATTRIBUTE`] (`SK / 3600`) and whose sort key is `SK`, when one is
-//!   configured: it reads only the new items.
+//! Three ways to find them:
+//! - [`ReadMode::Keys`] (the default): a Query per watched partition key,
+//!   `PK = :pk AND SK >= :since`, which examines only that key's new items. The watched keys
+//!   are those the tick has seen (a [`WatchRegistry`]) plus a configured list; new keys are
+//!   found by a *rolling* discovery Scan that reads a bounded slice per tick and keeps its
+//!   cursor between ticks, covering the table once per period (24 h by default), with a first
+//!   full pass on an empty registry that continues across ticks. No writer changes needed.
+//! - [`ReadMode::Scan`]: a segmented parallel Scan filtered on `SK >= since`. It examines
+//!   (and bills) the whole table on every tick: for small tables and comparisons only.
+//! - [`ReadMode::TimeBucketIndex`]: a Query per hourly time bucket on a GSI whose partition
+//!   key is [`TIME_BUCKET_ATTRIBUTE`]. Only for tables whose writers add that attribute
+//!   (`pulse local load` does; DefiLlama's writers do not, and on their tables this mode
+//!   finds nothing).
 //!
-//! Both paginate to the end. Items become records at this edge: a bad item is a counted
-//! rejection, never an error.
+//! Every read paginates to the end (`LastEvaluatedKey`). Items become records at this edge:
+//! a bad item is a counted rejection, never an error.
 
 use crate::aws::sdk_error;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use pulse_core::config::ValidationConfig;
 use pulse_core::item::{Attr, Item};
-use pulse_core::ports::{PortError, Read, RecordSource};
+use pulse_core::keys::STATE_TTL_SECS;
+use pulse_core::ports::{DiscoveryCursor, PortError, Read, ReadCost, RecordSource, WatchRegistry};
 use pulse_core::record::{Record, RejectReason, Rejection, UnixSecs};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// The GSI partition key attribute: the write hour, `SK / 3600` (a number).
@@ -28,32 +38,139 @@ pub const TIME_BUCKET_ATTRIBUTE: &str = "timeBucket";
 pub const TIME_BUCKET_SECS: i64 = 3600;
 /// Bucket queries run at most this many at once.
 const QUERY_CONCURRENCY: usize = 8;
+/// Items per discovery Scan request (a page also stops at 1 MB).
+const DISCOVERY_PAGE: i32 = 1000;
 
 /// How new items are found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadMode {
-    /// Parallel Scan with this many segments.
+    /// Query each watched key; discover new keys with a rolling Scan.
+    Keys(KeysMode),
+    /// Parallel Scan with this many segments (examines the whole table every tick).
     Scan { segments: i32 },
-    /// Query on this GSI, one bucket at a time.
+    /// Query on this GSI, one bucket at a time (needs writers that set the bucket).
     TimeBucketIndex { index: String },
 }
 
+/// The settings of [`ReadMode::Keys`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeysMode {
+    /// Partition keys queried on every tick, discovered or not.
+    pub watch_keys: Vec<String>,
+    /// Discovery watches the keys starting with one of these; when empty, every key with the
+    /// shape of a record ([`pulse_core::record::PK_PREFIXES`]).
+    pub watch_prefixes: Vec<String>,
+    /// The rolling discovery covers each table once per this many seconds.
+    pub discovery_period_secs: i64,
+    /// Items examined per tick by the first full discovery (empty registry), and the most a
+    /// rolling slice examines.
+    pub first_pass_items: i64,
+    /// The least a rolling slice examines.
+    pub min_slice_items: i64,
+    /// Queries in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for KeysMode {
+    fn default() -> Self {
+        KeysMode {
+            watch_keys: Vec::new(),
+            watch_prefixes: Vec::new(),
+            discovery_period_secs: 24 * 3600,
+            first_pass_items: 20_000,
+            min_slice_items: 100,
+            concurrency: 16,
+        }
+    }
+}
+
+impl KeysMode {
+    /// Parses a watch list: comma-separated partition keys, a trailing `*` making a prefix
+    /// (`coingecko#usd-coin, hourlyTvl#*`).
+    pub fn with_watch_list(mut self, list: &str) -> Self {
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match entry.strip_suffix('*') {
+                Some(prefix) => self.watch_prefixes.push(prefix.to_string()),
+                None => self.watch_keys.push(entry.to_string()),
+            }
+        }
+        self
+    }
+
+    fn admits(&self, pk: &str) -> bool {
+        if self.watch_prefixes.is_empty() {
+            Record::is_record_pk(pk)
+        } else {
+            self.watch_prefixes
+                .iter()
+                .any(|p| pk.starts_with(p.as_str()))
+        }
+    }
+
+    /// Items the next discovery slice examines.
+    fn slice(&self, cursor: &DiscoveryCursor, now: UnixSecs) -> i64 {
+        if cursor.passes == 0 {
+            return self.first_pass_items.max(1);
+        }
+        let period = self.discovery_period_secs.max(1);
+        let elapsed = (now - cursor.last_tick).clamp(1, period);
+        let items = i64::try_from(cursor.item_count).unwrap_or(i64::MAX);
+        let share = items.saturating_mul(elapsed).saturating_add(period - 1) / period;
+        share.clamp(self.min_slice_items.max(1), self.first_pass_items.max(1))
+    }
+}
+
+/// The source over DynamoDB; `W` remembers watched keys and discovery cursors
+/// ([`ReadMode::Keys`]; production uses Redis).
 #[derive(Debug, Clone)]
-pub struct DynamoSource {
+pub struct DynamoSource<W = crate::redis::RedisPorts> {
     pub client: aws_sdk_dynamodb::Client,
     /// Table names, without duplicates (events and coins may be one table).
     pub tables: Vec<String>,
     pub mode: ReadMode,
+    pub registry: W,
 }
 
 type RawItem = HashMap<String, AttributeValue>;
 
-impl DynamoSource {
+/// Items of one request sequence with what they cost.
+#[derive(Debug, Default)]
+struct Pages {
+    items: Vec<RawItem>,
+    requests: u64,
+    examined: u64,
+    read_units: f64,
+}
+
+impl Pages {
+    fn add(&mut self, scanned: i32, capacity: Option<&ConsumedCapacity>) {
+        self.requests += 1;
+        self.examined += u64::try_from(scanned).unwrap_or(0);
+        self.read_units += capacity.and_then(|c| c.capacity_units).unwrap_or(0.0);
+    }
+}
+
+fn number(value: Option<&AttributeValue>) -> Option<i64> {
+    match value {
+        Some(AttributeValue::N(n)) => n.trim().parse::<f64>().ok().map(|f| f as i64),
+        _ => None,
+    }
+}
+
+fn string(value: Option<&AttributeValue>) -> Option<&str> {
+    match value {
+        Some(AttributeValue::S(s)) => Some(s),
+        _ => None,
+    }
+}
+
+impl<W: WatchRegistry + Sync> DynamoSource<W> {
     pub fn new(
         aws: &aws_config::SdkConfig,
         events_table: &str,
         coins_table: &str,
         mode: ReadMode,
+        registry: W,
     ) -> Self {
         let mut tables = vec![events_table.to_string()];
         if coins_table != events_table {
@@ -63,15 +180,17 @@ impl DynamoSource {
             client: aws_sdk_dynamodb::Client::new(aws),
             tables,
             mode,
+            registry,
         }
     }
 
-    /// The smoke test's read: one item of each table (a Scan of Limit 1, half a read unit),
-    /// the same action the scheduled read uses, so a missing table or permission shows.
+    /// The smoke test's read: the calls the scheduled read makes, each as small as it gets
+    /// (a Scan of Limit 1 and a Query of Limit 1, half a read unit each, and DescribeTable),
+    /// so a missing table or permission shows.
     pub async fn probe(&self) -> Vec<(String, Result<(), PortError>)> {
         let mut out = Vec::new();
         for table in &self.tables {
-            let result = self
+            let scan = self
                 .client
                 .scan()
                 .table_name(table)
@@ -80,71 +199,278 @@ impl DynamoSource {
                 .await
                 .map(|_| ())
                 .map_err(|e| sdk_error(&format!("dynamodb Scan {table}"), e));
-            out.push((table.clone(), result));
+            out.push((format!("dynamodb table {table} (Scan)"), scan));
+            let query = self
+                .client
+                .query()
+                .table_name(table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", "PK")
+                .expression_attribute_values(":pk", AttributeValue::S("pulse-smoke#probe".into()))
+                .limit(1)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| sdk_error(&format!("dynamodb Query {table}"), e));
+            out.push((format!("dynamodb table {table} (Query)"), query));
+            let describe = self.item_count(table).await.map(|_| ());
+            out.push((format!("dynamodb table {table} (DescribeTable)"), describe));
         }
         out
     }
 
-    async fn run(&self, job: Job, since: UnixSecs) -> Result<(Vec<RawItem>, u64), PortError> {
-        let mut items = Vec::new();
-        let mut pages = 0;
+    /// One whole-table Scan segment filtered on `SK >= since`.
+    async fn scan_segment(
+        &self,
+        table: &str,
+        segment: i32,
+        segments: i32,
+        since: UnixSecs,
+    ) -> Result<Pages, PortError> {
+        let mut pages = Pages::default();
         let mut start: Option<RawItem> = None;
         loop {
-            let (page, next) = match &job {
-                Job::Scan {
-                    table,
-                    segment,
-                    segments,
-                } => {
-                    let out = self
-                        .client
-                        .scan()
-                        .table_name(table)
-                        .segment(*segment)
-                        .total_segments(*segments)
-                        .filter_expression("#sk >= :since")
-                        .expression_attribute_names("#sk", "SK")
-                        .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
-                        .set_exclusive_start_key(start.take())
-                        .send()
-                        .await
-                        .map_err(|e| sdk_error(&format!("dynamodb Scan {table}"), e))?;
-                    (out.items.unwrap_or_default(), out.last_evaluated_key)
-                }
-                Job::Query {
-                    table,
-                    index,
-                    bucket,
-                } => {
-                    let out = self
-                        .client
-                        .query()
-                        .table_name(table)
-                        .index_name(index)
-                        .key_condition_expression("#b = :b AND #sk >= :since")
-                        .expression_attribute_names("#b", TIME_BUCKET_ATTRIBUTE)
-                        .expression_attribute_names("#sk", "SK")
-                        .expression_attribute_values(":b", AttributeValue::N(bucket.to_string()))
-                        .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
-                        .set_exclusive_start_key(start.take())
-                        .send()
-                        .await
-                        .map_err(|e| sdk_error(&format!("dynamodb Query {table}/{index}"), e))?;
-                    (out.items.unwrap_or_default(), out.last_evaluated_key)
-                }
-            };
-            pages += 1;
-            items.extend(page);
-            match next {
+            let out = self
+                .client
+                .scan()
+                .table_name(table)
+                .segment(segment)
+                .total_segments(segments)
+                .filter_expression("#sk >= :since")
+                .expression_attribute_names("#sk", "SK")
+                .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("dynamodb Scan {table}"), e))?;
+            pages.add(out.scanned_count, out.consumed_capacity.as_ref());
+            pages.items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+                _ => return Ok(pages),
             }
         }
-        Ok((items, pages))
+    }
+
+    /// One hour bucket of the time-bucket index, `SK >= since`.
+    async fn query_bucket(
+        &self,
+        table: &str,
+        index: &str,
+        bucket: i64,
+        since: UnixSecs,
+    ) -> Result<Pages, PortError> {
+        let mut pages = Pages::default();
+        let mut start: Option<RawItem> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(table)
+                .index_name(index)
+                .key_condition_expression("#b = :b AND #sk >= :since")
+                .expression_attribute_names("#b", TIME_BUCKET_ATTRIBUTE)
+                .expression_attribute_names("#sk", "SK")
+                .expression_attribute_values(":b", AttributeValue::N(bucket.to_string()))
+                .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("dynamodb Query {table}/{index}"), e))?;
+            pages.add(out.scanned_count, out.consumed_capacity.as_ref());
+            pages.items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(pages),
+            }
+        }
+    }
+
+    /// One partition key's items with `SK >= since`.
+    async fn query_key(&self, table: &str, pk: &str, since: UnixSecs) -> Result<Pages, PortError> {
+        let mut pages = Pages::default();
+        let mut start: Option<RawItem> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(table)
+                .key_condition_expression("#pk = :pk AND #sk >= :since")
+                .expression_attribute_names("#pk", "PK")
+                .expression_attribute_names("#sk", "SK")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+                .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("dynamodb Query {table} {pk}"), e))?;
+            pages.add(out.scanned_count, out.consumed_capacity.as_ref());
+            pages.items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(pages),
+            }
+        }
+    }
+
+    /// The table's item count (DynamoDB refreshes it about every six hours; no read units).
+    async fn item_count(&self, table: &str) -> Result<u64, PortError> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("dynamodb DescribeTable {table}"), e))?;
+        Ok(out
+            .table
+            .and_then(|t| t.item_count)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    /// One discovery slice of `table`: the partition keys it found (with the newest SK seen),
+    /// what it cost, and the cursor to save.
+    async fn discover(
+        &self,
+        table: &str,
+        mode: &KeysMode,
+        now: UnixSecs,
+    ) -> Result<(HashMap<String, UnixSecs>, Pages, DiscoveryCursor), PortError> {
+        let mut cursor = match self.registry.cursor(table).await? {
+            Some(c) => c,
+            None => DiscoveryCursor {
+                after: None,
+                pass_started: now,
+                passes: 0,
+                last_tick: now,
+                item_count: self.item_count(table).await?,
+            },
+        };
+        let mut remaining = mode.slice(&cursor, now);
+        let mut pages = Pages::default();
+        let mut found: HashMap<String, UnixSecs> = HashMap::new();
+        while remaining > 0 {
+            let start = cursor.after.as_ref().map(|(pk, sk)| {
+                HashMap::from([
+                    ("PK".to_string(), AttributeValue::S(pk.clone())),
+                    ("SK".to_string(), AttributeValue::N(sk.clone())),
+                ])
+            });
+            let limit = i32::try_from(remaining.min(i64::from(DISCOVERY_PAGE))).unwrap_or(1);
+            let out = self
+                .client
+                .scan()
+                .table_name(table)
+                .projection_expression("#pk, #sk")
+                .expression_attribute_names("#pk", "PK")
+                .expression_attribute_names("#sk", "SK")
+                .limit(limit)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("dynamodb Scan {table} (discovery)"), e))?;
+            pages.add(out.scanned_count, out.consumed_capacity.as_ref());
+            remaining -= i64::from(out.scanned_count.max(1));
+            for item in out.items.unwrap_or_default() {
+                let (Some(pk), Some(sk)) = (string(item.get("PK")), number(item.get("SK"))) else {
+                    continue;
+                };
+                if mode.admits(pk) {
+                    let newest = found.entry(pk.to_string()).or_insert(sk);
+                    *newest = (*newest).max(sk);
+                }
+            }
+            let next = out
+                .last_evaluated_key
+                .filter(|k| !k.is_empty())
+                .and_then(|k| {
+                    let pk = string(k.get("PK"))?.to_string();
+                    let sk = match k.get("SK") {
+                        Some(AttributeValue::N(n)) => n.clone(),
+                        _ => return None,
+                    };
+                    Some((pk, sk))
+                });
+            if next.is_none() {
+                // The pass is complete: the next one starts over, sized on a fresh count.
+                cursor.passes += 1;
+                cursor.pass_started = now;
+                cursor.after = None;
+                cursor.item_count = self.item_count(table).await?;
+                tracing::info!(
+                    table,
+                    passes = cursor.passes,
+                    items = cursor.item_count,
+                    "discovery pass complete"
+                );
+                break;
+            }
+            cursor.after = next;
+        }
+        cursor.last_tick = now;
+        Ok((found, pages, cursor))
+    }
+
+    /// [`ReadMode::Keys`] on one table: discover, then Query every watched key.
+    async fn read_keys(
+        &self,
+        table: &str,
+        mode: &KeysMode,
+        since: UnixSecs,
+        now: UnixSecs,
+        cost: &mut ReadCost,
+    ) -> Result<Pages, PortError> {
+        let (found, discovery, cursor) = self.discover(table, mode, now).await?;
+        let mut watched: HashSet<String> =
+            self.registry.watched(table).await?.into_iter().collect();
+        let new_keys: Vec<(String, UnixSecs)> = found
+            .into_iter()
+            .filter(|(pk, _)| !watched.contains(pk))
+            .collect();
+        // Watched before they are read: a key that is watched once too often costs one Query.
+        self.registry.watch(table, &new_keys).await?;
+        self.registry.save_cursor(table, &cursor).await?;
+        cost.keys_discovered += new_keys.len() as u64;
+        cost.discovery_examined += discovery.examined;
+        watched.extend(new_keys.into_iter().map(|(pk, _)| pk));
+        watched.extend(mode.watch_keys.iter().cloned());
+        cost.keys_queried += watched.len() as u64;
+        let mut all = discovery;
+        all.items.clear();
+        let results: Vec<(String, Pages)> = stream::iter(watched)
+            .map(|pk| async move {
+                let pages = self.query_key(table, &pk, since).await?;
+                Ok::<_, PortError>((pk, pages))
+            })
+            .buffer_unordered(mode.concurrency.max(1))
+            .try_collect()
+            .await?;
+        let mut seen = Vec::new();
+        for (pk, pages) in results {
+            if let Some(newest) = pages.items.iter().filter_map(|i| number(i.get("SK"))).max() {
+                seen.push((pk, newest));
+            }
+            all.requests += pages.requests;
+            all.examined += pages.examined;
+            all.read_units += pages.read_units;
+            all.items.extend(pages.items);
+        }
+        self.registry.watch(table, &seen).await?;
+        let idle = now.saturating_sub(i64::try_from(STATE_TTL_SECS).unwrap_or(i64::MAX));
+        let forgotten = self.registry.forget_idle(table, idle).await?;
+        if forgotten > 0 {
+            tracing::info!(table, forgotten, "idle keys no longer watched");
+        }
+        Ok(all)
     }
 }
 
-impl RecordSource for DynamoSource {
+impl<W: WatchRegistry + Sync> RecordSource for DynamoSource<W> {
     /// Every item with `SK >= since` (written at or after `since`), up to `now`.
     async fn read_since(
         &self,
@@ -153,69 +479,60 @@ impl RecordSource for DynamoSource {
         limits: &ValidationConfig,
     ) -> Result<Read, PortError> {
         let started = Instant::now();
-        let mut jobs = Vec::new();
-        for table in &self.tables {
-            match &self.mode {
-                ReadMode::Scan { segments } => {
-                    let segments = (*segments).max(1);
-                    for segment in 0..segments {
-                        jobs.push(Job::Scan {
-                            table: table.clone(),
-                            segment,
-                            segments,
-                        });
-                    }
-                }
-                ReadMode::TimeBucketIndex { index } => {
-                    let first = since.max(0) / TIME_BUCKET_SECS;
-                    let last = now.max(since) / TIME_BUCKET_SECS;
-                    for bucket in first..=last {
-                        jobs.push(Job::Query {
-                            table: table.clone(),
-                            index: index.clone(),
-                            bucket,
-                        });
-                    }
+        let mut cost = ReadCost::default();
+        let mut all: Vec<Pages> = Vec::new();
+        match &self.mode {
+            ReadMode::Keys(mode) => {
+                for table in &self.tables {
+                    all.push(self.read_keys(table, mode, since, now, &mut cost).await?);
                 }
             }
+            ReadMode::Scan { segments } => {
+                let segments = (*segments).max(1);
+                let jobs: Vec<(String, i32)> = self
+                    .tables
+                    .iter()
+                    .flat_map(|t| (0..segments).map(move |s| (t.clone(), s)))
+                    .collect();
+                all = stream::iter(jobs)
+                    .map(|(table, segment)| async move {
+                        self.scan_segment(&table, segment, segments, since).await
+                    })
+                    .buffer_unordered(usize::try_from(segments).unwrap_or(1).max(1))
+                    .try_collect()
+                    .await?;
+            }
+            ReadMode::TimeBucketIndex { index } => {
+                let first = since.max(0) / TIME_BUCKET_SECS;
+                let last = now.max(since) / TIME_BUCKET_SECS;
+                let jobs: Vec<(String, i64)> = self
+                    .tables
+                    .iter()
+                    .flat_map(|t| (first..=last).map(move |b| (t.clone(), b)))
+                    .collect();
+                all = stream::iter(jobs)
+                    .map(|(table, bucket)| async move {
+                        self.query_bucket(&table, index, bucket, since).await
+                    })
+                    .buffer_unordered(QUERY_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+            }
         }
-        let pages: Vec<(Vec<RawItem>, u64)> = stream::iter(jobs)
-            .map(|job| self.run(job, since))
-            .buffer_unordered(QUERY_CONCURRENCY.max(segments_of(&self.mode)))
-            .try_collect()
-            .await?;
-        let wait = started.elapsed();
         let mut read = Read {
-            wait,
+            wait: started.elapsed(),
             ..Read::default()
         };
-        for (items, n) in pages {
-            read.pages += n;
+        for pages in all {
+            read.pages += pages.requests;
+            cost.examined += pages.examined;
+            cost.read_units += pages.read_units;
             read.items
-                .extend(items.iter().map(|raw| record_of(raw, limits)));
+                .extend(pages.items.iter().map(|raw| record_of(raw, limits)));
         }
+        read.cost = cost;
         Ok(read)
     }
-}
-
-fn segments_of(mode: &ReadMode) -> usize {
-    match mode {
-        ReadMode::Scan { segments } => usize::try_from(*segments).unwrap_or(1).max(1),
-        ReadMode::TimeBucketIndex { .. } => 1,
-    }
-}
-
-enum Job {
-    Scan {
-        table: String,
-        segment: i32,
-        segments: i32,
-    },
-    Query {
-        table: String,
-        index: String,
-        bucket: i64,
-    },
 }
 
 /// One SDK attribute value as a parsed attribute (the same decoding as DynamoDB JSON).

@@ -28,6 +28,10 @@ pub const EVENTS_TABLE: &str = "PULSE_EVENTS_TABLE";
 pub const COINS_TABLE: &str = "PULSE_COINS_TABLE";
 pub const TIME_BUCKET_INDEX: &str = "PULSE_TIME_BUCKET_INDEX";
 pub const SCAN_SEGMENTS: &str = "PULSE_SCAN_SEGMENTS";
+pub const READ_MODE: &str = "PULSE_READ_MODE";
+pub const WATCH_KEYS: &str = "PULSE_WATCH_KEYS";
+pub const DISCOVERY_PERIOD_SECS: &str = "PULSE_DISCOVERY_PERIOD_SECS";
+pub const DISCOVERY_FIRST_PASS_ITEMS: &str = "PULSE_DISCOVERY_FIRST_PASS_ITEMS";
 pub const ALERTS_QUEUE_URL: &str = "PULSE_ALERTS_QUEUE_URL";
 pub const REDIS_URL: &str = "PULSE_REDIS_URL";
 pub const REDIS_AUTH_PARAMETER: &str = "PULSE_REDIS_AUTH_PARAMETER";
@@ -56,10 +60,29 @@ pub const DETECTOR: &[EnvVar] = &[
         "DynamoDB table with token prices (may equal the events table)",
     ),
     optional(
-        TIME_BUCKET_INDEX,
-        "GSI to Query by time bucket instead of a segmented Scan",
+        READ_MODE,
+        "keys (default: Query each watched key, rolling discovery Scan), scan (whole-table Scan every tick) or time-bucket (needs writers that set timeBucket)",
     ),
-    optional(SCAN_SEGMENTS, "parallel Scan segments (default 4)"),
+    optional(
+        WATCH_KEYS,
+        "partition keys always queried, comma-separated; a trailing * makes a prefix that limits what discovery watches",
+    ),
+    optional(
+        DISCOVERY_PERIOD_SECS,
+        "the rolling discovery Scan covers each table once per this many seconds (default 86400)",
+    ),
+    optional(
+        DISCOVERY_FIRST_PASS_ITEMS,
+        "items examined per tick by the first full discovery, and the most a rolling slice examines (default 20000)",
+    ),
+    optional(
+        TIME_BUCKET_INDEX,
+        "GSI to Query by time bucket (read mode time-bucket; the writers must set timeBucket)",
+    ),
+    optional(
+        SCAN_SEGMENTS,
+        "parallel Scan segments of read mode scan (default 4)",
+    ),
     required(ALERTS_QUEUE_URL, "SQS queue for high-priority alerts"),
     required(
         REDIS_URL,

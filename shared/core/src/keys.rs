@@ -79,6 +79,13 @@ pub const STREAM_MAXLEN: usize = 10_000;
 
 /// The scheduled trigger's watermark: the newest record time (unix seconds) committed.
 pub const WATERMARK: &str = "events:last_processed_timestamp";
+/// The scheduled tick's lease (one writer at a time).
+pub const LEASE: &str = "detector:lease";
+/// The fencing token counter.
+pub const FENCE: &str = "detector:fence";
+/// How long a lease lives if its tick never releases it: longer than the detector's longest
+/// timeout (60 s), so a running tick never outlives its lease.
+pub const LEASE_TTL_MS: u64 = 90_000;
 /// Prefix of the publication dedup keys `event:{eventId}` (the publish script appends the id).
 pub const EVENT_DEDUP_PREFIX: &str = "event:";
 
@@ -153,6 +160,34 @@ pub const KEYS: &[KeySpec] = &[
         kind: KeyType::String,
         ttl: "24 h",
         what: "sent-alert ledger: the alert reached SQS, so a rerun of its batch skips it",
+    },
+    KeySpec {
+        pattern: "detector:lease",
+        owner: Owner::Detector,
+        kind: KeyType::String,
+        ttl: "90 s (longer than the function timeout), deleted when the tick ends",
+        what: "the scheduled tick's lease: the fencing token of the tick that holds it",
+    },
+    KeySpec {
+        pattern: "detector:fence",
+        owner: Owner::Detector,
+        kind: KeyType::String,
+        ttl: "none",
+        what: "the last fencing token given out (INCR)",
+    },
+    KeySpec {
+        pattern: "detector:watch:{table}",
+        owner: Owner::Detector,
+        kind: KeyType::SortedSet,
+        ttl: "none (members idle for 30 days are dropped)",
+        what: "partition keys the scheduled tick Queries, score = newest SK seen",
+    },
+    KeySpec {
+        pattern: "detector:discovery:{table}",
+        owner: Owner::Detector,
+        kind: KeyType::String,
+        ttl: "none",
+        what: "the rolling discovery Scan's cursor (LastEvaluatedKey, pass, item count), JSON",
     },
     KeySpec {
         pattern: "consumer:alert:{eventId}:lock",
@@ -257,6 +292,16 @@ pub fn stream(general_channel: &str) -> String {
 /// `detector:alert-sent:{eventId}`.
 pub fn alert_sent(event_id: &Uuid) -> String {
     format!("detector:alert-sent:{event_id}")
+}
+
+/// `detector:watch:{table}`.
+pub fn watched_keys(table: &str) -> String {
+    join(&["detector:watch:", &segment(table)])
+}
+
+/// `detector:discovery:{table}`.
+pub fn discovery_cursor(table: &str) -> String {
+    join(&["detector:discovery:", &segment(table)])
 }
 
 /// `consumer:alert:{eventId}:lock`.
@@ -519,6 +564,10 @@ mod tests {
             ("event:{eventId}", event_dedup(&u)),
             ("stream:events:{channel}", stream("events:prices")),
             ("detector:alert-sent:{eventId}", alert_sent(&u)),
+            ("detector:lease", LEASE.to_string()),
+            ("detector:fence", FENCE.to_string()),
+            ("detector:watch:{table}", watched_keys(c)),
+            ("detector:discovery:{table}", discovery_cursor(c)),
             ("consumer:alert:{eventId}:lock", delivery_lock(e)),
             ("consumer:alert:{eventId}:delivered", delivered_receivers(e)),
             ("consumer:alert:{eventId}:done", delivery_done(e)),

@@ -45,6 +45,53 @@ impl Datum {
     }
 }
 
+/// What the scheduled read cost, as metrics (`ItemsExamined` is what DynamoDB bills).
+pub fn read_metrics(cost: &crate::ports::ReadCost) -> Vec<Datum> {
+    let base = [("Trigger", "scheduled")];
+    vec![
+        Datum::new("ItemsExamined", Unit::Count, cost.examined as f64, &base),
+        Datum::new("ReadUnits", Unit::Count, cost.read_units, &base),
+        Datum::new(
+            "DiscoveryItemsExamined",
+            Unit::Count,
+            cost.discovery_examined as f64,
+            &base,
+        ),
+        Datum::new("KeysQueried", Unit::Count, cost.keys_queried as f64, &base),
+        Datum::new(
+            "KeysDiscovered",
+            Unit::Count,
+            cost.keys_discovered as f64,
+            &base,
+        ),
+    ]
+}
+
+/// Stream records with no new value: REMOVEs (ignored) and INSERT/MODIFY records without a
+/// NewImage (unreadable; alarmed on).
+pub fn stream_metrics(removes: u64, without_image: u64) -> Vec<Datum> {
+    let base = [("Trigger", "stream")];
+    vec![
+        Datum::new("StreamRemovesIgnored", Unit::Count, removes as f64, &base),
+        Datum::new(
+            "StreamRecordsWithoutImage",
+            Unit::Count,
+            without_image as f64,
+            &base,
+        ),
+    ]
+}
+
+/// A scheduled invocation that found another tick holding the lease and exited.
+pub fn overlap_metrics() -> Vec<Datum> {
+    vec![Datum::new(
+        "TicksOverlapped",
+        Unit::Count,
+        1.0,
+        &[("Trigger", "scheduled")],
+    )]
+}
+
 /// The metrics of one invocation. `trigger` is `scheduled` or `stream`; `lag_secs` is now
 /// minus the newest record's time, when there was a record.
 pub fn invocation_metrics(

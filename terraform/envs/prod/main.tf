@@ -18,7 +18,8 @@ module "pulse" {
   coins_table_name        = var.coins_table_name
   events_table_stream_arn = var.events_table_stream_arn
   coins_table_stream_arn  = var.coins_table_stream_arn
-  enable_stream_trigger   = var.events_table_stream_arn != "" || var.coins_table_stream_arn != ""
+  stream_arns_from_tables = var.read_table_streams
+  enable_stream_trigger   = var.read_table_streams || var.events_table_stream_arn != "" || var.coins_table_stream_arn != ""
 
   vpc_cidr_block          = var.vpc_cidr_block
   availability_zone_count = 2

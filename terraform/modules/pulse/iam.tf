@@ -49,6 +49,14 @@ locals {
       enabled    = true
     },
     {
+      # The keys read mode sizes its rolling discovery Scan on each table's item count.
+      sid        = "DescribeTables"
+      actions    = ["dynamodb:DescribeTable"]
+      resources  = local.table_arns
+      conditions = []
+      enabled    = true
+    },
+    {
       # Used by the stream event source mapping, with this role.
       sid        = "ReadStreams"
       actions    = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]

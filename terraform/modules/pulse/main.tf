@@ -15,12 +15,15 @@ locals {
   region     = data.aws_region.current.name
 
   table_names = distinct([var.events_table_name, var.coins_table_name])
-  stream_arns = var.create_tables ? module.tables[0].stream_arns : {
-    for name, arn in {
-      (var.events_table_name) = var.events_table_stream_arn
-      (var.coins_table_name)  = var.coins_table_stream_arn
-    } : name => arn if arn != ""
-  }
+  stream_arns = var.create_tables ? module.tables[0].stream_arns : merge(
+    { for name, t in data.aws_dynamodb_table.source : name => t.stream_arn },
+    {
+      for name, arn in {
+        (var.events_table_name) = var.events_table_stream_arn
+        (var.coins_table_name)  = var.coins_table_stream_arn
+      } : name => arn if arn != ""
+    },
+  )
 
   create_elasticache = var.redis_url == null
   redis_url          = local.create_elasticache ? module.elasticache[0].redis_url : var.redis_url
@@ -181,6 +184,30 @@ module "function" {
 }
 
 # --- detector triggers (on the alias) ----------------------------------------------------
+
+# The data platform's tables, read and never managed: their stream ARNs, once their streams
+# are on (a one-time UpdateTable by the table's owner: docs/detector.md).
+data "aws_dynamodb_table" "source" {
+  for_each = var.stream_arns_from_tables && !var.create_tables ? toset(local.table_names) : toset([])
+
+  name = each.key
+
+  lifecycle {
+    postcondition {
+      condition     = self.stream_enabled && contains(["NEW_IMAGE", "NEW_AND_OLD_IMAGES"], self.stream_view_type)
+      error_message = "Table ${each.key} has no stream with new images (stream_view_type \"${coalesce(self.stream_view_type, "none")}\"). Its owner enables one once: aws dynamodb update-table --table-name ${each.key} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES (docs/detector.md)."
+    }
+  }
+}
+
+# A failed or late scheduled tick is not retried into the next one: the next tick redoes
+# what was not committed.
+resource "aws_lambda_function_event_invoke_config" "detector" {
+  function_name                = module.function["detector"].function_name
+  qualifier                    = module.function["detector"].alias_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = var.detector_max_event_age_seconds
+}
 
 resource "aws_cloudwatch_event_rule" "detector_schedule" {
   name                = "${var.name_prefix}-detector-schedule"

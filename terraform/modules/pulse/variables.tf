@@ -159,6 +159,23 @@ variable "coins_table_stream_arn" {
   default     = ""
 }
 
+variable "stream_arns_from_tables" {
+  description = "Read each table's stream ARN with a data source (tables the data platform owns, streams enabled once with UpdateTable: docs/detector.md); an explicit *_stream_arn wins."
+  type        = bool
+  default     = false
+}
+
+variable "detector_max_event_age_seconds" {
+  description = "A scheduled invocation older than this is dropped, not run late into the next tick."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.detector_max_event_age_seconds >= 60 && var.detector_max_event_age_seconds <= 21600
+    error_message = "detector_max_event_age_seconds must be 60..21600 (Lambda's limits)."
+  }
+}
+
 variable "create_tables" {
   description = "Create tables of the same key schema (PK string, SK number, streams on) under the names above: dev and the emulator only."
   type        = bool

@@ -161,9 +161,10 @@ async fn redis_round_trips_per_tick_are_constant() {
         per_tick.push(detector.store.round_trips() - before);
         commands.push(command_calls(&stack.redis().command("INFO commandstats")));
     }
-    // GET watermark, MGET states, EVALSHA publish, MGET sent markers, SET markers pipeline,
-    // MULTI/EXEC commit: 6 round trips, for 10 records as for 200.
-    assert_eq!(per_tick, vec![6, 6], "round trips per tick");
+    // EVAL lease, GET watermark, MGET states, EVALSHA publish, MGET sent markers, SET markers
+    // pipeline, WATCH + GET lease, MULTI/EXEC commit, EVAL release: 10 round trips, for 10
+    // records as for 200.
+    assert_eq!(per_tick, vec![10, 10], "round trips per tick");
     for name in ["get", "mget", "multi", "exec"] {
         assert_eq!(
             commands[0].get(name),

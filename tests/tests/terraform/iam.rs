@@ -45,6 +45,8 @@ pub const OPERATIONS: &[(&str, &str, &str, &[Target])] = &[
     // detector: shared/adapters (DynamoDB source, SQS alerts, SSM token, CloudWatch api mode)
     ("detector", "dynamodb", "scan", &[Target::Tables]),
     ("detector", "dynamodb", "query", &[Target::Tables]),
+    // the keys read mode sizes its rolling discovery on the table's item count
+    ("detector", "dynamodb", "describe_table", &[Target::Tables]),
     // TableWriter (shared/adapters/src/dynamodb.rs) loads sample data for `pulse local`: it is
     // compiled into the detector, which never calls it; no target = its role must not allow it.
     ("detector", "dynamodb", "batch_write_item", &[]),

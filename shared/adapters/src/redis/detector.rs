@@ -18,8 +18,8 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, FromRedisValue, Script};
 use pulse_core::event::Event;
 use pulse_core::keys::{
-    self, CURRENT_TTL_SECS, DEDUP_TTL_SECS, EVENT_DEDUP_PREFIX, HISTORY_SECS, SENT_TTL_SECS,
-    STATE_TTL_SECS, STREAM_MAXLEN, WATERMARK,
+    self, CURRENT_TTL_SECS, DEDUP_TTL_SECS, EVENT_DEDUP_PREFIX, FENCE, HISTORY_SECS, LEASE,
+    LEASE_TTL_MS, SENT_TTL_SECS, STATE_TTL_SECS, STREAM_MAXLEN, WATERMARK,
 };
 use pulse_core::ports::{AlertLedger, CheckpointStore, Commit, EventPublisher, PortError};
 use pulse_core::record::{RecordBody, UnixSecs};
@@ -69,6 +69,21 @@ end
 return 1
 ";
 
+/// Takes the lease when free: a new fencing token (`INCR`), set with `PX`; nil when held.
+/// KEYS: lease, fence counter; ARGV: ttl ms.
+const ACQUIRE_LUA: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
+return token
+";
+
+/// Deletes the lease if it still holds this token.
+const RELEASE_LUA: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+";
+
 /// The stream an event is appended to: `stream:` and its general channel.
 pub fn stream_of(event: &Event) -> String {
     let general = event
@@ -85,6 +100,8 @@ pub struct RedisPorts {
     conn: ConnectionManager,
     publish: Arc<Script>,
     round_trips: Arc<AtomicU64>,
+    /// The fencing token of the lease this process holds, checked at every commit.
+    fence: Arc<std::sync::Mutex<Option<u64>>>,
 }
 
 impl std::fmt::Debug for RedisPorts {
@@ -115,6 +132,7 @@ impl RedisPorts {
             conn,
             publish: Arc::new(Script::new(PUBLISH_LUA)),
             round_trips: Arc::new(AtomicU64::new(0)),
+            fence: Arc::new(std::sync::Mutex::new(None)),
         };
         ports.load_scripts().await?;
         Ok(ports)
@@ -132,7 +150,7 @@ impl RedisPorts {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    async fn query_cmd<T: FromRedisValue>(
+    pub(super) async fn query_cmd<T: FromRedisValue>(
         &self,
         what: &str,
         cmd: &::redis::Cmd,
@@ -144,7 +162,7 @@ impl RedisPorts {
             .map_err(|e| port_error(what, e))
     }
 
-    async fn query_pipe<T: FromRedisValue>(
+    pub(super) async fn query_pipe<T: FromRedisValue>(
         &self,
         what: &str,
         pipe: &::redis::Pipeline,
@@ -155,6 +173,14 @@ impl RedisPorts {
             .await
             .map_err(|e| port_error(what, e))
     }
+}
+
+/// A commit refused because the lease no longer holds this tick's token.
+fn fenced(token: u64, holder: Option<u64>) -> PortError {
+    PortError::permanent(format!(
+        "commit refused: this tick's lease (fencing token {token}) is now held by {}; another scheduled tick took over, nothing was written",
+        holder.map_or("nobody".to_string(), |h| format!("token {h}"))
+    ))
 }
 
 fn state_json(state: &EntityState) -> Result<String, PortError> {
@@ -303,7 +329,71 @@ impl CheckpointStore for RedisPorts {
         if pipe.cmd_iter().next().is_none() {
             return Ok(());
         }
-        let () = self.query_pipe("commit", &pipe).await?;
+        let fence = *self
+            .fence
+            .lock()
+            .map_err(|_| PortError::permanent("fence lock poisoned"))?;
+        let Some(token) = fence else {
+            let () = self.query_pipe("commit", &pipe).await?;
+            return Ok(());
+        };
+        // Fenced: WATCH the lease, check it holds our token, and EXEC aborts (nil) if anyone
+        // took it in between. A tick runs its Redis calls one after another on this
+        // connection, so nothing else interleaves with the WATCH.
+        let () = self
+            .query_cmd("watch lease", ::redis::cmd("WATCH").arg(LEASE))
+            .await?;
+        let holder: Option<u64> = self
+            .query_cmd("read lease", ::redis::cmd("GET").arg(LEASE))
+            .await?;
+        if holder != Some(token) {
+            let () = self.query_cmd("unwatch", &::redis::cmd("UNWATCH")).await?;
+            return Err(fenced(token, holder));
+        }
+        pipe.cmd("GET").arg(LEASE);
+        let answer: ::redis::Value = self.query_pipe("commit", &pipe).await?;
+        if matches!(answer, ::redis::Value::Nil) {
+            return Err(fenced(token, None));
+        }
+        Ok(())
+    }
+
+    async fn acquire(&self) -> Result<Option<u64>, PortError> {
+        let token: Option<u64> = self
+            .query_cmd(
+                "acquire lease",
+                ::redis::cmd("EVAL")
+                    .arg(ACQUIRE_LUA)
+                    .arg(2)
+                    .arg(LEASE)
+                    .arg(FENCE)
+                    .arg(LEASE_TTL_MS),
+            )
+            .await?;
+        if let Some(t) = token {
+            *self
+                .fence
+                .lock()
+                .map_err(|_| PortError::permanent("fence lock poisoned"))? = Some(t);
+        }
+        Ok(token)
+    }
+
+    async fn release(&self, token: u64) -> Result<(), PortError> {
+        *self
+            .fence
+            .lock()
+            .map_err(|_| PortError::permanent("fence lock poisoned"))? = None;
+        let _: i64 = self
+            .query_cmd(
+                "release lease",
+                ::redis::cmd("EVAL")
+                    .arg(RELEASE_LUA)
+                    .arg(1)
+                    .arg(LEASE)
+                    .arg(token),
+            )
+            .await?;
         Ok(())
     }
 }

@@ -1,10 +1,11 @@
 //! Redis, for every component that uses it (they share one Redis: see `pulse_core::keys`):
 //! connection settings, the one classifier of Redis errors ([`port_error`]), and
 //! [`tail`] for `pulse local tail`; the detector's ports in [`detector`], the alert
-//! consumer's delivery store in [`delivery`].
+//! consumer's delivery store in [`delivery`], the scheduled tick's watched keys in [`watch`].
 
 pub mod delivery;
 pub mod detector;
+pub mod watch;
 
 pub use delivery::RedisStore;
 pub use detector::{RedisPorts, stream_of};

@@ -3,7 +3,8 @@
 //! (`tests/src/contract`, run by `tests/tests/contracts.rs`) hold the real adapters to the same
 //! behaviour. Every port error says whether retrying can help.
 //!
-//! - detector: [`records`] (what a scheduled tick reads), [`state`] (state, current values and
+//! - detector: [`records`] (what a scheduled tick reads), [`watch`] (which keys it Queries
+//!   and where its rolling discovery stands), [`state`] (state, current values and
 //!   watermark: load and commit), [`events`] (pub/sub), [`alerts`] (the alerts queue and the
 //!   ledger of what reached it), [`metrics`];
 //! - alert consumer: [`delivery`] (claims, delivered receivers, the repeat interval's
@@ -18,15 +19,17 @@ pub mod queue;
 pub mod records;
 pub mod secrets;
 pub mod state;
+pub mod watch;
 
 pub use alerts::{AlertLedger, AlertSink, Delivery, MemoryAlertLedger, MemoryAlertSink};
 pub use delivery::{AlertStore, Claim, LastSent, Lease, MemoryAlertStore};
 pub use events::{EventPublisher, MemoryPublisher};
 pub use metrics::MetricsSink;
 pub use queue::{MemoryQueue, Queue};
-pub use records::{MemoryRecordSource, Read, RecordSource};
+pub use records::{MemoryRecordSource, Read, ReadCost, RecordSource};
 pub use secrets::{MemorySecrets, Secret, SecretSource};
 pub use state::{CheckpointStore, Commit, MemoryCheckpointStore};
+pub use watch::{DiscoveryCursor, MemoryWatchRegistry, WatchRegistry};
 
 /// A failed port call.
 #[derive(Debug, thiserror::Error)]

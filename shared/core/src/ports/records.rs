@@ -16,6 +16,24 @@ pub struct Read {
     pub pages: u64,
     /// Wall time spent waiting on the source.
     pub wait: Duration,
+    pub cost: ReadCost,
+}
+
+/// What a read cost the source, as the source reports it. DynamoDB bills every item a Scan or
+/// Query *examines* (before any filter), so `examined` is the sum of `ScannedCount` and
+/// `read_units` the sum of `ConsumedCapacity`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadCost {
+    /// Items examined (billed), all requests together.
+    pub examined: u64,
+    /// Read units charged, all requests together.
+    pub read_units: f64,
+    /// Items the discovery Scan examined (part of `examined`).
+    pub discovery_examined: u64,
+    /// Keys queried (watched keys, all tables).
+    pub keys_queried: u64,
+    /// Keys the discovery found that were not watched yet.
+    pub keys_discovered: u64,
 }
 
 pub trait RecordSource {
@@ -50,15 +68,20 @@ impl RecordSource for MemoryRecordSource {
         _limits: &ValidationConfig,
     ) -> Result<Read, PortError> {
         let records = lock(&self.records, "record source")?;
+        let items: Vec<_> = records
+            .iter()
+            .filter(|r| match r {
+                Ok(r) => r.time >= since && r.time <= now,
+                Err(_) => true,
+            })
+            .cloned()
+            .collect();
         Ok(Read {
-            items: records
-                .iter()
-                .filter(|r| match r {
-                    Ok(r) => r.time >= since && r.time <= now,
-                    Err(_) => true,
-                })
-                .cloned()
-                .collect(),
+            cost: ReadCost {
+                examined: items.len() as u64,
+                ..ReadCost::default()
+            },
+            items,
             pages: 1,
             wait: Duration::ZERO,
         })

@@ -33,6 +33,20 @@ pub trait CheckpointStore {
     fn load(&self, keys: &[String]) -> impl Future<Output = Result<StateMap, PortError>> + Send;
     fn watermark(&self) -> impl Future<Output = Result<Option<UnixSecs>, PortError>> + Send;
     fn commit(&self, commit: Commit<'_>) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Takes the scheduled tick's lease when nobody holds it: `Some(fencing token)`, or `None`
+    /// when another tick does. Until [`CheckpointStore::release`], a commit fails (permanent
+    /// error, nothing written) if the lease no longer holds this token. Stores without a
+    /// lease grant it always.
+    fn acquire(&self) -> impl Future<Output = Result<Option<u64>, PortError>> + Send {
+        async { Ok(Some(0)) }
+    }
+
+    /// Gives the lease back (if it still holds `token`).
+    fn release(&self, token: u64) -> impl Future<Output = Result<(), PortError>> + Send {
+        let _ = token;
+        async { Ok(()) }
+    }
 }
 
 /// State and watermark in memory (current values and history are not kept).
@@ -40,6 +54,8 @@ pub trait CheckpointStore {
 pub struct MemoryCheckpointStore {
     pub states: Mutex<StateMap>,
     pub watermark: Mutex<Option<UnixSecs>>,
+    /// The lease: the token holding it, and the last token given out.
+    pub lease: Mutex<(Option<u64>, u64)>,
 }
 
 impl CheckpointStore for MemoryCheckpointStore {
@@ -53,6 +69,24 @@ impl CheckpointStore for MemoryCheckpointStore {
 
     async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
         Ok(*lock(&self.watermark, "watermark")?)
+    }
+
+    async fn acquire(&self) -> Result<Option<u64>, PortError> {
+        let mut lease = lock(&self.lease, "lease")?;
+        if lease.0.is_some() {
+            return Ok(None);
+        }
+        lease.1 += 1;
+        lease.0 = Some(lease.1);
+        Ok(lease.0)
+    }
+
+    async fn release(&self, token: u64) -> Result<(), PortError> {
+        let mut lease = lock(&self.lease, "lease")?;
+        if lease.0 == Some(token) {
+            lease.0 = None;
+        }
+        Ok(())
     }
 
     async fn commit(&self, commit: Commit<'_>) -> Result<(), PortError> {

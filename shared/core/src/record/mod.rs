@@ -4,6 +4,8 @@
 
 mod validate;
 
+pub use validate::PK_PREFIXES;
+
 use std::fmt;
 
 pub use crate::time::UnixSecs;

@@ -8,7 +8,22 @@ use super::{
 use crate::config::ValidationConfig;
 use crate::item::{Attr, Item};
 
+/// The partition key prefixes a record can have (one per kind); any other PK is rejected.
+pub const PK_PREFIXES: &[&str] = &[
+    "coingecko#",
+    "asset#",
+    "hourlyTvl#",
+    "dailyTvl#",
+    "daily#",
+    "delete#",
+];
+
 impl Record {
+    /// Whether a partition key has the shape of a record kind pulse reads ([`PK_PREFIXES`]).
+    pub fn is_record_pk(pk: &str) -> bool {
+        PK_PREFIXES.iter().any(|p| pk.starts_with(p))
+    }
+
     /// Validates one DynamoDB item (already decoded from any encoding) into a record: the PK
     /// says the kind, each kind has its own checks.
     pub fn from_item(item: &Item<'_>, limits: &ValidationConfig) -> Result<Record, Rejection> {
