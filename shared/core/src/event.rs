@@ -232,6 +232,14 @@ pub enum AlertRule {
 }
 
 impl AlertRule {
+    /// The rule whose episode this one's resolve ends (itself but for `peg_recovery`).
+    pub fn trigger(self) -> AlertRule {
+        match self {
+            AlertRule::PegRecovery => AlertRule::PegDeviation,
+            other => other,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertRule::PriceMove => "price_move",
@@ -242,12 +250,35 @@ impl AlertRule {
     }
 }
 
+/// Whether an alert opens or updates an episode, or says it is over (Alertmanager's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    #[default]
+    Firing,
+    /// The rule's condition no longer holds: the episode its trigger opened is over (same key
+    /// and rule; a `peg_recovery` ends a `peg_deviation`).
+    Resolved,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Firing => "firing",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
+}
+
 /// A high-priority alert: what crossed which threshold, against what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     pub rule: AlertRule,
     pub severity: Severity,
+    /// Absent in alerts written before resolves existed: firing.
+    #[serde(default)]
+    pub status: AlertStatus,
     /// The state key, e.g. `price:coingecko:usd-coin` or `tvl:uniswap:bsc`.
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

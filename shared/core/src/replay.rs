@@ -3,7 +3,7 @@
 
 use crate::config::{Config, ValidationConfig};
 use crate::engine::{Context, Engine, Outcome};
-use crate::event::{Event, EventType, Severity};
+use crate::event::{AlertStatus, Event, EventType, Severity};
 use crate::parse::{self, Format};
 use crate::record::{Record, RejectReason, Rejection, UnixSecs};
 use crate::state::StateMap;
@@ -92,6 +92,7 @@ pub struct AlertLine {
     pub key: String,
     pub rule: String,
     pub severity: Severity,
+    pub status: AlertStatus,
     pub value: f64,
     /// The window whose thresholds applied (window rules only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -188,6 +189,7 @@ impl Replay {
                     key: a.key.clone(),
                     rule: a.rule.as_str().to_string(),
                     severity: a.severity,
+                    status: a.status,
                     value: a.value,
                     window: a.window.clone(),
                 });

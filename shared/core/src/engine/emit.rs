@@ -4,7 +4,9 @@
 use super::Engine;
 use crate::config::WindowThreshold;
 use crate::engine::Context;
-use crate::event::{self, Alert, AlertRule, ENVELOPE_VERSION, Event, Metadata, Payload, Severity};
+use crate::event::{
+    self, Alert, AlertRule, AlertStatus, ENVELOPE_VERSION, Event, Metadata, Payload, Severity,
+};
 use crate::record::{Record, UnixSecs};
 use crate::rules::cooldown::{self, Decision, Observation};
 use crate::rules::window::{self, WindowHit};
@@ -92,6 +94,7 @@ pub(super) fn push_magnitude(tags: &mut Vec<Tag>, change_percent: f64) {
 pub(super) struct Finding {
     pub(super) rule: AlertRule,
     pub(super) severity: Severity,
+    pub(super) status: AlertStatus,
     pub(super) key: String,
     pub(super) value: f64,
     pub(super) reference: f64,
@@ -133,16 +136,22 @@ pub(super) fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) ->
         tags.push(Cow::Borrowed("stablecoin"));
     }
     push_magnitude(&mut tags, f.change_percent);
-    let rule_id = match f.rule {
-        AlertRule::PriceMove => "alert:price_move",
-        AlertRule::PegDeviation => "alert:peg_deviation",
-        AlertRule::PegRecovery => "alert:peg_recovery",
-        AlertRule::TvlDrop => "alert:tvl_drop",
+    if f.status == AlertStatus::Resolved {
+        tags.push(Cow::Borrowed("resolved"));
+    }
+    let rule_id = match (f.rule, f.status) {
+        (AlertRule::PriceMove, AlertStatus::Firing) => "alert:price_move",
+        (AlertRule::PriceMove, AlertStatus::Resolved) => "alert:price_move:resolved",
+        (AlertRule::PegDeviation, _) => "alert:peg_deviation",
+        (AlertRule::PegRecovery, _) => "alert:peg_recovery",
+        (AlertRule::TvlDrop, AlertStatus::Firing) => "alert:tvl_drop",
+        (AlertRule::TvlDrop, AlertStatus::Resolved) => "alert:tvl_drop:resolved",
     };
     let id = emit.id(&[&f.key], rule_id);
     let alert = Alert {
         rule: f.rule,
         severity: f.severity,
+        status: f.status,
         key: f.key,
         token_id: who.token_id.map(str::to_string),
         protocol_id: who.protocol_id.map(str::to_string),
@@ -211,12 +220,14 @@ impl Engine {
         describe: impl FnOnce() -> (String, String),
     ) -> Option<Finding> {
         let seen = hit.map_or(Observation::Clear, |h| Observation::Level(h.level));
-        if cooldown::decide(&mut series.alert, seen, t, self.config.cooldown.period)
-            != Decision::Fire
-        {
-            return None;
-        }
-        let hit = hit?;
+        let hit = match cooldown::decide(&mut series.alert, seen, t, self.config.cooldown.period) {
+            Decision::Fire => hit?,
+            Decision::Recovered => {
+                let (key, name) = describe();
+                return Some(resolved(rule, key, &name, value));
+            }
+            Decision::Quiet | Decision::Suppressed | Decision::Ended => return None,
+        };
         let (key, name) = describe();
         let window = windows
             .get(hit.window)
@@ -241,6 +252,7 @@ impl Engine {
         Some(Finding {
             rule,
             severity: window::severity(hit.level),
+            status: AlertStatus::Firing,
             key,
             value,
             reference: hit.reference,
@@ -251,5 +263,34 @@ impl Engine {
             level: hit.level,
             message,
         })
+    }
+}
+
+/// The resolve of an announced window episode: the move no longer crosses any threshold of
+/// the rule's windows. Info, level 0, compared with nothing (the value is the news).
+fn resolved(rule: AlertRule, key: String, name: &str, value: f64) -> Finding {
+    let message = match rule {
+        AlertRule::TvlDrop => format!(
+            "TVL of {name} is no longer down past its drop thresholds, at {}",
+            usd(value)
+        ),
+        _ => format!(
+            "{name} is back within its price move thresholds, at ${}",
+            price_text(value)
+        ),
+    };
+    Finding {
+        rule,
+        severity: Severity::Info,
+        status: AlertStatus::Resolved,
+        key,
+        value,
+        reference: value,
+        change_percent: 0.0,
+        threshold_percent: 0.0,
+        window: None,
+        reference_time: None,
+        level: 0,
+        message,
     }
 }

@@ -4,7 +4,7 @@
 use super::Engine;
 use super::emit::{Emit, Finding, Subject, alert_event, price_text, push_magnitude, tag, text};
 use crate::event::Event;
-use crate::event::{self, AlertRule, Payload, PriceUpdate, Severity};
+use crate::event::{self, AlertRule, AlertStatus, Payload, PriceUpdate, Severity};
 use crate::record::PriceRecord;
 use crate::rules::cooldown::{self, Decision};
 use crate::rules::peg;
@@ -98,6 +98,7 @@ impl Engine {
                     let mut f = Finding {
                         rule: AlertRule::PegDeviation,
                         severity: Severity::Warning,
+                        status: AlertStatus::Firing,
                         key,
                         value: p.price,
                         reference: peg_cfg.peg,
@@ -123,6 +124,7 @@ impl Engine {
                         // Only an announced episode recovers (see rules::cooldown).
                         f.rule = AlertRule::PegRecovery;
                         f.severity = Severity::Info;
+                        f.status = AlertStatus::Resolved;
                         f.threshold_percent = peg_cfg.recovery_percent;
                         f.message = format!(
                             "{name} is back within {}% of its ${} peg at ${}",

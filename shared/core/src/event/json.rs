@@ -150,6 +150,8 @@ fn alert(out: &mut Vec<u8>, a: &Alert) {
     out.extend_from_slice(a.rule.as_str().as_bytes());
     out.extend_from_slice(b"\",\"severity\":\"");
     out.extend_from_slice(a.severity.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"status\":\"");
+    out.extend_from_slice(a.status.as_str().as_bytes());
     out.extend_from_slice(b"\",\"key\":");
     string(out, &a.key);
     for (name, v) in [
@@ -358,6 +360,7 @@ mod tests {
         let alert = Alert {
             rule: crate::event::AlertRule::PegRecovery,
             severity: crate::event::Severity::Info,
+            status: crate::event::AlertStatus::Resolved,
             key: "price:a\\b".into(),
             token_id: Some("t".into()),
             protocol_id: Some("p".into()),
