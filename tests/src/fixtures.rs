@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use pulse_core::event::{
-    Alert, AlertRule, ENVELOPE_VERSION, Event, EventType, Metadata, Payload, PriceUpdate, Priority,
-    Severity, Source, SqsAlertBody, TvlChange, event_id,
+    Alert, AlertRule, AlertStatus, ENVELOPE_VERSION, Event, EventType, Metadata, Payload,
+    PriceUpdate, Priority, Severity, Source, SqsAlertBody, TvlChange, event_id,
 };
 use pulse_core::parse::plain_item;
 use pulse_core::record::{Record, UnixSecs};
@@ -64,6 +64,7 @@ pub fn alert(rule: AlertRule, severity: Severity, key: &str, n: i64) -> Event {
             window: None,
             reference_time: None,
             level: 1,
+            status: AlertStatus::Firing,
             message: "USDC is 3.00% off its peg".into(),
         })),
     )
@@ -125,6 +126,7 @@ pub fn mixed_body(i: usize) -> String {
             window: Some("1h".into()),
             reference_time: None,
             level: 1,
+            status: AlertStatus::Firing,
             message: format!("alert {i}"),
         }))),
         30..40 => envelope(Payload::PriceUpdate(PriceUpdate {

@@ -4,9 +4,9 @@
 //! disk with no network, and anything that would reach out shows as an error.
 
 use pulse_core::event::Severity;
-use pulse_core::time::format_utc;
 use pulse_core::report::downsample::Point;
 use pulse_core::report::{AlertMark, CHART_COLUMNS, Chart, PegBands, Report, SeriesKind};
+use pulse_core::time::format_utc;
 use std::fmt::Write as _;
 
 /// What the page says about how it was made.

@@ -1,7 +1,9 @@
 //! Alerts for the unit tests.
 
 use super::view::AlertView;
-use pulse_core::event::{Alert, AlertRule, Event, Metadata, Payload, Severity, Source};
+use pulse_core::event::{
+    Alert, AlertRule, AlertStatus, Event, Metadata, Payload, Severity, Source,
+};
 
 pub fn alert(rule: AlertRule, severity: Severity, chain: &str) -> AlertView {
     let event = Event {
@@ -21,6 +23,7 @@ pub fn alert(rule: AlertRule, severity: Severity, chain: &str) -> AlertView {
             window: None,
             reference_time: None,
             level: 1,
+            status: AlertStatus::Firing,
             message: "USDC off peg".into(),
         })),
         timestamp: 0,

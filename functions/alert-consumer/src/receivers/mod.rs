@@ -135,7 +135,8 @@ pub fn title(n: &Notification<'_>) -> String {
 pub(crate) mod fixtures {
     use crate::alerting::{AlertView, Links, Templates, Text};
     use pulse_core::event::{
-        Alert, AlertRule, Event, Metadata, Payload, Priority, Severity, Source, SqsAlertBody,
+        Alert, AlertRule, AlertStatus, Event, Metadata, Payload, Priority, Severity, Source,
+        SqsAlertBody,
     };
 
     pub fn event(rule: AlertRule) -> Event {
@@ -156,6 +157,7 @@ pub(crate) mod fixtures {
                 window: None,
                 reference_time: None,
                 level: 1,
+                status: AlertStatus::Firing,
                 message: "USDC is 3.00% off its peg".into(),
             })),
             timestamp: 1_796_083_200_000,
