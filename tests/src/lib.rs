@@ -8,6 +8,7 @@
 //!   detector's tables ([`tables`]) one test asks for; [`apps`]: the detector and the alert
 //!   consumer built on them as production builds them;
 //! - [`receiver`]: a fake HTTP receiver that records requests and answers as told;
+//! - [`proxy`]: a proxy in front of the emulator that injects faults or records calls;
 //! - [`pubsub`]: a subscriber to the detector's `events:*` channels;
 //! - [`contract`]: the port contracts, run against the in-memory and the real adapters;
 //! - [`fixtures`]: alerts, SQS bodies and batches, routes, detector records; [`read_path`]:
@@ -18,6 +19,7 @@ pub mod apps;
 pub mod aws;
 pub mod contract;
 pub mod fixtures;
+pub mod proxy;
 pub mod pubsub;
 pub mod queues;
 pub mod read_path;

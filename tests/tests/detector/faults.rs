@@ -12,6 +12,7 @@ use pulse_core::state::StateMap;
 use pulse_tests::Stack;
 use pulse_tests::aws::sdk_config;
 use pulse_tests::fixtures::{expected_events, ids_of, now, price_items, tvl_items};
+use pulse_tests::proxy::{Intercept, Proxy, Request, Response, Step};
 use pulse_tests::pubsub::Listener;
 use pulse_tests::queues::alert_ids;
 use pulse_tests::tables::{COINS_TABLE, EVENTS_TABLE};
@@ -21,7 +22,6 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Every alert id exactly once, and exactly the expected ones.
 fn assert_once(sent: &[String], expected: &HashSet<String>) {
@@ -231,37 +231,27 @@ async fn sqs_unreachable_for_one_invocation_then_each_alert_once() {
     assert_eq!(alerts_channel, alerts.len());
 }
 
-/// An HTTP proxy on loopback in front of the emulator that fails chosen SendMessageBatch
-/// entries: while `failing`, the entries at odd positions of the first batch it sees (and
-/// the same messages in later batches) are removed from the request and reported back as
-/// failed, `SenderFault` as configured.
-#[derive(Clone)]
-struct FailingProxy {
-    port: u16,
+/// Fails chosen SendMessageBatch entries (through a [`Proxy`]): while `failing`, the entries
+/// at odd positions of the first batch it sees (and the same messages in later batches) are
+/// removed from the request and reported back as failed, `SenderFault` as configured.
+struct FailEntries {
+    sender_fault: bool,
     failing: Arc<AtomicBool>,
-    doomed: Arc<Mutex<Option<HashSet<String>>>>,
-    batch_sizes: Arc<Mutex<Vec<usize>>>,
+    doomed: Mutex<Option<HashSet<String>>>,
+    batch_sizes: Mutex<Vec<usize>>,
     requests: Arc<AtomicUsize>,
 }
 
-impl FailingProxy {
-    async fn start(upstream: u16, sender_fault: bool) -> FailingProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy = FailingProxy {
-            port: listener.local_addr().unwrap().port(),
+impl FailEntries {
+    fn start(upstream: u16, sender_fault: bool) -> Proxy<FailEntries> {
+        let intercept = FailEntries {
+            sender_fault,
             failing: Arc::new(AtomicBool::new(true)),
-            doomed: Arc::new(Mutex::new(None)),
-            batch_sizes: Arc::new(Mutex::new(Vec::new())),
+            doomed: Mutex::new(None),
+            batch_sizes: Mutex::new(Vec::new()),
             requests: Arc::new(AtomicUsize::new(0)),
         };
-        let p = proxy.clone();
-        tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let p = p.clone();
-                tokio::spawn(async move { p.serve(conn, upstream, sender_fault).await });
-            }
-        });
-        proxy
+        Proxy::start(upstream, intercept)
     }
 
     /// Entries to forward and ids of the entries to fail.
@@ -285,124 +275,54 @@ impl FailingProxy {
         (keep, ids)
     }
 
-    async fn serve(&self, mut conn: tokio::net::TcpStream, upstream: u16, sender_fault: bool) {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let (head, mut body) = loop {
-            let n = conn.read(&mut chunk).await.unwrap_or(0);
-            if n == 0 {
-                return;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..at]).to_string();
-                break (head, buf[at + 4..].to_vec());
-            }
-        };
-        let length = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        while body.len() < length {
-            let n = conn.read(&mut chunk).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
+    fn doomed(&self) -> usize {
+        self.doomed.lock().unwrap().as_ref().map_or(0, HashSet::len)
+    }
+}
+
+impl Intercept for FailEntries {
+    fn request(&self, request: &mut Request) -> Step {
+        if !request.is_target("AmazonSQS.SendMessageBatch") {
+            return Step::Forward;
         }
-        let is_batch = head.contains("AmazonSQS.SendMessageBatch");
-        let mut removed: Vec<String> = Vec::new();
-        if is_batch {
-            self.requests.fetch_add(1, Ordering::SeqCst);
-            let mut request: Value = serde_json::from_slice(&body).unwrap();
-            let entries = request["Entries"].as_array().cloned().unwrap_or_default();
-            self.batch_sizes.lock().unwrap().push(entries.len());
-            if self.failing.load(Ordering::SeqCst) {
-                let (keep, failed_ids) = self.split(entries);
-                removed = failed_ids;
-                if keep.is_empty() {
-                    // Every entry fails: answer without the emulator (it refuses empty batches).
-                    let failed: Vec<Value> = removed
-                        .iter()
-                        .map(|id| serde_json::json!({"Id": id, "SenderFault": sender_fault, "Code": "InjectedFailure", "Message": "injected by the test proxy"}))
-                        .collect();
-                    let body = serde_json::json!({"Successful": [], "Failed": failed}).to_string();
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = conn.write_all(response.as_bytes()).await;
-                    let _ = conn.shutdown().await;
-                    return;
-                }
-                request["Entries"] = Value::Array(keep);
-            }
-            body = serde_json::to_vec(&request).unwrap();
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let mut batch: Value = serde_json::from_slice(&request.body).unwrap();
+        let entries = batch["Entries"].as_array().cloned().unwrap_or_default();
+        self.batch_sizes.lock().unwrap().push(entries.len());
+        if !self.failing.load(Ordering::SeqCst) {
+            return Step::Forward;
         }
-        let head: String = head
-            .lines()
-            .filter(|l| {
-                let k = l.split(':').next().unwrap_or("").to_ascii_lowercase();
-                k != "content-length" && k != "connection"
-            })
-            .map(|l| format!("{l}\r\n"))
+        let (keep, removed) = self.split(entries);
+        if removed.is_empty() {
+            return Step::Forward;
+        }
+        let failed: Vec<Value> = removed
+            .iter()
+            .map(|id| serde_json::json!({"Id": id, "SenderFault": self.sender_fault, "Code": "InjectedFailure", "Message": "injected by the test proxy"}))
             .collect();
-        let mut up = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
-            .await
-            .unwrap();
-        let request = format!(
-            "{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        up.write_all(request.as_bytes()).await.unwrap();
-        up.write_all(&body).await.unwrap();
-        let mut response = Vec::new();
-        up.read_to_end(&mut response).await.unwrap();
-        if is_batch && !removed.is_empty() {
-            let at = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-            let mut out: Value = serde_json::from_slice(&response[at + 4..]).unwrap();
-            let failed: Vec<Value> = removed
-                .iter()
-                .map(|id| serde_json::json!({"Id": id, "SenderFault": sender_fault, "Code": "InjectedFailure", "Message": "injected by the test proxy"}))
-                .collect();
+        if keep.is_empty() {
+            // Every entry fails: answer without the emulator (it refuses empty batches).
+            let answer = serde_json::json!({"Successful": [], "Failed": failed});
+            return Step::Answer(Response::aws_json(200, &answer));
+        }
+        batch["Entries"] = Value::Array(keep);
+        request.body = serde_json::to_vec(&batch).unwrap();
+        Step::Rewrite(Box::new(move |response: &mut Response| {
+            let mut out: Value = serde_json::from_slice(&response.body).unwrap();
             let mut all = out["Failed"].as_array().cloned().unwrap_or_default();
             all.extend(failed);
             out["Failed"] = Value::Array(all);
             if out.get("Successful").is_none() {
                 out["Successful"] = Value::Array(Vec::new());
             }
-            let body = serde_json::to_vec(&out).unwrap();
-            let head = String::from_utf8_lossy(&response[..at]).to_string();
-            let head: String = head
-                .lines()
-                .filter(|l| {
-                    let k = l.split(':').next().unwrap_or("").to_ascii_lowercase();
-                    k != "content-length" && k != "connection" && k != "transfer-encoding"
-                })
-                .map(|l| format!("{l}\r\n"))
-                .collect();
-            response = format!(
-                "{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            response.extend_from_slice(&body);
-        }
-        let _ = conn.write_all(&response).await;
-        let _ = conn.shutdown().await;
+            response.body = serde_json::to_vec(&out).unwrap();
+        }))
     }
 }
 
-fn through_proxy(real: &RealDetector, stack: &Stack, proxy: &FailingProxy) -> RealDetector {
+fn through_proxy(real: &RealDetector, stack: &Stack, proxy: &Proxy<FailEntries>) -> RealDetector {
     let mut d = real.clone();
-    d.alerts = SqsAlerts::new(
-        &sdk_config(&format!("http://127.0.0.1:{}", proxy.port)),
-        &stack.queues().url,
-    );
+    d.alerts = SqsAlerts::new(&sdk_config(&proxy.endpoint()), &stack.queues().url);
     d.alerts.max_attempts = 3;
     d.alerts.base_delay = Duration::from_millis(10);
     d.alerts.max_delay = Duration::from_millis(50);
@@ -413,12 +333,12 @@ fn through_proxy(real: &RealDetector, stack: &Stack, proxy: &FailingProxy) -> Re
 async fn sqs_failed_entries_are_retried_alone_within_the_invocation() {
     let stack = Stack::start().await;
     let (_, _, alerts) = fixture(&stack).await;
-    let proxy = FailingProxy::start(stack.moto().port, false).await;
+    let proxy = FailEntries::start(stack.moto().port, false);
     let real = stack.detector().await;
     let d = through_proxy(&real, &stack, &proxy);
     // Fail the first batch's odd entries once, then let everything through.
-    let failing = proxy.failing.clone();
-    let requests = proxy.requests.clone();
+    let failing = proxy.intercept.failing.clone();
+    let requests = proxy.intercept.requests.clone();
     tokio::spawn(async move {
         while requests.load(Ordering::SeqCst) == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -429,14 +349,8 @@ async fn sqs_failed_entries_are_retried_alone_within_the_invocation() {
         serde_json::from_value(d.handle(&scheduled_event()).await.unwrap()).unwrap();
     assert_eq!(summary.alerts_sent, alerts.len());
     assert_once(&alert_ids(&stack.drain_alerts().await), &alerts);
-    let sizes = proxy.batch_sizes.lock().unwrap().clone();
-    let doomed = proxy
-        .doomed
-        .lock()
-        .unwrap()
-        .clone()
-        .unwrap_or_default()
-        .len();
+    let sizes = proxy.intercept.batch_sizes.lock().unwrap().clone();
+    let doomed = proxy.intercept.doomed();
     assert!(doomed > 0);
     assert_eq!(
         sizes,
@@ -448,12 +362,12 @@ async fn sqs_failed_entries_are_retried_alone_within_the_invocation() {
 async fn entries_keep_failing(sender_fault: bool) {
     let stack = Stack::start().await;
     let (_, events, alerts) = fixture(&stack).await;
-    let proxy = FailingProxy::start(stack.moto().port, sender_fault).await;
+    let proxy = FailEntries::start(stack.moto().port, sender_fault);
     let real = stack.detector().await;
     let d = through_proxy(&real, &stack, &proxy);
     let err = d.handle(&scheduled_event()).await.unwrap_err();
     assert_eq!(err.retryable, !sender_fault, "{err}");
-    let requests = proxy.requests.load(Ordering::SeqCst);
+    let requests = proxy.intercept.requests.load(Ordering::SeqCst);
     if sender_fault {
         assert_eq!(requests, 1, "a sender fault is not retried");
     } else {
@@ -461,17 +375,11 @@ async fn entries_keep_failing(sender_fault: bool) {
     }
     assert_eq!(stack.watermark().await, None, "nothing committed");
     let mut sent = alert_ids(&stack.drain_alerts().await);
-    let doomed = proxy
-        .doomed
-        .lock()
-        .unwrap()
-        .clone()
-        .unwrap_or_default()
-        .len();
+    let doomed = proxy.intercept.doomed();
     assert_eq!(sent.len(), alerts.len() - doomed);
 
     // The rerun (entries accepted again) sends only what had failed.
-    proxy.failing.store(false, Ordering::SeqCst);
+    proxy.intercept.failing.store(false, Ordering::SeqCst);
     let listener = Listener::start(&stack.redis().url()).await;
     let summary: TickSummary =
         serde_json::from_value(d.handle(&scheduled_event()).await.unwrap()).unwrap();

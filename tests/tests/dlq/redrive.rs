@@ -1,6 +1,6 @@
 //! inspect and redrive against moto with a real redrive policy.
 
-use crate::proxy::FailingProxy;
+use crate::proxy::RefuseEvery;
 use dlq_redrive::filter::Filter;
 use dlq_redrive::ops::{self, Budget};
 use dlq_redrive::report::StopReason;
@@ -195,7 +195,7 @@ async fn counts_are_conserved_when_the_destination_refuses_some_batches() {
     let stack = stack_with_50_dead().await;
     let s = stack.queues();
     // Every second SendMessageBatch is refused on the way to moto.
-    let proxy = FailingProxy::start(stack.moto().port, 2);
+    let proxy = RefuseEvery::start(stack.moto().port, 2);
     let through_proxy = SqsQueue::new(sqs_client(&proxy.endpoint()));
     let req = RedriveRequest::default();
     let r = ops::redrive(
@@ -209,10 +209,19 @@ async fn counts_are_conserved_when_the_destination_refuses_some_batches() {
     .await
     .unwrap();
     assert_eq!(
-        proxy.send_batches.load(std::sync::atomic::Ordering::SeqCst),
+        proxy
+            .intercept
+            .send_batches
+            .load(std::sync::atomic::Ordering::SeqCst),
         5
     );
-    assert_eq!(proxy.refused.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        proxy
+            .intercept
+            .refused
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
     assert_eq!(r.moved + r.failed.len() as u64, 50, "{r:?}");
     assert_eq!(r.failed.len(), 20, "batches 2 and 4 of 5 refused");
     assert!(r.failed.iter().all(|f| f.stage == "send" && !f.retryable));

@@ -3,12 +3,10 @@
 //! enforcement on and off, AssumeRole, PutRolePolicy) and a recording proxy that notes every
 //! AWS call a function makes on its way to moto.
 
-use pulse_tests::servers::read_request;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 pub const PLUGIN_DIR: &str = "/opt/tf-plugins";
 
@@ -242,80 +240,4 @@ pub fn enforce_iam(port: u16, on: bool) {
         if on { "0" } else { "inf" },
     );
     assert_eq!(status, 200, "moto reset-auth: {body}");
-}
-
-// --- recording proxy -------------------------------------------------------------------------
-
-/// One AWS request that went through the proxy.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub head: String,
-    pub body: Vec<u8>,
-    pub status: u16,
-    /// The start of moto's answer, for failure messages.
-    pub answer: String,
-}
-
-/// A loopback proxy in front of moto that keeps every request (head, body) and the status
-/// moto answered with. One request per connection (moto closes after each answer).
-pub struct RecordingProxy {
-    pub port: u16,
-    pub calls: Arc<Mutex<Vec<Recorded>>>,
-}
-
-impl RecordingProxy {
-    pub fn start(upstream: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let kept = calls.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let kept = kept.clone();
-                std::thread::spawn(move || {
-                    let _ = serve(stream, upstream, &kept);
-                });
-            }
-        });
-        RecordingProxy { port, calls }
-    }
-
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The calls recorded so far, and forgets them.
-    pub fn take(&self) -> Vec<Recorded> {
-        std::mem::take(&mut *self.calls.lock().unwrap())
-    }
-}
-
-fn serve(mut client: TcpStream, upstream: u16, kept: &Mutex<Vec<Recorded>>) -> std::io::Result<()> {
-    {
-        let Some((head, body)) = read_request(&client)? else {
-            return Ok(());
-        };
-        let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
-        let forwarded = head.replace("\r\nConnection: keep-alive", "\r\nConnection: close");
-        up.write_all(forwarded.as_bytes())?;
-        up.write_all(&body)?;
-        let mut response = Vec::new();
-        up.read_to_end(&mut response)?;
-        let status = String::from_utf8_lossy(&response[..response.len().min(16)])
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let answer = String::from_utf8_lossy(&response[..response.len().min(600)]).into_owned();
-        kept.lock().unwrap().push(Recorded {
-            head,
-            body,
-            status,
-            answer,
-        });
-        // moto said `Connection: close`: so does this side.
-        client.write_all(&response)?;
-    }
-    Ok(())
 }

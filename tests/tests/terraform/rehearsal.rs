@@ -21,6 +21,7 @@ use crate::iam::{self, OPERATIONS, Request, Target, USED_BY_LAMBDA};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_core::env::DETECTOR;
 use pulse_tests::aws::{sdk_config, sdk_config_as};
+use pulse_tests::proxy::{Proxy, Recorded, Recorder};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -503,7 +504,7 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
             &projection.to_string(),
         );
     }
-    let proxy = RecordingProxy::start(moto.port);
+    let proxy = Proxy::start(moto.port, Recorder::default());
     enforce_iam(moto.port, true);
     let mut failures = Vec::new();
     let mut recorded = BTreeMap::new();
@@ -536,7 +537,7 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
                 }
             }
         }
-        recorded.insert(key, proxy.take());
+        recorded.insert(key, proxy.intercept.take());
     }
     // The workloads: a tick that sends alerts, a redrive.
     for (key, _) in iam::FUNCTIONS {
@@ -570,7 +571,10 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
             }
             _ => {}
         }
-        recorded.get_mut(key).unwrap().extend(proxy.take());
+        recorded
+            .get_mut(key)
+            .unwrap()
+            .extend(proxy.intercept.take());
     }
     enforce_iam(moto.port, false);
     let refused: Vec<String> = recorded
