@@ -77,7 +77,13 @@ impl AlertView {
             Payload::Alert(a) => {
                 v.severity = a.severity;
                 v.rule = Some(a.rule);
-                v.status = a.status;
+                // A peg recovery always ends its episode, also in messages written before
+                // alerts carried a status (absent: firing).
+                v.status = if a.rule == AlertRule::PegRecovery {
+                    AlertStatus::Resolved
+                } else {
+                    a.status
+                };
                 v.key = a.key.clone();
                 v.token_id = a.token_id.clone();
                 v.protocol_id = a.protocol_id.clone();
