@@ -14,6 +14,10 @@ pub enum Reply {
     Status(u16),
     /// Status with a `Retry-After` header (seconds).
     RetryAfter(u16, u64),
+    /// Status with this body (an error answer that explains itself).
+    Body(u16, String),
+    /// A redirect (status) to this `Location`.
+    Redirect(u16, String),
     /// Answer 200 after a delay.
     Slow(Duration),
     /// Never answer.
@@ -121,9 +125,17 @@ impl FakeReceiver {
                             });
                             reply
                         };
+                        let mut content = "{\"ok\":true}".to_string();
                         let (status, extra) = match reply {
                             Reply::Status(s) => (s, String::new()),
                             Reply::RetryAfter(s, secs) => (s, format!("retry-after: {secs}\r\n")),
+                            Reply::Body(s, text) => {
+                                content = text;
+                                (s, String::new())
+                            }
+                            Reply::Redirect(s, location) => {
+                                (s, format!("location: {location}\r\n"))
+                            }
                             Reply::Slow(d) => {
                                 tokio::time::sleep(d).await;
                                 (200, String::new())
@@ -134,7 +146,8 @@ impl FakeReceiver {
                             }
                         };
                         let response = format!(
-                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: 11\r\n{extra}\r\n{{\"ok\":true}}"
+                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n{content}",
+                            content.len()
                         );
                         if write.write_all(response.as_bytes()).await.is_err() {
                             return;

@@ -14,6 +14,8 @@ use std::time::Duration;
 pub enum ConfigError {
     #[error("environment variable {0} is required")]
     MissingEnv(&'static str),
+    #[error("environment variable {0}: {1}")]
+    BadEnv(&'static str, String),
     #[error("cannot read routes file {path}: {source}")]
     Read {
         path: String,
@@ -25,6 +27,24 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The DLQ's retention where Terraform does not say: SQS's maximum, 14 days.
+pub const DLQ_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+/// How much longer than the DLQ's retention delivery records live.
+pub const DLQ_MARGIN: Duration = Duration::from_secs(24 * 3600);
+
+impl Defaults {
+    /// Makes the delivery records outlive a DLQ keeping messages `retention`: at least
+    /// `retention` plus [`DLQ_MARGIN`]. Returns whether it raised them.
+    pub fn outlive_dlq(&mut self, retention: Duration) -> bool {
+        let need = retention + DLQ_MARGIN;
+        let raise = self.completed_ttl.0 < need;
+        if raise {
+            self.completed_ttl = HumanDuration(need);
+        }
+        raise
+    }
+}
+
 /// Tunables, all optional.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -34,8 +54,14 @@ pub struct Defaults {
     /// Life of the in-progress marker (longer than one delivery attempt, shorter than the
     /// queue's visibility timeout so a crashed attempt does not block the retry).
     pub in_progress_ttl: HumanDuration,
-    /// Life of the completed marker and of the per-receiver delivery record.
+    /// Life of the completed marker, the per-receiver delivery records and the episode
+    /// records: longer than a message can wait in the DLQ, so a redrive never notifies twice.
+    /// Default 15 days (the DLQ's 14 plus a day); raised at start-up to the DLQ retention
+    /// Terraform passes (`PULSE_DLQ_RETENTION_SECS`) plus a day if shorter.
     pub completed_ttl: HumanDuration,
+    /// An alert older than this (its own time against the consumer's clock) is still
+    /// delivered, marked late (title and webhook `late`), and counted (`DeliveredLate`).
+    pub max_age: HumanDuration,
     /// Per request timeout where a receiver sets none.
     pub timeout: HumanDuration,
     /// A `Retry-After` up to this long is waited for once, within the Lambda's remaining time;
@@ -48,7 +74,8 @@ impl Default for Defaults {
         Defaults {
             repeat_interval: HumanDuration(Duration::from_secs(3600)),
             in_progress_ttl: HumanDuration(Duration::from_secs(120)),
-            completed_ttl: HumanDuration(Duration::from_secs(24 * 3600)),
+            completed_ttl: HumanDuration(DLQ_RETENTION + DLQ_MARGIN),
+            max_age: HumanDuration(Duration::from_secs(6 * 3600)),
             timeout: HumanDuration(Duration::from_secs(5)),
             max_retry_after: HumanDuration(Duration::from_secs(10)),
         }
@@ -78,7 +105,8 @@ impl ReceiverKind {
 }
 
 /// One receiver. Which fields apply depends on `kind`:
-/// - `webhook`: `url`, optional `secret` (HMAC key for `X-Signature`);
+/// - `webhook`: `url`, optional `secret` (HMAC key of the signatures) and `previous_secret`
+///   (the key being rotated out, still signing);
 /// - `slack`, `discord`: `url` (the incoming webhook);
 /// - `telegram`: `token`, `chat_id`, optional `api_base` (default `https://api.telegram.org`);
 /// - `pagerduty`: `routing_key`, optional `api_base` (default `https://events.pagerduty.com`)
@@ -89,6 +117,9 @@ pub struct ReceiverConfig {
     pub kind: ReceiverKind,
     pub url: Option<SecretRef>,
     pub secret: Option<SecretRef>,
+    /// The webhook secret being rotated out: while set, requests carry a signature under
+    /// each of the two.
+    pub previous_secret: Option<SecretRef>,
     pub token: Option<SecretRef>,
     pub chat_id: Option<String>,
     pub routing_key: Option<SecretRef>,
@@ -101,9 +132,15 @@ pub struct ReceiverConfig {
 impl ReceiverConfig {
     /// Every secret reference of this receiver.
     pub fn secret_refs(&self) -> impl Iterator<Item = &SecretRef> {
-        [&self.url, &self.secret, &self.token, &self.routing_key]
-            .into_iter()
-            .flatten()
+        [
+            &self.url,
+            &self.secret,
+            &self.previous_secret,
+            &self.token,
+            &self.routing_key,
+        ]
+        .into_iter()
+        .flatten()
     }
 
     fn check(&self, name: &str) -> Result<(), String> {
@@ -118,6 +155,11 @@ impl ReceiverConfig {
             }
         };
         match self.kind {
+            ReceiverKind::Webhook if self.previous_secret.is_some() && self.secret.is_none() => {
+                Err(format!(
+                    "receiver `{name}` (webhook): `previous_secret` needs `secret`, the new key"
+                ))
+            }
             ReceiverKind::Webhook | ReceiverKind::Slack | ReceiverKind::Discord => {
                 need(self.url.is_some(), "url")
             }
@@ -196,6 +238,8 @@ pub struct Settings {
     pub routes_file: String,
     pub secrets_parameter_path: Option<String>,
     pub metrics_namespace: String,
+    /// The DLQ's retention, as Terraform configured the queue.
+    pub dlq_retention: Option<Duration>,
 }
 
 impl Settings {
@@ -211,6 +255,15 @@ impl Settings {
             secrets_parameter_path: get(env::SECRETS_PARAMETER_PATH),
             metrics_namespace: get(env::METRICS_NAMESPACE)
                 .unwrap_or_else(|| env::DEFAULT_METRICS_NAMESPACE.to_string()),
+            dlq_retention: match get(env::DLQ_RETENTION_SECS) {
+                None => None,
+                Some(v) => Some(Duration::from_secs(v.trim().parse().map_err(|_| {
+                    ConfigError::BadEnv(
+                        env::DLQ_RETENTION_SECS,
+                        format!("{v:?} is not a number of seconds"),
+                    )
+                })?)),
+            },
         })
     }
 }
@@ -225,6 +278,21 @@ mod tests {
         let file = RoutesFile::parse(text).unwrap_or_else(|e| panic!("{e}"));
         assert!(file.receivers.len() >= 5);
         assert_eq!(file.defaults.repeat_interval.0, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn delivery_records_outlive_the_dlq() {
+        let mut d = Defaults::default();
+        assert_eq!(d.completed_ttl.0, Duration::from_secs(15 * 24 * 3600));
+        assert!(!d.outlive_dlq(DLQ_RETENTION), "the default already does");
+        d.completed_ttl = HumanDuration(Duration::from_secs(24 * 3600));
+        assert!(d.outlive_dlq(Duration::from_secs(4 * 24 * 3600)));
+        assert_eq!(d.completed_ttl.0, Duration::from_secs(5 * 24 * 3600));
+        let bad = Settings::from_lookup(|n| match n {
+            "PULSE_DLQ_RETENTION_SECS" => Some("two weeks".into()),
+            _ => Some("x".into()),
+        });
+        assert!(bad.is_err_and(|e| e.to_string().contains("PULSE_DLQ_RETENTION_SECS")));
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! id; the response lists only the messages that failed (partial batch failures). One
 //! message: parse the body (unparseable: permanent failure, reported so that the queue's
 //! maxReceiveCount moves it to the DLQ) → route → claim the event (completed: acknowledge;
-//! in progress elsewhere: fail, SQS retries later) → for each receiver, concurrently: skip if
-//! it already got the event, drop if silenced, drop if within the repeat interval at no higher
-//! severity, else deliver (waiting once for a short `Retry-After`) and remember → complete
-//! when every receiver is done, else release and fail.
+//! in progress elsewhere: fail, SQS retries later) → its episode (a trigger older than the
+//! episode's resolve: drop; a resolve: add every receiver that got the trigger) → for each
+//! receiver, concurrently: skip if it already got the event, drop if silenced, drop if within
+//! the repeat interval (from the alert's own time) at no higher (severity, level), else
+//! deliver (marked late past `max_age`; waiting once for a short `Retry-After`) and remember →
+//! complete when every receiver is done, else release and fail.
 
 use crate::alerting::noise::{self, Repeat};
 use crate::alerting::{AlertView, LastSent, Target, silence};
@@ -22,7 +24,7 @@ use futures::future::join_all;
 use pulse_core::event::SqsAlertBody;
 use pulse_core::ports::PortError;
 use pulse_core::ports::{AlertStore, Claim, Lease};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -75,6 +77,8 @@ pub enum Outcome {
     Done { sent: usize, suppressed: usize },
     /// Already delivered before: acknowledged, nothing sent.
     Duplicate,
+    /// A trigger older than its episode's newest resolve: acknowledged, nothing sent.
+    Stale,
 }
 
 enum TargetResult {
@@ -148,13 +152,87 @@ impl<S: AlertStore> App<S> {
             Claim::InProgress => return Err(MessageError::InProgress(event_id)),
             Claim::Acquired(lease) => lease,
         };
+        match self.episode(&view, targets, &lease).await {
+            Ok(Some((targets, notified))) => {
+                self.deliver_all(&view, &body, &lease, &targets, &notified, deadline)
+                    .await
+            }
+            Ok(None) => Ok(Outcome::Stale),
+            Err(e) => {
+                self.release(&lease).await;
+                Err(e)
+            }
+        }
+    }
 
+    /// The episode's part: a trigger older than the episode's newest resolve is dropped
+    /// (`None`, the event completed); a resolve is noted and also goes to every receiver that
+    /// got a trigger of the episode up to it. Returns the targets and those receivers.
+    async fn episode(
+        &self,
+        view: &AlertView,
+        mut targets: Vec<Target>,
+        lease: &Lease,
+    ) -> Result<Option<(Vec<Target>, BTreeSet<String>)>, MessageError> {
+        if view.rule.is_none() {
+            return Ok(Some((targets, BTreeSet::new())));
+        }
+        let (key, rule) = (view.key.as_str(), view.episode_rule());
+        let episode = self.store.episode(key, rule).await?;
+        let at = view.timestamp_ms;
+        let defaults = &self.routes.defaults;
+        if !view.is_resolve() {
+            if let Some(resolved_at) = episode.resolved_at.filter(|r| at < *r) {
+                for t in &targets {
+                    self.metrics.suppressed(
+                        &t.receiver,
+                        Suppression::Stale,
+                        &format!("trigger at {at} ms is older than its episode's resolve at {resolved_at} ms"),
+                    );
+                }
+                self.store.complete(lease, defaults.completed_ttl.0).await?;
+                return Ok(None);
+            }
+            return Ok(Some((targets, BTreeSet::new())));
+        }
+        self.store
+            .note_resolve(key, rule, at, defaults.completed_ttl.0)
+            .await?;
+        let notified: BTreeSet<String> = episode
+            .notified
+            .into_iter()
+            .filter(|(_, t)| *t <= at)
+            .map(|(r, _)| r)
+            // A receiver no longer configured cannot be told.
+            .filter(|r| self.receivers.contains_key(r))
+            .collect();
+        for r in &notified {
+            if !targets.iter().any(|t| &t.receiver == r) {
+                targets.push(Target {
+                    receiver: r.clone(),
+                    repeat_interval: defaults.repeat_interval.0,
+                });
+            }
+        }
+        Ok(Some((targets, notified)))
+    }
+
+    /// Delivers to every target; completes the event when all are done, else releases it.
+    async fn deliver_all(
+        &self,
+        view: &AlertView,
+        body: &SqsAlertBody,
+        lease: &Lease,
+        targets: &[Target],
+        notified: &BTreeSet<String>,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, MessageError> {
+        let defaults = &self.routes.defaults;
         let now_ms = self.clock.now_ms();
-        let results = join_all(
-            targets
-                .iter()
-                .map(|t| self.deliver(t, &view, &body, &lease, now_ms, deadline)),
-        )
+        let results = join_all(targets.iter().map(|t| {
+            let got_trigger = notified.contains(&t.receiver);
+            self.deliver(t, view, body, lease, got_trigger, now_ms, deadline)
+        }))
         .await;
 
         let mut failures = Vec::new();
@@ -167,15 +245,15 @@ impl<S: AlertStore> App<S> {
             }
         }
         if failures.is_empty() {
-            self.store
-                .complete(&lease, defaults.completed_ttl.0)
-                .await?;
+            if view.is_resolve() {
+                self.store
+                    .close_episode(&view.key, view.episode_rule(), view.timestamp_ms)
+                    .await?;
+            }
+            self.store.complete(lease, defaults.completed_ttl.0).await?;
             return Ok(Outcome::Done { sent, suppressed });
         }
-        if let Err(e) = self.store.release(&lease).await {
-            // The marker expires by itself after its TTL; the message fails either way.
-            tracing::warn!(error = %e, "in-progress marker not released");
-        }
+        self.release(lease).await;
         Err(MessageError::Delivery {
             failed: failures.len(),
             total: targets.len(),
@@ -188,12 +266,23 @@ impl<S: AlertStore> App<S> {
         })
     }
 
+    async fn release(&self, lease: &Lease) {
+        if let Err(e) = self.store.release(lease).await {
+            // The marker expires by itself after its TTL; the message fails either way.
+            tracing::warn!(error = %e, "in-progress marker not released");
+        }
+    }
+
+    /// One receiver. `got_trigger`: it got a trigger of the episode this resolve ends, so it
+    /// gets the resolve whatever silences say (it closes what it opened).
+    #[allow(clippy::too_many_arguments)]
     async fn deliver(
         &self,
         target: &Target,
         view: &AlertView,
         body: &SqsAlertBody,
         lease: &Lease,
+        got_trigger: bool,
         now_ms: i64,
         deadline: Option<Instant>,
     ) -> TargetResult {
@@ -203,18 +292,28 @@ impl<S: AlertStore> App<S> {
                 .suppressed(name, Suppression::Dedup, "receiver already got this event");
             return TargetResult::Suppressed;
         }
-        if let Some(s) = silence::find(&self.routes.silences, view, name, now_ms) {
+        if !got_trigger && let Some(s) = silence::find(&self.routes.silences, view, name, now_ms) {
             self.metrics
                 .suppressed(name, Suppression::Silence, &s.comment);
             return TargetResult::Suppressed;
         }
         let rule = view.rule_name();
-        let last = match self.store.last_sent(name, &view.key, rule).await {
-            Ok(last) => last,
-            Err(e) => return self.fail(name, Failure::retryable(e.to_string())),
-        };
-        let escalation =
-            match noise::decide(last.as_ref(), view.severity, now_ms, target.repeat_interval) {
+        let mut last = None;
+        let mut escalation = false;
+        // A resolve is never held back by the repeat interval.
+        if !view.is_resolve() {
+            last = match self.store.last_sent(name, &view.key, rule).await {
+                Ok(last) => last,
+                Err(e) => return self.fail(name, Failure::retryable(e.to_string())),
+            };
+            let at = view.timestamp_ms;
+            match noise::decide(
+                last.as_ref(),
+                view.severity,
+                view.level,
+                at,
+                target.repeat_interval,
+            ) {
                 Repeat::Suppress { until_ms } => {
                     self.metrics.suppressed(
                         name,
@@ -223,8 +322,9 @@ impl<S: AlertStore> App<S> {
                     );
                     return TargetResult::Suppressed;
                 }
-                Repeat::Send { escalation } => escalation,
-            };
+                Repeat::Send { escalation: e } => escalation = e,
+            }
+        }
         let Some(receiver) = self.receivers.get(name) else {
             // Startup checks every routed receiver exists; this is a bug, not a retry.
             return self.fail(name, Failure::permanent("receiver not configured"));
@@ -234,11 +334,15 @@ impl<S: AlertStore> App<S> {
             .as_ref()
             .unwrap_or(&self.routes.templates);
         let text = templates.render(view, &self.routes.links);
+        let age = Duration::from_millis(u64::try_from(now_ms - view.timestamp_ms).unwrap_or(0));
+        let late = (age > self.routes.defaults.max_age.0).then_some(age);
         let request = receiver.channel.request(&Notification {
             view,
             event: &body.event,
             text: &text,
             escalation,
+            late,
+            sent_at_ms: now_ms,
         });
 
         let started = Instant::now();
@@ -266,27 +370,55 @@ impl<S: AlertStore> App<S> {
         if let Err(e) = self.store.mark_delivered(lease, name, ttl).await {
             // Delivered but not remembered: a retry may send it again (the Idempotency-Key
             // lets a webhook drop it). Failing is the honest answer.
-            self.metrics.delivered(name, latency, escalation);
+            self.metrics.delivered(name, latency, escalation, late);
             return self.fail(name, Failure::retryable(e.to_string()));
         }
-        let sent = LastSent {
-            severity: view.severity,
-            level: view.level,
-            at_ms: now_ms,
-        };
-        let keep = target.repeat_interval + Duration::from_secs(60);
-        if let Err(e) = self
-            .store
-            .record_sent(name, &view.key, rule, sent, keep)
-            .await
-        {
+        if let Err(e) = self.remember(target, view, last).await {
             // The receiver has it and it is remembered, so the retry this failure causes will
             // skip it; reporting success would hide a broken store.
-            self.metrics.delivered(name, latency, escalation);
+            self.metrics.delivered(name, latency, escalation, late);
             return self.fail(name, Failure::retryable(e.to_string()));
         }
-        self.metrics.delivered(name, latency, escalation);
+        self.metrics.delivered(name, latency, escalation, late);
         TargetResult::Sent
+    }
+
+    /// After a delivery: a trigger starts the repeat interval and joins the receiver to its
+    /// episode; a resolve ends the receiver's repeat interval for the episode (the next
+    /// trigger is news).
+    async fn remember(
+        &self,
+        target: &Target,
+        view: &AlertView,
+        last: Option<LastSent>,
+    ) -> Result<(), PortError> {
+        let name = target.receiver.as_str();
+        if view.is_resolve() {
+            return self
+                .store
+                .forget_sent(name, &view.key, view.episode_rule())
+                .await;
+        }
+        // The repeat interval runs from the alert's own time; an alert older than what the
+        // receiver last got (a redrive) does not move it back.
+        if last.is_none_or(|l| view.timestamp_ms >= l.at_ms) {
+            let sent = LastSent {
+                severity: view.severity,
+                level: view.level,
+                at_ms: view.timestamp_ms,
+            };
+            let keep = target.repeat_interval + Duration::from_secs(60);
+            self.store
+                .record_sent(name, &view.key, view.rule_name(), sent, keep)
+                .await?;
+        }
+        if view.rule.is_some() {
+            let ttl = self.routes.defaults.completed_ttl.0;
+            self.store
+                .note_trigger(&view.key, view.episode_rule(), name, view.timestamp_ms, ttl)
+                .await?;
+        }
+        Ok(())
     }
 
     fn fail(&self, receiver: &str, failure: Failure) -> TargetResult {

@@ -1,6 +1,9 @@
 //! The HTTP adapter: sends a receiver's [`Outgoing`] request with a timeout and classifies the
 //! result ([`crate::retry`]). The only module that uses the HTTP client (reqwest, rustls).
-//! Error texts are stripped of the URL, which may hold a secret.
+//! Error texts are stripped of the URL, which may hold a secret. Redirects are not followed
+//! (a 302 would turn the POST into a body-less GET that could count as delivered): a 3xx is a
+//! permanent failure naming its `Location`. A failure keeps the first
+//! [`ERROR_BODY_BYTES`] of the receiver's answer, so on-call sees why.
 //!
 //! It also measures the wall time during which at least one request is in flight, so the
 //! benchmark can tell the handler's own time from the network's.
@@ -23,6 +26,7 @@ impl HttpSender {
             .connect_timeout(Duration::from_secs(2))
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("pulse-alert-consumer/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| PortError::permanent("cannot build the HTTP client").with_source(e))?;
         Ok(HttpSender {
@@ -45,16 +49,44 @@ impl HttpSender {
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                // Read the body so the connection can be reused; its content does not matter.
-                if let Err(e) = response.bytes().await {
-                    tracing::debug!(error = %e.without_url(), "response body not read");
-                }
-                classify_status(status, retry_after.as_deref())
+                let header = |name: &str| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let retry_after = header("retry-after");
+                let location = header("location");
+                // Read the body so the connection can be reused; on failure it says why.
+                let body = match response.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::debug!(error = %e.without_url(), "response body not read");
+                        Default::default()
+                    }
+                };
+                let now_secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                classify_status(status, retry_after.as_deref(), now_secs).map_err(|f| {
+                    let mut detail = String::new();
+                    if (300..400).contains(&status) {
+                        detail = format!(
+                            "redirect to {} not followed: point the receiver at the final URL",
+                            location.as_deref().unwrap_or("(no Location)")
+                        );
+                    }
+                    let excerpt = error_excerpt(&body);
+                    if !excerpt.is_empty() {
+                        if !detail.is_empty() {
+                            detail.push_str("; ");
+                        }
+                        detail.push_str("body: ");
+                        detail.push_str(&excerpt);
+                    }
+                    f.with_detail(&detail)
+                })
             }
             Err(e) => Err(classify_error(e)),
         }
@@ -64,6 +96,28 @@ impl HttpSender {
     pub fn take_network_time(&self) -> Duration {
         self.busy.take()
     }
+}
+
+/// How much of a receiver's error answer a failure keeps.
+pub const ERROR_BODY_BYTES: usize = 500;
+
+/// The first [`ERROR_BODY_BYTES`] of an answer as text (cut at a character boundary, control
+/// characters as spaces), trimmed.
+pub fn error_excerpt(body: &[u8]) -> String {
+    let head = &body[..body.len().min(ERROR_BODY_BYTES)];
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t.to_string(),
+        // Cut inside a character, or not text at all.
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&head[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(head).into_owned(),
+    };
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn classify_error(e: reqwest::Error) -> Failure {
@@ -126,5 +180,19 @@ impl Drop for BusyGuard<'_> {
         {
             s.total += since.elapsed();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_excerpts_keep_500_bytes_of_text() {
+        assert_eq!(error_excerpt(b"  invalid_payload\n"), "invalid_payload");
+        let long = "é".repeat(400);
+        let e = error_excerpt(long.as_bytes());
+        assert_eq!(e.len(), 500, "cut at a character boundary");
+        assert_eq!(error_excerpt(b"a\tb"), "a b");
     }
 }

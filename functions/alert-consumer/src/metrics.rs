@@ -1,7 +1,7 @@
 //! What happened, per receiver: delivered, failed (retryable or permanent), suppressed (dedup,
-//! cooldown, silence) and delivery latency. Each occurrence is one method that writes its log
-//! line and counts its metric together, so the two never drift apart. At the end of a batch
-//! [`Metrics::flush`] prints one CloudWatch EMF line per receiver.
+//! cooldown, silence, stale trigger) and delivery latency. Each occurrence is one method that
+//! writes its log line and counts its metric together, so the two never drift apart. At the
+//! end of a batch [`Metrics::flush`] prints one CloudWatch EMF line per receiver.
 
 use crate::retry::Failure;
 use pulse_core::metrics::{Unit, emf_document};
@@ -18,17 +18,22 @@ pub enum Suppression {
     Cooldown,
     /// Muted by a silence.
     Silence,
+    /// A trigger older than the newest resolve of its episode.
+    Stale,
 }
 
 /// Counters of one receiver.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
     pub delivered: u64,
+    /// Delivered past `max_age`, marked late.
+    pub delivered_late: u64,
     pub failed: u64,
     pub failed_permanent: u64,
     pub suppressed_dedup: u64,
     pub suppressed_cooldown: u64,
     pub suppressed_silence: u64,
+    pub suppressed_stale: u64,
     pub latency_ms: Vec<f64>,
 }
 
@@ -63,11 +68,28 @@ impl Metrics {
         f(s.total.entry(receiver.to_string()).or_default());
     }
 
-    pub fn delivered(&self, receiver: &str, latency: Duration, escalation: bool) {
+    /// `late`: the alert's age, when past `max_age`.
+    pub fn delivered(
+        &self,
+        receiver: &str,
+        latency: Duration,
+        escalation: bool,
+        late: Option<Duration>,
+    ) {
         let ms = latency.as_secs_f64() * 1000.0;
-        tracing::info!(receiver, latency_ms = ms, escalation, "delivered");
+        match late {
+            Some(age) => tracing::warn!(
+                receiver,
+                latency_ms = ms,
+                escalation,
+                age_secs = age.as_secs(),
+                "delivered late"
+            ),
+            None => tracing::info!(receiver, latency_ms = ms, escalation, "delivered"),
+        }
         self.count(receiver, |c| {
             c.delivered += 1;
+            c.delivered_late += u64::from(late.is_some());
             c.latency_ms.push(ms);
         });
     }
@@ -101,6 +123,7 @@ impl Metrics {
             Suppression::Dedup => c.suppressed_dedup += 1,
             Suppression::Cooldown => c.suppressed_cooldown += 1,
             Suppression::Silence => c.suppressed_silence += 1,
+            Suppression::Stale => c.suppressed_stale += 1,
         });
     }
 
@@ -135,6 +158,7 @@ impl Metrics {
         for (receiver, c) in batch {
             let mut names = vec![
                 ("Delivered", Unit::Count, json!(c.delivered)),
+                ("DeliveredLate", Unit::Count, json!(c.delivered_late)),
                 ("Failed", Unit::Count, json!(c.failed)),
                 ("FailedPermanent", Unit::Count, json!(c.failed_permanent)),
                 ("SuppressedDedup", Unit::Count, json!(c.suppressed_dedup)),
@@ -148,6 +172,7 @@ impl Metrics {
                     Unit::Count,
                     json!(c.suppressed_silence),
                 ),
+                ("SuppressedStale", Unit::Count, json!(c.suppressed_stale)),
             ];
             if !c.latency_ms.is_empty() {
                 names.push(("DeliveryLatency", Unit::Milliseconds, json!(c.latency_ms)));
@@ -196,7 +221,7 @@ mod tests {
     #[test]
     fn emf_lines_per_receiver() {
         let m = Metrics::new("Pulse");
-        m.delivered("slack", Duration::from_millis(12), false);
+        m.delivered("slack", Duration::from_millis(12), false, None);
         m.suppressed("slack", Suppression::Cooldown, "until later");
         m.failed("pager", &Failure::permanent("HTTP 400"));
         m.invalid_message("not json");

@@ -97,7 +97,15 @@ pub async fn from_settings(
     settings: &Settings,
     ssm: &impl SecretSource,
 ) -> Result<App<RedisStore>, StartupError> {
-    let routes = RoutesFile::load(&settings.routes_file)?;
+    let mut routes = RoutesFile::load(&settings.routes_file)?;
+    if let Some(retention) = settings.dlq_retention
+        && routes.defaults.outlive_dlq(retention)
+    {
+        tracing::warn!(
+            completed_ttl_secs = routes.defaults.completed_ttl.0.as_secs(),
+            "completed_ttl raised to outlive the DLQ's retention"
+        );
+    }
     let url = redis_url(settings, ssm).await?;
     let store = RedisStore::connect(&url)?;
     build(

@@ -45,6 +45,7 @@ pub const DEAD_LETTER_QUEUE_URL: &str = "PULSE_DEAD_LETTER_QUEUE_URL";
 pub const MAX_REDRIVE_COUNT: &str = "PULSE_MAX_REDRIVE_COUNT";
 pub const SCAN_OVERLAP_SECS: &str = "PULSE_SCAN_OVERLAP_SECS";
 pub const INITIAL_LOOKBACK_SECS: &str = "PULSE_INITIAL_LOOKBACK_SECS";
+pub const DLQ_RETENTION_SECS: &str = "PULSE_DLQ_RETENTION_SECS";
 
 /// Default CloudWatch namespace for every pulse metric.
 pub const DEFAULT_METRICS_NAMESPACE: &str = "Pulse";
@@ -127,6 +128,10 @@ pub const ALERT_CONSUMER: &[EnvVar] = &[
         "SSM path under which receiver secrets live",
     ),
     optional(METRICS_NAMESPACE, "CloudWatch namespace (default Pulse)"),
+    optional(
+        DLQ_RETENTION_SECS,
+        "the DLQ's retention: delivered-records live at least this plus a day (Terraform sets it)",
+    ),
 ];
 
 /// Variables the DLQ redrive function reads.

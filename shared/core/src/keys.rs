@@ -200,14 +200,14 @@ pub const KEYS: &[KeySpec] = &[
         pattern: "consumer:alert:{eventId}:delivered",
         owner: Owner::AlertConsumer,
         kind: KeyType::Hash,
-        ttl: "`completed_ttl` (routes file, default 24 h)",
+        ttl: "`completed_ttl` (routes file, default 15 days)",
         what: "receiver → delivery time (ms): a retry skips receivers that have it",
     },
     KeySpec {
         pattern: "consumer:alert:{eventId}:done",
         owner: Owner::AlertConsumer,
         kind: KeyType::String,
-        ttl: "`completed_ttl` (routes file, default 24 h)",
+        ttl: "`completed_ttl` (routes file, default 15 days)",
         what: "delivered to every receiver: a redelivery is acknowledged, nobody notified",
     },
     KeySpec {
@@ -216,6 +216,13 @@ pub const KEYS: &[KeySpec] = &[
         kind: KeyType::String,
         ttl: "the route's repeat interval + 1 min",
         what: "what a receiver last got for (rule, key), for the repeat interval, JSON",
+    },
+    KeySpec {
+        pattern: "consumer:episode:{rule}:{alertKey*}",
+        owner: Owner::AlertConsumer,
+        kind: KeyType::Hash,
+        ttl: "`completed_ttl` (routes file, default 15 days), renewed on every write",
+        what: "one episode (trigger rule, key): `to:{receiver}` → newest trigger time (ms) it got, `resolved` → newest resolve time (ms)",
     },
 ];
 
@@ -329,6 +336,11 @@ pub fn last_sent(receiver: &str, rule: &str, alert_key: &str) -> String {
         ":",
         alert_key,
     ])
+}
+
+/// `consumer:episode:{rule}:{alertKey}`, `rule` being the trigger rule.
+pub fn episode(rule: &str, alert_key: &str) -> String {
+    join(&["consumer:episode:", &segment(rule), ":", alert_key])
 }
 
 /// The pattern of [`KEYS`] that `key` belongs to, if any (for audits of a live Redis).
@@ -574,6 +586,10 @@ mod tests {
             (
                 "consumer:last:{receiver}:{rule}:{alertKey*}",
                 last_sent(c, p, &price_current(t)[6..]),
+            ),
+            (
+                "consumer:episode:{rule}:{alertKey*}",
+                episode(p, &price_current(t)[6..]),
             ),
         ];
         if let Some(k) = tvl_chain_current(p, c) {

@@ -56,8 +56,9 @@ locals {
 
   alert_consumer_environment = merge(
     {
-      PULSE_REDIS_URL   = local.redis_url
-      PULSE_ROUTES_FILE = local.routes_file
+      PULSE_REDIS_URL          = local.redis_url
+      PULSE_ROUTES_FILE        = local.routes_file
+      PULSE_DLQ_RETENTION_SECS = tostring(module.queues.dlq_message_retention_seconds)
     },
     {
       for name, value in {

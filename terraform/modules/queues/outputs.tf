@@ -32,3 +32,8 @@ output "visibility_timeout_seconds" {
   description = "Visibility timeout applied to both queues."
   value       = local.visibility_timeout_seconds
 }
+
+output "dlq_message_retention_seconds" {
+  description = "Retention of the dead-letter queue in seconds: the alert consumer keeps its delivered-records at least this long plus a day, so a redrive does not notify twice."
+  value       = aws_sqs_queue.dlq.message_retention_seconds
+}

@@ -1,10 +1,13 @@
 //! The alert store's contract (the consumer's idempotency): a claim is exclusive until it is
 //! completed, released or its lease expires; only the holder's lease releases it; receivers
 //! already served are handed to the next holder; a completed event is never claimed again;
-//! the last-sent record of a (receiver, key, rule) survives the claims around it.
+//! the last-sent record of a (receiver, key, rule) survives the claims around it and goes when
+//! forgotten; an episode remembers who got its triggers and its newest resolve, and closing it
+//! forgets the receivers its resolve reached.
 
 use pulse_core::event::Severity;
-use pulse_core::ports::{AlertStore, Claim, LastSent, Lease};
+use pulse_core::ports::{AlertStore, Claim, Episode, LastSent, Lease};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -41,6 +44,7 @@ pub async fn suite<S: AlertStore>(a: &S, b: &S, expiry: LeaseExpiry) {
     served_receivers_pass_to_the_next_holder(a, b).await;
     a_completed_event_stays_completed(a, b).await;
     last_sent_survives(a, b).await;
+    episodes_remember_triggers_and_resolves(a, b).await;
     if expiry == LeaseExpiry::Enforced {
         a_lease_expires(a, b).await;
     }
@@ -156,6 +160,55 @@ pub async fn last_sent_survives<S: AlertStore>(a: &S, b: &S) {
             .unwrap(),
         Some(escalated),
         "the newest record wins"
+    );
+    a.forget_sent("hook", "price:x", "peg_deviation")
+        .await
+        .unwrap();
+    assert_eq!(
+        b.last_sent("hook", "price:x", "peg_deviation")
+            .await
+            .unwrap(),
+        None,
+        "forgotten"
+    );
+}
+
+pub async fn episodes_remember_triggers_and_resolves<S: AlertStore>(a: &S, b: &S) {
+    let (key, rule) = ("price:ep", "price_move");
+    assert_eq!(a.episode(key, rule).await.unwrap(), Episode::default());
+    a.note_trigger(key, rule, "pager", 1_000, TTL)
+        .await
+        .unwrap();
+    b.note_trigger(key, rule, "pager", 500, TTL).await.unwrap();
+    b.note_trigger(key, rule, "slack", 2_000, TTL)
+        .await
+        .unwrap();
+    b.note_resolve(key, rule, 3_000, TTL).await.unwrap();
+    a.note_resolve(key, rule, 2_500, TTL).await.unwrap();
+    let want = Episode {
+        resolved_at: Some(3_000),
+        notified: BTreeMap::from([("pager".to_string(), 1_000), ("slack".to_string(), 2_000)]),
+    };
+    assert_eq!(
+        a.episode(key, rule).await.unwrap(),
+        want,
+        "the newest trigger per receiver and the newest resolve win"
+    );
+    assert_eq!(
+        b.episode(key, "tvl_drop").await.unwrap(),
+        Episode::default(),
+        "per (key, rule)"
+    );
+    // A trigger of the next episode, then the resolve at 3 000 reaches everyone.
+    b.note_trigger(key, rule, "hook", 4_000, TTL).await.unwrap();
+    a.close_episode(key, rule, 3_000).await.unwrap();
+    assert_eq!(
+        b.episode(key, rule).await.unwrap(),
+        Episode {
+            resolved_at: Some(3_000),
+            notified: BTreeMap::from([("hook".to_string(), 4_000)]),
+        },
+        "closing forgets the receivers notified up to the resolve, not later ones"
     );
 }
 

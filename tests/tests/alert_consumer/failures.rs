@@ -229,3 +229,60 @@ async fn store_errors_name_their_redis_cause() {
     assert!(err.is_retryable(), "{err}");
     assert!(err.to_string().starts_with("store: redis claim: "), "{err}");
 }
+
+/// A receiver's error answer is kept (its first 500 bytes) in the failure; a redirect is not
+/// followed (a 302 would turn the POST into a body-less GET) but fails naming its Location.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_keep_the_receivers_answer_and_redirects_are_not_followed() {
+    let redis = RedisServer::start();
+    let hook = FakeReceiver::start().await;
+    let (app, _) = consumer(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let msg = |n: i64| {
+        let e = alert(
+            AlertRule::PriceMove,
+            Severity::Warning,
+            &format!("price:e{n}"),
+            n,
+        );
+        message(&format!("m{n}"), &body(&e))
+    };
+
+    let answer = format!(
+        "{{\"error\":\"invalid_blocks\",\"pad\":\"{}\"}}",
+        "x".repeat(2000)
+    );
+    hook.then(Reply::Body(400, answer.clone()));
+    let err = app.handle_message(&msg(1), None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(!err.is_retryable());
+    assert!(
+        text.contains("HTTP 400: body: {\"error\":\"invalid_blocks\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(&answer[..500]) && !text.contains(&answer[..501]),
+        "500 bytes kept"
+    );
+
+    hook.then(Reply::Redirect(302, hook.url("/moved")));
+    let err = app.handle_message(&msg(2), None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        !err.is_retryable(),
+        "a redirect is a configuration to fix: {text}"
+    );
+    assert!(
+        text.contains("HTTP 302") && text.contains(&hook.url("/moved")),
+        "{text}"
+    );
+    let paths: Vec<String> = hook
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        paths,
+        ["POST /hook", "POST /hook"],
+        "the redirect was not followed"
+    );
+}

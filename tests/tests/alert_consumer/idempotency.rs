@@ -49,3 +49,75 @@ async fn two_lambdas_racing_notify_once() {
     assert!(failed_ids(&retry).is_empty());
     assert_eq!(hook.count(), 1);
 }
+
+/// A message redriven from the DLQ days after it was delivered: the delivery records outlive
+/// the DLQ's retention, so nobody is told twice. A never-delivered alert redriven as late is
+/// delivered marked late and does not hide the next real alert (the repeat interval runs on
+/// the alerts' own time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redrive_three_days_after_delivery_does_not_renotify() {
+    let redis = RedisServer::start();
+    let hook = FakeReceiver::start().await;
+    let (app, clock) = consumer(&one_webhook(&hook.url("/hook"), ""), &redis.url()).await;
+    let e = alert(AlertRule::PegDeviation, Severity::Critical, "price:usdt", 1);
+    assert!(
+        failed_ids(
+            &app.handle(batch(vec![message("m1", &body(&e))]), None)
+                .await
+        )
+        .is_empty()
+    );
+    assert_eq!(hook.count(), 1);
+    // Redis expires by its own clock: what matters is how long the records live.
+    let day_ms: i64 = 24 * 3600 * 1000;
+    let id = e.event_id.to_string();
+    for key in [
+        pulse_core::keys::delivery_done(&id),
+        pulse_core::keys::delivered_receivers(&id),
+    ] {
+        let ttl: i64 = redis
+            .command(&format!("PTTL {key}"))
+            .trim_start_matches(':')
+            .parse()
+            .unwrap();
+        assert!(
+            ttl > 14 * day_ms,
+            "{key} lives {ttl} ms, less than the DLQ's 14 days"
+        );
+    }
+    clock.advance_ms(3 * day_ms);
+    let redriven = app
+        .handle(batch(vec![message("redriven", &body(&e))]), None)
+        .await;
+    assert!(failed_ids(&redriven).is_empty());
+    assert_eq!(hook.count(), 1, "a redrive 3 days later notifies nobody");
+
+    // Never delivered, redriven 3 days after its time: delivered, marked late.
+    let old = alert(AlertRule::PegDeviation, Severity::Warning, "price:dai", 2);
+    app.handle(batch(vec![message("old", &body(&old))]), None)
+        .await;
+    assert_eq!(hook.count(), 2);
+    let late = hook.requests()[1].json();
+    assert_eq!(late["late"], true);
+    assert!(
+        late["title"].as_str().unwrap().ends_with("(late: 3d old)"),
+        "{}",
+        late["title"]
+    );
+    assert_eq!(app.metrics.totals()["hook"].delivered_late, 1);
+    // The real alert of now is not held back by the late one's repeat interval.
+    let now = alert(
+        AlertRule::PegDeviation,
+        Severity::Warning,
+        "price:dai",
+        3 * 24 * 3600,
+    );
+    app.handle(batch(vec![message("now", &body(&now))]), None)
+        .await;
+    assert_eq!(
+        hook.count(),
+        3,
+        "the repeat interval runs from the alerts' own time"
+    );
+    assert_eq!(hook.requests()[2].json()["late"], false);
+}

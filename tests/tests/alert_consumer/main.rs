@@ -5,6 +5,7 @@
 mod delivery;
 mod failures;
 mod idempotency;
+mod lifecycle;
 mod noise;
 mod secrets;
 mod tls;

@@ -1,6 +1,8 @@
 //! The repeat interval: a receiver is told about the same (key, rule) at most once per
-//! interval, unless the severity rose since it was last told. The store keeps one
-//! [`LastSent`] per (receiver, key, rule); time comes from the caller, so tests control it.
+//! interval, unless it got worse since it was last told: a higher severity, or the same
+//! severity at a deeper level (a depeg going from 5 % to 10 % to 25 %, all critical). The
+//! store keeps one [`LastSent`] per (receiver, key, rule); time comes from the caller (the
+//! alert's own time), so tests control it.
 
 use pulse_core::event::Severity;
 pub use pulse_core::ports::LastSent;
@@ -8,9 +10,10 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeat {
-    /// Tell the receiver; `escalation` when the severity rose within the interval.
+    /// Tell the receiver; `escalation` when (severity, level) rose within the interval.
     Send { escalation: bool },
-    /// Already told within the interval, at no lower severity; the next one may go at `until_ms`.
+    /// Already told within the interval, at no lower (severity, level); the next one may go at
+    /// `until_ms`.
     Suppress { until_ms: i64 },
 }
 
@@ -18,6 +21,7 @@ pub enum Repeat {
 pub fn decide(
     last: Option<&LastSent>,
     severity: Severity,
+    level: u8,
     now_ms: i64,
     interval: Duration,
 ) -> Repeat {
@@ -28,7 +32,7 @@ pub fn decide(
     let until_ms = last.at_ms.saturating_add(interval_ms);
     if now_ms >= until_ms {
         Repeat::Send { escalation: false }
-    } else if severity > last.severity {
+    } else if (severity, level) > (last.severity, last.level) {
         Repeat::Send { escalation: true }
     } else {
         Repeat::Suppress { until_ms }
@@ -48,27 +52,33 @@ mod tests {
             at_ms: 1_000,
         };
         assert_eq!(
-            decide(None, Severity::Info, 0, hour),
+            decide(None, Severity::Info, 1, 0, hour),
             Repeat::Send { escalation: false }
         );
         assert_eq!(
-            decide(Some(&last), Severity::Warning, 1_000 + 3_599_999, hour),
+            decide(Some(&last), Severity::Warning, 1, 1_000 + 3_599_999, hour),
             Repeat::Suppress {
                 until_ms: 3_601_000
             }
         );
         assert_eq!(
-            decide(Some(&last), Severity::Info, 2_000, hour),
+            decide(Some(&last), Severity::Info, 3, 2_000, hour),
             Repeat::Suppress {
                 until_ms: 3_601_000
-            }
+            },
+            "a lower severity at a deeper level is not worse"
         );
         assert_eq!(
-            decide(Some(&last), Severity::Critical, 2_000, hour),
+            decide(Some(&last), Severity::Critical, 1, 2_000, hour),
             Repeat::Send { escalation: true }
         );
         assert_eq!(
-            decide(Some(&last), Severity::Warning, 3_601_000, hour),
+            decide(Some(&last), Severity::Warning, 2, 2_000, hour),
+            Repeat::Send { escalation: true },
+            "same severity, deeper level"
+        );
+        assert_eq!(
+            decide(Some(&last), Severity::Warning, 1, 3_601_000, hour),
             Repeat::Send { escalation: false }
         );
     }

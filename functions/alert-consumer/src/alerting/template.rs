@@ -6,12 +6,14 @@ use super::view::AlertView;
 use pulse_core::time::Timestamp;
 use serde::Deserialize;
 
-/// The title and body templates.
+/// The title and body templates: of a firing alert, and the short ones of a resolve.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Templates {
     pub title: String,
     pub body: String,
+    pub resolved_title: String,
+    pub resolved_body: String,
 }
 
 impl Default for Templates {
@@ -19,6 +21,8 @@ impl Default for Templates {
         Templates {
             title: "[{SEVERITY}] {subject}: {ruleTitle}".into(),
             body: "{message}\nValue {value} vs {reference} ({change}), threshold {threshold}, window {window}, level {level}\nChain {chain} · key {key} · {time}".into(),
+            resolved_title: "[RESOLVED] {subject}: {triggerTitle}".into(),
+            resolved_body: "{message}\n{time}".into(),
         }
     }
 }
@@ -118,6 +122,8 @@ pub fn fields(a: &AlertView, name: &str) -> Option<String> {
         "SEVERITY" => a.severity.as_str().to_uppercase(),
         "rule" => a.rule_name().into(),
         "ruleTitle" => a.rule_name().replace('_', " "),
+        "triggerTitle" => a.episode_rule().replace('_', " "),
+        "status" => a.status.as_str().into(),
         "key" => a.key.clone(),
         "subject" => a.subject().into(),
         "symbol" => opt(a.symbol.as_deref()),
@@ -164,9 +170,14 @@ impl Templates {
                 fields(a, name)
             }
         };
+        let (title, body) = if a.is_resolve() {
+            (&self.resolved_title, &self.resolved_body)
+        } else {
+            (&self.title, &self.body)
+        };
         Text {
-            title: fill(&self.title, &lookup),
-            body: fill(&self.body, &lookup),
+            title: fill(title, &lookup),
+            body: fill(body, &lookup),
             link,
         }
     }
@@ -175,7 +186,7 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::fixtures::alert;
+    use crate::alerting::fixtures::{alert, event, resolved, view_and_text};
     use pulse_core::event::{AlertRule, Severity};
 
     #[test]
@@ -196,11 +207,22 @@ mod tests {
         assert_eq!(t.title, "[CRITICAL] USDC: peg deviation");
         assert!(
             t.body
-                .starts_with("USDC off peg\nValue 0.97 vs 1 (-3.00%), threshold 2%")
+                .starts_with("USDC is 3.00% off its peg\nValue 0.97 vs 1 (-3.00%), threshold 2%")
         );
         assert_eq!(
             t.link.as_deref(),
             Some("https://coins.llama.fi/prices/current/coingecko:usd-coin")
+        );
+    }
+
+    #[test]
+    fn resolves_are_short_and_name_their_trigger() {
+        let e = resolved(event(AlertRule::PegRecovery, Severity::Info, "ethereum"));
+        let (_, t) = view_and_text(&e);
+        assert_eq!(t.title, "[RESOLVED] USDC: peg deviation");
+        assert_eq!(
+            t.body,
+            "USDC is back within its thresholds\n2026-12-01T00:00:00.000Z"
         );
     }
 
@@ -210,6 +232,7 @@ mod tests {
         let t = Templates {
             title: "{nope} {severity} {".into(),
             body: "{link} {} json {\"a\":1}".into(),
+            ..Templates::default()
         }
         .render(&a, &Links::default());
         assert_eq!(t.title, "{nope} info {");

@@ -2,7 +2,9 @@
 //! their own fields; other events (a price update that reached the queue) are described by
 //! what they carry, with the severity taken from the SQS priority.
 
-use pulse_core::event::{AlertRule, Event, EventType, Payload, Priority, Severity, SqsAlertBody};
+use pulse_core::event::{
+    AlertRule, AlertStatus, Event, EventType, Payload, Priority, Severity, SqsAlertBody,
+};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +14,8 @@ pub struct AlertView {
     pub severity: Severity,
     /// The rule of an alert; none for other events.
     pub rule: Option<AlertRule>,
+    /// Firing, or resolved (the episode is over); other events are firing.
+    pub status: AlertStatus,
     /// What the alert is about: the state key of an alert (`price:coingecko:usd-coin`),
     /// else `price:{tokenId}`, `tvl:{protocolId}` or `protocol:{protocolId}`.
     pub key: String,
@@ -52,6 +56,7 @@ impl AlertView {
             event_type: event.event_type(),
             severity,
             rule: None,
+            status: AlertStatus::Firing,
             key: String::new(),
             token_id: None,
             protocol_id: None,
@@ -72,6 +77,13 @@ impl AlertView {
             Payload::Alert(a) => {
                 v.severity = a.severity;
                 v.rule = Some(a.rule);
+                // A peg recovery always ends its episode, also in messages written before
+                // alerts carried a status (absent: firing).
+                v.status = if a.rule == AlertRule::PegRecovery {
+                    AlertStatus::Resolved
+                } else {
+                    a.status
+                };
                 v.key = a.key.clone();
                 v.token_id = a.token_id.clone();
                 v.protocol_id = a.protocol_id.clone();
@@ -131,9 +143,18 @@ impl AlertView {
         }
     }
 
-    /// A peg recovery: it resolves the earlier peg deviation of the same key.
-    pub fn is_recovery(&self) -> bool {
-        self.rule == Some(AlertRule::PegRecovery)
+    /// The rule whose episode this alert belongs to ([`AlertRule::trigger`]: a peg recovery
+    /// belongs to its peg deviation's), or the event type's name for other events.
+    pub fn episode_rule(&self) -> &'static str {
+        match self.rule {
+            Some(r) => r.trigger().as_str(),
+            None => self.event_type.as_str(),
+        }
+    }
+
+    /// Whether this alert says its episode is over.
+    pub fn is_resolve(&self) -> bool {
+        self.status == AlertStatus::Resolved
     }
 
     /// What a person calls the subject: symbol, protocol name, token id, protocol id, key.

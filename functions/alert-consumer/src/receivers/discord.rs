@@ -1,9 +1,11 @@
-//! Discord webhook: one embed (title, description, link, colour by severity, fields, time).
+//! Discord webhook: one embed (title, description, link, colour by severity, fields, time);
+//! a resolve's embed is green, without fields.
 
 use super::{Notification, Outgoing, Receiver, colour, title};
 use crate::alerting::template::fields;
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
+use pulse_core::event::Severity;
 use pulse_core::time::Timestamp;
 use serde_json::json;
 
@@ -20,6 +22,17 @@ impl Receiver for Discord {
     fn request(&self, n: &Notification<'_>) -> Outgoing {
         let v = n.view;
         let field = |name: &str, key: &str| json!({"name": name, "value": fields(v, key).unwrap_or_default(), "inline": true});
+        if v.is_resolve() {
+            let embed = json!({
+                "title": title(n),
+                "description": n.text.body,
+                "color": colour(Severity::Info),
+                "timestamp": Timestamp(v.timestamp_ms).to_rfc3339(),
+                "footer": {"text": format!("event {}", v.event_id)},
+            });
+            let body = json!({ "embeds": [embed], "allowed_mentions": {"parse": []} });
+            return Outgoing::json(self.url.clone(), &body);
+        }
         let mut embed = json!({
             "title": title(n),
             "description": n.text.body,
@@ -43,12 +56,12 @@ impl Receiver for Discord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receivers::fixtures::{event, view_and_text};
+    use crate::alerting::fixtures::{event, view_and_text};
     use pulse_core::event::AlertRule;
 
     #[test]
     fn embeds() {
-        let e = event(AlertRule::PegDeviation);
+        let e = event(AlertRule::PegDeviation, Severity::Critical, "ethereum");
         let (v, t) = view_and_text(&e);
         let out = Discord {
             url: Secret::new("http://x"),
@@ -58,6 +71,8 @@ mod tests {
             event: &e,
             text: &t,
             escalation: false,
+            late: None,
+            sent_at_ms: 0,
         });
         let body: serde_json::Value = serde_json::from_slice(&out.body).unwrap_or_default();
         let embed = &body["embeds"][0];

@@ -14,6 +14,7 @@ use crate::config::{ReceiverConfig, ReceiverKind};
 use crate::secrets::{Secret, Secrets};
 use pulse_core::event::{Event, Severity};
 use pulse_core::ports::PortError;
+use pulse_core::time::format_span;
 use std::fmt;
 use std::time::Duration;
 
@@ -23,8 +24,12 @@ pub struct Notification<'a> {
     pub view: &'a AlertView,
     pub event: &'a Event,
     pub text: &'a Text,
-    /// The severity rose within the repeat interval.
+    /// (severity, level) rose within the repeat interval.
     pub escalation: bool,
+    /// The alert's age, when older than `max_age`: it is marked late.
+    pub late: Option<Duration>,
+    /// When it is sent, in milliseconds (the webhook signature's timestamp).
+    pub sent_at_ms: i64,
 }
 
 /// An HTTP POST with a JSON body. The URL may hold a secret (a webhook path, a bot token), so
@@ -87,6 +92,11 @@ pub fn build(
         ReceiverKind::Webhook => Box::new(webhook::Webhook {
             url: secret(&c.url, "url")?,
             hmac_key: c.secret.as_ref().map(|r| secrets.get(r)).transpose()?,
+            previous_key: c
+                .previous_secret
+                .as_ref()
+                .map(|r| secrets.get(r))
+                .transpose()?,
         }),
         ReceiverKind::Slack => Box::new(slack::Slack {
             url: secret(&c.url, "url")?,
@@ -122,66 +132,15 @@ pub fn colour(severity: Severity) -> u32 {
     }
 }
 
-/// The title, marked when the severity rose.
+/// The title, marked when it got worse or when it is late.
 pub fn title(n: &Notification<'_>) -> String {
+    let mut t = n.text.title.clone();
     if n.escalation {
-        format!("{} (escalated)", n.text.title)
-    } else {
-        n.text.title.clone()
+        t.push_str(" (escalated)");
     }
-}
-
-#[cfg(test)]
-pub(crate) mod fixtures {
-    use crate::alerting::{AlertView, Links, Templates, Text};
-    use pulse_core::event::{
-        Alert, AlertRule, AlertStatus, Event, Metadata, Payload, Priority, Severity, Source,
-        SqsAlertBody,
-    };
-
-    pub fn event(rule: AlertRule) -> Event {
-        Event {
-            event_id: uuid::Uuid::from_u128(42),
-            payload: Payload::Alert(Box::new(Alert {
-                rule,
-                severity: Severity::Critical,
-                key: "price:coingecko:usd-coin".into(),
-                token_id: Some("coingecko:usd-coin".into()),
-                protocol_id: None,
-                chain: Some("ethereum".into()),
-                symbol: Some("USDC".into()),
-                value: 0.97,
-                reference: 1.0,
-                change_percent: -3.0,
-                threshold_percent: 2.0,
-                window: None,
-                reference_time: None,
-                level: 1,
-                status: AlertStatus::Firing,
-                message: "USDC is 3.00% off its peg".into(),
-            })),
-            timestamp: 1_796_083_200_000,
-            source: Source::Dynamodb,
-            version: "1.0".into(),
-            metadata: Metadata {
-                correlation_id: uuid::Uuid::from_u128(7),
-                confidence: 0.9,
-                processing_time: 10,
-                retry_count: 0,
-                tags: vec!["token".into()],
-            },
-        }
+    if let Some(age) = n.late {
+        let age = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+        t.push_str(&format!(" (late: {} old)", format_span(age)));
     }
-
-    pub fn view_and_text(e: &Event) -> (AlertView, Text) {
-        let body = SqsAlertBody {
-            event: e.clone(),
-            priority: Priority::High,
-            retry_count: 0,
-            timestamp: e.timestamp,
-        };
-        let v = AlertView::from_body(&body);
-        let t = Templates::default().render(&v, &Links::default());
-        (v, t)
-    }
+    t
 }

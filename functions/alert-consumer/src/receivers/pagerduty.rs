@@ -1,12 +1,13 @@
-//! PagerDuty Events API v2 (`POST /v2/enqueue`). An alert triggers an incident whose
-//! `dedup_key` is the alert's key and rule, so repeats update one incident; a peg recovery
-//! resolves the incident its peg deviation opened.
+//! PagerDuty Events API v2 (`POST /v2/enqueue`). A firing alert triggers an incident whose
+//! `dedup_key` is its episode: the alert's key and trigger rule, so repeats update one
+//! incident; a resolved alert (any rule's, a peg recovery included) sends `resolve` with the
+//! same `dedup_key`.
 
 use super::{Notification, Outgoing, Receiver, title};
 use crate::alerting::AlertView;
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
-use pulse_core::event::{AlertRule, Severity};
+use pulse_core::event::Severity;
 use pulse_core::time::Timestamp;
 use serde_json::json;
 
@@ -30,14 +31,10 @@ impl PagerDuty {
     }
 }
 
-/// The incident of an alert: `{key}:{rule}`; a recovery names its deviation's incident.
+/// The incident of an alert: `{key}:{trigger rule}`, the same for its trigger and its resolve
+/// (a peg recovery names its deviation's incident).
 pub fn dedup_key(v: &AlertView) -> String {
-    let rule = if v.is_recovery() {
-        AlertRule::PegDeviation.as_str()
-    } else {
-        v.rule_name()
-    };
-    format!("{}:{rule}", v.key)
+    format!("{}:{}", v.key, v.episode_rule())
 }
 
 impl Receiver for PagerDuty {
@@ -47,7 +44,7 @@ impl Receiver for PagerDuty {
 
     fn request(&self, n: &Notification<'_>) -> Outgoing {
         let v = n.view;
-        let body = if v.is_recovery() {
+        let body = if v.is_resolve() {
             json!({
                 "routing_key": self.routing_key.expose(),
                 "event_action": "resolve",
@@ -81,6 +78,7 @@ impl Receiver for PagerDuty {
                         "thresholdPercent": v.threshold_percent,
                         "window": v.window,
                         "level": v.level,
+                        "lateSeconds": n.late.map(|d| d.as_secs()),
                     },
                 },
             });
@@ -96,17 +94,19 @@ impl Receiver for PagerDuty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receivers::fixtures::{event, view_and_text};
+    use crate::alerting::fixtures::{event, resolved, view_and_text};
+    use pulse_core::event::{AlertRule, Event};
 
-    fn body(rule: AlertRule) -> serde_json::Value {
-        let e = event(rule);
-        let (v, t) = view_and_text(&e);
+    fn body(e: &Event) -> serde_json::Value {
+        let (v, t) = view_and_text(e);
         let pd = PagerDuty::new(Some("http://127.0.0.1:9"), Secret::new("rk"), None);
         let out = pd.request(&Notification {
             view: &v,
-            event: &e,
+            event: e,
             text: &t,
             escalation: false,
+            late: None,
+            sent_at_ms: 0,
         });
         assert_eq!(out.url.expose(), "http://127.0.0.1:9/v2/enqueue");
         serde_json::from_slice(&out.body).unwrap_or_default()
@@ -114,15 +114,24 @@ mod tests {
 
     #[test]
     fn trigger_then_resolve_the_same_incident() {
-        let trigger = body(AlertRule::PegDeviation);
+        let fire = |rule| event(rule, Severity::Critical, "ethereum");
+        let trigger = body(&fire(AlertRule::PegDeviation));
         assert_eq!(trigger["event_action"], "trigger");
         assert_eq!(trigger["payload"]["severity"], "critical");
-        let resolve = body(AlertRule::PegRecovery);
+        let resolve = body(&resolved(fire(AlertRule::PegRecovery)));
         assert_eq!(resolve["event_action"], "resolve");
         assert_eq!(resolve["dedup_key"], trigger["dedup_key"]);
         assert_eq!(
             trigger["dedup_key"],
             "price:coingecko:usd-coin:peg_deviation"
         );
+        // A window rule resolves its own incident.
+        let trigger = body(&fire(AlertRule::PriceMove));
+        let resolve = body(&resolved(fire(AlertRule::PriceMove)));
+        assert_eq!(
+            (resolve["event_action"].as_str(), &resolve["dedup_key"]),
+            (Some("resolve"), &trigger["dedup_key"])
+        );
+        assert_eq!(trigger["dedup_key"], "price:coingecko:usd-coin:price_move");
     }
 }

@@ -1,5 +1,5 @@
 //! Slack incoming webhook: Block Kit (header, text, context with the link and event id) and a
-//! plain `text` fallback for notifications.
+//! plain `text` fallback for notifications; a resolve is one short section.
 
 use super::{Notification, Outgoing, Receiver, title};
 use crate::config::ReceiverKind;
@@ -25,6 +25,14 @@ impl Receiver for Slack {
 
     fn request(&self, n: &Notification<'_>) -> Outgoing {
         let title = title(n);
+        if n.view.is_resolve() {
+            let body = json!({
+                "text": format!("{title}\n{}", n.text.body),
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn",
+                    "text": format!("*{}*\n{}", escape(&title), escape(&n.text.body))}}],
+            });
+            return Outgoing::json(self.url.clone(), &body);
+        }
         let mut context =
             vec![json!({"type": "mrkdwn", "text": format!("event `{}`", n.view.event_id)})];
         if let Some(link) = &n.text.link {
@@ -48,12 +56,12 @@ impl Receiver for Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receivers::fixtures::{event, view_and_text};
-    use pulse_core::event::AlertRule;
+    use crate::alerting::fixtures::{event, view_and_text};
+    use pulse_core::event::{AlertRule, Severity};
 
     #[test]
     fn blocks() {
-        let e = event(AlertRule::PegDeviation);
+        let e = event(AlertRule::PegDeviation, Severity::Critical, "ethereum");
         let (v, t) = view_and_text(&e);
         let out = Slack {
             url: Secret::new("http://x"),
@@ -63,6 +71,8 @@ mod tests {
             event: &e,
             text: &t,
             escalation: true,
+            late: None,
+            sent_at_ms: 0,
         });
         let body: serde_json::Value = serde_json::from_slice(&out.body).unwrap_or_default();
         assert_eq!(body["blocks"][0]["type"], "header");
@@ -71,5 +81,33 @@ mod tests {
             "[CRITICAL] USDC: peg deviation (escalated)"
         );
         assert_eq!(body["blocks"][2]["type"], "context");
+    }
+
+    #[test]
+    fn a_resolve_is_one_short_section() {
+        let e = crate::alerting::fixtures::resolved(event(
+            AlertRule::PriceMove,
+            Severity::Critical,
+            "ethereum",
+        ));
+        let (v, t) = view_and_text(&e);
+        let out = Slack {
+            url: Secret::new("http://x"),
+        }
+        .request(&Notification {
+            view: &v,
+            event: &e,
+            text: &t,
+            escalation: false,
+            late: None,
+            sent_at_ms: 0,
+        });
+        let body: serde_json::Value = serde_json::from_slice(&out.body).unwrap_or_default();
+        assert_eq!(body["blocks"].as_array().map(Vec::len), Some(1));
+        assert!(
+            body["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("[RESOLVED] USDC: price move\n"))
+        );
     }
 }

@@ -47,12 +47,12 @@ impl Receiver for Telegram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receivers::fixtures::{event, view_and_text};
-    use pulse_core::event::AlertRule;
+    use crate::alerting::fixtures::{event, view_and_text};
+    use pulse_core::event::{AlertRule, Severity};
 
     #[test]
     fn send_message() {
-        let e = event(AlertRule::PriceMove);
+        let e = event(AlertRule::PriceMove, Severity::Critical, "ethereum");
         let (v, t) = view_and_text(&e);
         let tg = Telegram::new(
             Some("http://127.0.0.1:9/"),
@@ -64,6 +64,8 @@ mod tests {
             event: &e,
             text: &t,
             escalation: false,
+            late: None,
+            sent_at_ms: 0,
         });
         assert_eq!(
             out.url.expose(),

@@ -3,7 +3,10 @@
 //! - `consumer:alert:{eventId}:lock`: the in-progress marker (holder's token), SET NX PX;
 //! - `consumer:alert:{eventId}:delivered`: hash of receiver → delivery time (ms), for retries;
 //! - `consumer:alert:{eventId}:done`: the completed marker;
-//! - `consumer:last:{receiver}:{rule}:{key}`: JSON [`LastSent`], for the repeat interval.
+//! - `consumer:last:{receiver}:{rule}:{key}`: JSON [`LastSent`], for the repeat interval;
+//! - `consumer:episode:{rule}:{key}`: hash of `to:{receiver}` → newest trigger time it got and
+//!   `resolved` → newest resolve time, so a resolve reaches every receiver of its trigger and
+//!   an older trigger is dropped.
 //!
 //! Claiming is one Lua script (check done, SET NX, read the delivered receivers), so two
 //! invocations racing on the same event cannot both deliver. Errors say their Redis code and
@@ -13,8 +16,8 @@
 use super::{connection_info, port_error};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use pulse_core::keys;
-use pulse_core::ports::{AlertStore, Claim, LastSent, Lease, PortError, Secret};
-use std::collections::BTreeSet;
+use pulse_core::ports::{AlertStore, Claim, Episode, LastSent, Lease, PortError, Secret};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -47,6 +50,30 @@ const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 ";
+
+/// Raises a hash field to ARGV[2] (a time) unless it already holds a newer one; renews the TTL.
+const RAISE: &str = r"
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+";
+
+/// Drops the `to:` fields whose trigger time is at or before ARGV[1].
+const CLOSE: &str = r"
+local f = redis.call('HGETALL', KEYS[1])
+for i = 1, #f, 2 do
+  if string.sub(f[i], 1, 3) == 'to:' and tonumber(f[i + 1]) <= tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], f[i])
+  end
+end
+return 1
+";
+
+/// The field of an episode hash holding the newest resolve's time.
+const RESOLVED: &str = "resolved";
+/// The prefix of an episode hash's receiver fields.
+const TO: &str = "to:";
 
 /// A token unique to this process and call.
 fn lease_token() -> String {
@@ -183,5 +210,81 @@ impl AlertStore for RedisStore {
             .query_async::<()>(&mut self.conn.clone())
             .await
             .map_err(|e| port_error("record last sent", e))
+    }
+
+    async fn forget_sent(&self, receiver: &str, key: &str, rule: &str) -> Result<(), PortError> {
+        ::redis::cmd("DEL")
+            .arg(keys::last_sent(receiver, rule, key))
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| port_error("forget last sent", e))
+    }
+
+    async fn episode(&self, key: &str, rule: &str) -> Result<Episode, PortError> {
+        let fields: BTreeMap<String, String> = ::redis::cmd("HGETALL")
+            .arg(keys::episode(rule, key))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| port_error("get episode", e))?;
+        let mut episode = Episode::default();
+        for (field, value) in fields {
+            // A field that does not parse is ignored: at worst one receiver misses a resolve.
+            let Ok(at) = value.parse::<i64>() else {
+                continue;
+            };
+            if field == RESOLVED {
+                episode.resolved_at = Some(at);
+            } else if let Some(receiver) = field.strip_prefix(TO) {
+                episode.notified.insert(receiver.to_string(), at);
+            }
+        }
+        Ok(episode)
+    }
+
+    async fn note_trigger(
+        &self,
+        key: &str,
+        rule: &str,
+        receiver: &str,
+        at_ms: i64,
+        ttl: Duration,
+    ) -> Result<(), PortError> {
+        ::redis::Script::new(RAISE)
+            .key(keys::episode(rule, key))
+            .arg(format!("{TO}{receiver}"))
+            .arg(at_ms)
+            .arg(ms(ttl))
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map(|_| ())
+            .map_err(|e| port_error("note trigger", e))
+    }
+
+    async fn note_resolve(
+        &self,
+        key: &str,
+        rule: &str,
+        at_ms: i64,
+        ttl: Duration,
+    ) -> Result<(), PortError> {
+        ::redis::Script::new(RAISE)
+            .key(keys::episode(rule, key))
+            .arg(RESOLVED)
+            .arg(at_ms)
+            .arg(ms(ttl))
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map(|_| ())
+            .map_err(|e| port_error("note resolve", e))
+    }
+
+    async fn close_episode(&self, key: &str, rule: &str, at_ms: i64) -> Result<(), PortError> {
+        ::redis::Script::new(CLOSE)
+            .key(keys::episode(rule, key))
+            .arg(at_ms)
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map(|_| ())
+            .map_err(|e| port_error("close episode", e))
     }
 }

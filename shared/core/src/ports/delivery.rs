@@ -40,6 +40,17 @@ pub struct LastSent {
     pub at_ms: i64,
 }
 
+/// What the store knows of one episode: an alert key and its trigger rule
+/// (`AlertRule::trigger`). Times are the alerts' own, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Episode {
+    /// The newest resolve seen.
+    pub resolved_at: Option<i64>,
+    /// Receivers that got a trigger not yet followed by a delivered resolve, with the newest
+    /// such trigger's time.
+    pub notified: BTreeMap<String, i64>,
+}
+
 pub trait AlertStore: Send + Sync {
     /// Takes the in-progress marker unless the event is completed or held by another.
     fn claim(
@@ -81,6 +92,50 @@ pub trait AlertStore: Send + Sync {
         sent: LastSent,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Forgets what `receiver` was last told about (key, rule): a resolve ends the episode, so
+    /// the next trigger is news.
+    fn forget_sent(
+        &self,
+        receiver: &str,
+        key: &str,
+        rule: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// The episode of (key, trigger rule).
+    fn episode(
+        &self,
+        key: &str,
+        rule: &str,
+    ) -> impl Future<Output = Result<Episode, PortError>> + Send;
+
+    /// Remembers that `receiver` got a trigger of the episode at `at_ms` (the newest time
+    /// wins); the record lives `ttl`.
+    fn note_trigger(
+        &self,
+        key: &str,
+        rule: &str,
+        receiver: &str,
+        at_ms: i64,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Remembers a resolve of the episode at `at_ms` (the newest time wins).
+    fn note_resolve(
+        &self,
+        key: &str,
+        rule: &str,
+        at_ms: i64,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// The resolve at `at_ms` reached everyone: forgets the receivers notified at or before it.
+    fn close_episode(
+        &self,
+        key: &str,
+        rule: &str,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Everything in memory; TTLs are not enforced.
@@ -96,6 +151,7 @@ struct MemoryState {
     done: BTreeSet<String>,
     delivered: BTreeMap<String, BTreeSet<String>>,
     last: BTreeMap<(String, String, String), LastSent>,
+    episodes: BTreeMap<(String, String), Episode>,
 }
 
 impl MemoryAlertStore {
@@ -181,6 +237,64 @@ impl AlertStore for MemoryAlertStore {
                 (receiver.to_string(), key.to_string(), rule.to_string()),
                 sent,
             );
+        })
+    }
+
+    async fn forget_sent(&self, receiver: &str, key: &str, rule: &str) -> Result<(), PortError> {
+        self.with(|s| {
+            s.last
+                .remove(&(receiver.to_string(), key.to_string(), rule.to_string()));
+        })
+    }
+
+    async fn episode(&self, key: &str, rule: &str) -> Result<Episode, PortError> {
+        self.with(|s| {
+            s.episodes
+                .get(&(key.to_string(), rule.to_string()))
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
+    async fn note_trigger(
+        &self,
+        key: &str,
+        rule: &str,
+        receiver: &str,
+        at_ms: i64,
+        _ttl: Duration,
+    ) -> Result<(), PortError> {
+        self.with(|s| {
+            let e = s
+                .episodes
+                .entry((key.to_string(), rule.to_string()))
+                .or_default();
+            let t = e.notified.entry(receiver.to_string()).or_insert(at_ms);
+            *t = (*t).max(at_ms);
+        })
+    }
+
+    async fn note_resolve(
+        &self,
+        key: &str,
+        rule: &str,
+        at_ms: i64,
+        _ttl: Duration,
+    ) -> Result<(), PortError> {
+        self.with(|s| {
+            let e = s
+                .episodes
+                .entry((key.to_string(), rule.to_string()))
+                .or_default();
+            e.resolved_at = Some(e.resolved_at.map_or(at_ms, |r| r.max(at_ms)));
+        })
+    }
+
+    async fn close_episode(&self, key: &str, rule: &str, at_ms: i64) -> Result<(), PortError> {
+        self.with(|s| {
+            if let Some(e) = s.episodes.get_mut(&(key.to_string(), rule.to_string())) {
+                e.notified.retain(|_, t| *t > at_ms);
+            }
         })
     }
 }

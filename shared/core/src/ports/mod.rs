@@ -22,7 +22,7 @@ pub mod state;
 pub mod watch;
 
 pub use alerts::{AlertLedger, AlertSink, Delivery, MemoryAlertLedger, MemoryAlertSink};
-pub use delivery::{AlertStore, Claim, LastSent, Lease, MemoryAlertStore};
+pub use delivery::{AlertStore, Claim, Episode, LastSent, Lease, MemoryAlertStore};
 pub use events::{EventPublisher, MemoryPublisher};
 pub use metrics::MetricsSink;
 pub use queue::{MemoryQueue, Queue};
