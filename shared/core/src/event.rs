@@ -11,57 +11,82 @@ use uuid::Uuid;
 
 mod json;
 
-/// Namespace of every pulse event id (UUID v5).
-pub const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x7a1c_2f4e_8b3d_4c59_a1e0_5d6f_9b2c_3e71);
-
 /// Envelope version.
 pub const ENVELOPE_VERSION: &str = "1.0";
 
-/// A deterministic event id: UUID v5 over the state key, the record time and the rule, so a
-/// retried batch yields the same ids and consumers drop duplicates.
+/// A deterministic event id: a UUID v8 (RFC 9562) holding the 128-bit XXH3 of
+/// `{key}|{time}|{rule}` (state key, record time in unix seconds, rule), so a retried batch
+/// yields the same ids and consumers drop duplicates.
 pub fn event_id(key: &str, record_time: UnixSecs, rule: &str) -> Uuid {
     event_id_of_parts(&[key], record_time, rule)
 }
 
 /// [`event_id`] of the key made by joining `key_parts`, without building it.
 pub fn event_id_of_parts(key_parts: &[&str], record_time: UnixSecs, rule: &str) -> Uuid {
-    use sha1::{Digest, Sha1};
-    // The same bytes as `Uuid::new_v5(&EVENT_ID_NAMESPACE, "{key}|{time}|{rule}")`, hashed
-    // without building the name; `sha1` uses the CPU's SHA extensions where present.
-    let mut digits = itoa::Buffer::new();
-    let mut h = Sha1::new();
-    h.update(EVENT_ID_NAMESPACE.as_bytes());
-    for part in key_parts {
-        h.update(part.as_bytes());
-    }
-    h.update(b"|");
-    h.update(digits.format(record_time).as_bytes());
-    h.update(b"|");
-    h.update(rule.as_bytes());
-    let digest = h.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_sha1_bytes(bytes).into_uuid()
-}
-
-/// The correlation id of every event made from one record: a UUID v8 (RFC 9562) holding the
-/// 128-bit XXH3 of `{pk}|{time}`. Deterministic like the event ids; it names the record and is
-/// not a deduplication key, so it skips the SHA-1 that ids pay (a third of the engine's time on
-/// daily TVL).
-pub fn correlation_id(pk: &str, record_time: UnixSecs) -> Uuid {
     let mut digits = itoa::Buffer::new();
     let time = digits.format(record_time).as_bytes();
-    let mut stack = [0u8; 128];
-    let len = pk.len() + 1 + time.len();
-    let hash = if len <= stack.len() {
-        stack[..pk.len()].copy_from_slice(pk.as_bytes());
-        stack[pk.len()] = b'|';
-        stack[pk.len() + 1..len].copy_from_slice(time);
-        xxhash_rust::xxh3::xxh3_128(&stack[..len])
-    } else {
-        xxhash_rust::xxh3::xxh3_128(&[pk.as_bytes(), b"|", time].concat())
-    };
-    uuid::Builder::from_custom_bytes(hash.to_be_bytes()).into_uuid()
+    let mut name = Name::new();
+    for part in key_parts {
+        name.push(part.as_bytes());
+    }
+    name.push(b"|");
+    name.push(time);
+    name.push(b"|");
+    name.push(rule.as_bytes());
+    name.uuid()
+}
+
+/// The correlation id of every event made from one record: a UUID v8 holding the 128-bit
+/// XXH3 of `{pk}|{time}`. It names the record and is not a deduplication key; its name never
+/// equals an event id's (those end in `|{rule}`, which is not a number).
+pub fn correlation_id(pk: &str, record_time: UnixSecs) -> Uuid {
+    let mut digits = itoa::Buffer::new();
+    let mut name = Name::new();
+    name.push(pk.as_bytes());
+    name.push(b"|");
+    name.push(digits.format(record_time).as_bytes());
+    name.uuid()
+}
+
+/// The name an id is hashed from, built on the stack unless it is long.
+struct Name {
+    stack: [u8; 128],
+    len: usize,
+    heap: Vec<u8>,
+}
+
+impl Name {
+    fn new() -> Self {
+        Name {
+            stack: [0; 128],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        if self.heap.is_empty() && end <= self.stack.len() {
+            self.stack[self.len..end].copy_from_slice(bytes);
+        } else {
+            if self.heap.is_empty() {
+                self.heap.extend_from_slice(&self.stack[..self.len]);
+            }
+            self.heap.extend_from_slice(bytes);
+        }
+        self.len = end;
+    }
+
+    /// The UUID v8 of the 128-bit XXH3 of the name.
+    fn uuid(&self) -> Uuid {
+        let bytes = if self.heap.is_empty() {
+            &self.stack[..self.len]
+        } else {
+            &self.heap[..]
+        };
+        let hash = xxhash_rust::xxh3::xxh3_128(bytes);
+        uuid::Builder::from_custom_bytes(hash.to_be_bytes()).into_uuid()
+    }
 }
 
 /// Where the records behind an event came from.
@@ -521,16 +546,25 @@ pub fn magnitude_tag(change_percent: f64) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// The 128-bit XXH3 of `name`, as a UUID v8.
+    fn v8(name: &str) -> Uuid {
+        let hash = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
+        uuid::Builder::from_custom_bytes(hash.to_be_bytes()).into_uuid()
+    }
+
     #[test]
-    fn event_ids_are_uuid_v5_of_the_name() {
+    fn event_ids_are_uuid_v8_of_the_name() {
+        let long = "k".repeat(200);
         for (key, t, rule) in [
             ("price:coingecko:usd-coin", 1_678_543_259, "price_update"),
             ("tvl:1", -5, "x"),
             ("", 0, ""),
+            (&long[..120], 1_678_543_259, "alert:tvl_drop:resolved"),
+            (&long[..], 7, "tvl_change"),
         ] {
-            let expected =
-                Uuid::new_v5(&EVENT_ID_NAMESPACE, format!("{key}|{t}|{rule}").as_bytes());
-            assert_eq!(event_id(key, t, rule), expected);
+            let id = event_id(key, t, rule);
+            assert_eq!(id, v8(&format!("{key}|{t}|{rule}")));
+            assert_eq!(id.get_version_num(), 8);
         }
     }
 
@@ -542,12 +576,7 @@ mod tests {
         assert_ne!(a, correlation_id("coingecko#usd-coin", 1_678_543_260));
         assert_ne!(a, correlation_id("coingecko#dai", 1_678_543_259));
         for pk in ["x".repeat(126), "x".repeat(127), "y".repeat(2048)] {
-            let whole = format!("{pk}|7");
-            let expected = xxhash_rust::xxh3::xxh3_128(whole.as_bytes());
-            assert_eq!(
-                correlation_id(&pk, 7),
-                uuid::Builder::from_custom_bytes(expected.to_be_bytes()).into_uuid()
-            );
+            assert_eq!(correlation_id(&pk, 7), v8(&format!("{pk}|7")));
         }
     }
 
@@ -566,7 +595,7 @@ mod tests {
             a,
             event_id("price:coingecko:usd-coin", 1_678_543_259, "price_update")
         );
-        assert_eq!(a.get_version_num(), 5);
+        assert_eq!(a.get_version_num(), 8);
         assert_ne!(
             a,
             event_id("price:coingecko:usd-coin", 1_678_543_260, "price_update")
@@ -599,7 +628,7 @@ mod tests {
             source: Source::Scheduled,
             version: ENVELOPE_VERSION.into(),
             metadata: Metadata {
-                correlation_id: EVENT_ID_NAMESPACE,
+                correlation_id: correlation_id("coingecko#dai", 1),
                 confidence: 0.9,
                 processing_time: 0,
                 retry_count: 0,

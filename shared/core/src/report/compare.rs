@@ -1,5 +1,5 @@
 //! What a second config changes: the alerts of two replays of the same input, matched by
-//! event id (a UUID v5 over key, record time and rule, so the same alert under both configs
+//! event id (a UUID v8 of the XXH3 of key, record time and rule, so the same alert under both configs
 //! has the same id). An alert only in the second run *appears*, only in the first
 //! *disappears*; in both with another severity or level, it *changes*.
 

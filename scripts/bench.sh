@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Replay speed guard (issue 14): `pulse replay FILE --out /dev/null --quiet` on the real data
+# sets, timed from outside (process start included), best of N runs, side by side with a plain
+# Python `json.loads` loop over the same file as a yardstick (runs interleaved, so a noisy
+# machine slows both). Prints a Markdown table; not a test, nothing is asserted.
+# Usage: scripts/bench.sh [--runs N] [--engine] [--no-build]
+#   --engine    also run the criterion engine benchmark (about a minute more)
+#   --no-build  use the binary as it is ($PULSE_BIN, default target/release/pulse)
+# On a shared machine read the cpu columns (user + system of the whole process): wall time
+# there measures the other load as much as pulse.
+# Data: $PULSE_DATA_DIR or ../shared/data (see its README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=5 engine=0 build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift ;;
+    --engine) engine=1 ;;
+    --no-build) build=0 ;;
+    *) echo "unknown argument $1 (see the usage at the top of $0)" >&2; exit 2 ;;
+  esac
+  shift
+done
+data="${PULSE_DATA_DIR:-../shared/data}"
+[ -d "$data" ] || { echo "no data directory $data: set PULSE_DATA_DIR" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "python3 is needed for the timing and the yardstick" >&2; exit 1; }
+if [ "$build" = 1 ]; then
+  cargo build --quiet --release -p pulse-cli
+fi
+bin=${PULSE_BIN:-target/release/pulse}
+[ -x "$bin" ] || { echo "$bin missing: run without --no-build" >&2; exit 1; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)," \
+  "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+# The yardstick's interpreter: $PYTHON, else the system one (a pyenv shim adds a second of
+# start-up, and pyenv's own 3.11 build parses JSON ~1.7x slower than Debian's).
+py="${PYTHON:-$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)}"
+python3 - "$bin" "$data" "$runs" "$py" <<'EOF'
+import os, resource, subprocess, sys, time
+binary, data, runs, py = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+sets = [
+    ("chains (daily TVL)", "chains-2018-2023.tvl.ndjson"),
+    ("USDC minutes", "usdc-depeg-2023-03.prices.ndjson"),
+    ("stablecoins (daily)", "stablecoins-2020-2023.prices.ndjson"),
+]
+yardstick = "import json,sys\nfor l in open(sys.argv[1],'rb'):\n    json.loads(l)\n"
+
+def timed(cmd):
+    """Wall and CPU (user + system) seconds of one whole run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+print(f"\nbest of {runs}, whole process (start-up included), events to /dev/null; yardstick {py}\n")
+print("| input | records | pulse wall | M records/s | pulse cpu | M records/cpu-s | python wall | python cpu | python / pulse (wall, cpu) |")
+print("|---|---|---|---|---|---|---|---|---|")
+for name, file in sets:
+    path = os.path.join(data, file)
+    if not os.path.exists(path):
+        print(f"| {name} | missing: {path} | | | | |")
+        continue
+    with open(path, "rb") as f:
+        records = sum(1 for l in f if l.strip())
+    pulse = [binary, "replay", path, "--out", "/dev/null", "--quiet"]
+    python = [py, "-c", yardstick, path]
+    timed(pulse); timed(python)  # warm the page cache and the binaries
+    p, y = [], []
+    for _ in range(runs):
+        p.append(timed(pulse)); y.append(timed(python))
+    bp, by = min(w for w, _ in p), min(w for w, _ in y)
+    cp, cy = min(c for _, c in p), min(c for _, c in y)
+    print(f"| {name} | {records:,} | {bp:.3f} s | {records / bp / 1e6:.2f} | {cp:.3f} s "
+          f"| {records / max(cp, 1e-3) / 1e6:.2f} | {by:.3f} s | {cy:.3f} s "
+          f"| {by / bp:.1f}x, {cy / max(cp, 1e-3):.1f}x |")
+EOF
+if [ "$engine" = 1 ]; then
+  echo
+  echo "criterion, one thread (cargo bench -p pulse-core --bench engine):"
+  cargo bench --quiet -p pulse-core --bench engine 2>/dev/null |
+    awk '/^[a-z_]+\/[a-z_]+/ {name = $1} /thrpt:/ {sub(/.*thrpt: */, ""); print "  " name " " $0}'
+fi
