@@ -15,4 +15,5 @@ mod emulator;
 mod hcl;
 mod iam;
 mod invariants;
+mod data_health;
 mod rehearsal;
