@@ -91,7 +91,8 @@ pub struct TickBudget {
     pub max_records: usize,
     /// Records per commit: the table's watermark advances after each chunk.
     pub chunk_records: usize,
-    /// No chunk starts after this much time (the read included); well under the timeout.
+    /// No chunk but the tick's first starts after this much time (the reads included); well
+    /// under the timeout.
     pub time: Duration,
 }
 
@@ -462,8 +463,13 @@ where
         let mut left = self.budget.max_records;
         let chunk_size = self.budget.chunk_records.max(1);
         for (table, mark) in &marks {
-            if run.started.elapsed() >= self.budget.time || left == 0 {
-                tracing::warn!(table, "tick budget spent before this table; it is read next tick");
+            // The first chunk always runs, however long the reads took: every tick progresses.
+            let late = run.summary.chunks > 0 && run.started.elapsed() >= self.budget.time;
+            if late || left == 0 {
+                tracing::warn!(
+                    table,
+                    "tick budget spent before this table; it is read next tick"
+                );
                 break;
             }
             let since = match mark {
@@ -492,7 +498,7 @@ where
             records.sort_by_cached_key(|r| (r.time, r.state_key()));
             let mut at = 0;
             while at < records.len() {
-                if run.started.elapsed() >= self.budget.time {
+                if run.summary.chunks > 0 && run.started.elapsed() >= self.budget.time {
                     tracing::warn!(table, "tick time budget spent; the rest is read next tick");
                     break;
                 }
@@ -507,7 +513,10 @@ where
                     end += 1;
                 }
                 if end == at {
-                    tracing::warn!(table, "tick record budget spent; the rest is read next tick");
+                    tracing::warn!(
+                        table,
+                        "tick record budget spent; the rest is read next tick"
+                    );
                     break;
                 }
                 let chunk = &records[at..end];
@@ -670,8 +679,15 @@ where
             false,
             total.alerts_quarantined,
         ));
-        self.emit_metrics(&tally, Trigger::Stream, started.elapsed(), newest, now, extra)
-            .await;
+        self.emit_metrics(
+            &tally,
+            Trigger::Stream,
+            started.elapsed(),
+            newest,
+            now,
+            extra,
+        )
+        .await;
         tracing::info!(
             records = raw.len(),
             removes_ignored = shape.removes,
@@ -830,7 +846,12 @@ mod tests {
         assert_eq!(d.alerts.sent.lock().unwrap().len(), 1);
         assert_eq!(d.publisher.published.lock().unwrap().len(), summary.events);
         assert_eq!(
-            d.store.watermarks.lock().unwrap().get(MEMORY_TABLE).copied(),
+            d.store
+                .watermarks
+                .lock()
+                .unwrap()
+                .get(MEMORY_TABLE)
+                .copied(),
             Some(t1)
         );
 

@@ -169,23 +169,15 @@ impl Settings {
                 let d = TickBudget::default();
                 let size = |n: i64| usize::try_from(n).unwrap_or(usize::MAX);
                 TickBudget {
-                    max_records: size(number(
-                        env::TICK_MAX_RECORDS,
-                        d.max_records as i64,
-                        1,
-                    )?),
+                    max_records: size(number(env::TICK_MAX_RECORDS, d.max_records as i64, 1)?),
                     chunk_records: size(number(
                         env::TICK_CHUNK_RECORDS,
                         d.chunk_records as i64,
                         1,
                     )?),
                     time: std::time::Duration::from_secs(
-                        u64::try_from(number(
-                            env::TICK_BUDGET_SECS,
-                            d.time.as_secs() as i64,
-                            1,
-                        )?)
-                        .unwrap_or(1),
+                        u64::try_from(number(env::TICK_BUDGET_SECS, d.time.as_secs() as i64, 1)?)
+                            .unwrap_or(1),
                     ),
                 }
             },

@@ -86,14 +86,14 @@ locals {
   # The three functions. `package` is the folder of the zip under artifacts_dir; `in_vpc`
   # says whether the function needs Redis (hence the VPC): dlq-redrive only calls SQS.
   functions = {
+    # The detector is unreserved (-1): a cap would be shared by the schedule and every stream
+    # shard, and stream batches would be throttled behind ticks. Ticks never overlap through
+    # the Redis lease (detector:lease, fenced commits), not through concurrency.
     detector = {
       package                        = "detector"
       description                    = "pulse detector: DynamoDB changes to events (schedule and stream)"
       memory_size                    = var.detector_memory_size
       timeout                        = var.detector_timeout
-      # Unreserved: a cap would be shared by the schedule and every stream shard, and stream
-      # batches would be throttled behind ticks. Ticks never overlap through the Redis lease
-      # (detector:lease, fenced commits), not through concurrency.
       reserved_concurrent_executions = -1
       environment                    = local.detector_environment
       policy_statements              = local.detector_statements

@@ -68,6 +68,10 @@ impl<T: AlertLedger + Sync> AlertLedger for Timed<T> {
         self.time("redis: ledger write", self.inner.mark_sent(ids))
             .await
     }
+    async fn quarantine(&self, alert: &SqsAlertBody, reason: &str) -> Result<(), PortError> {
+        self.time("redis: quarantine", self.inner.quarantine(alert, reason))
+            .await
+    }
 }
 
 impl<T: AlertSink + Sync> AlertSink for Timed<T> {

@@ -165,7 +165,9 @@ async fn redis_round_trips_per_tick_are_constant() {
     // states, EVALSHA publish, MGET sent markers, SET markers pipeline, WATCH + GET lease,
     // MULTI/EXEC commit; EVAL release: 12 round trips, for 10 records as for 200.
     assert_eq!(per_tick, vec![12, 12], "round trips per tick");
-    for name in ["get", "mget", "multi", "exec"] {
+    // (`get` is left out: the first tick that finds SPEC's watermark seeds a table's own
+    // watermark from it, one GET more, once.)
+    for name in ["mget", "multi", "exec"] {
         assert_eq!(
             commands[0].get(name),
             commands[1].get(name),

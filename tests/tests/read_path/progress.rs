@@ -176,7 +176,11 @@ async fn the_single_watermark_migrates_to_one_per_table() {
     let late = tvl_items(1, t0 + 600);
     stack.put(EVENTS_TABLE, &late).await;
     let next = detector.tick().await.unwrap();
-    assert_eq!(next.watermarks.get(EVENTS_TABLE), Some(&(t0 + 660)), "{next:?}");
+    assert_eq!(
+        next.watermarks.get(EVENTS_TABLE),
+        Some(&(t0 + 660)),
+        "{next:?}"
+    );
 }
 
 /// Figures for BENCHMARKS.md (`--run-ignored only`): a backlog of `PULSE_FIGURES_BACKLOG`
@@ -196,7 +200,8 @@ async fn backlog_drain_figures() {
         let t0 = now() - 60 * minutes as i64 - 60;
         let items: Vec<Value> = (0..tokens)
             .flat_map(|i| {
-                (0..minutes).map(move |j| price_item(i, t0 + 60 * j as i64, 1.0 + (j % 7) as f64 * 1e-3))
+                (0..minutes)
+                    .map(move |j| price_item(i, t0 + 60 * j as i64, 1.0 + (j % 7) as f64 * 1e-3))
             })
             .collect();
         stack.put(COINS_TABLE, &items).await;

@@ -39,20 +39,20 @@ async fn redis_flushed_between_ticks_is_a_reported_reset_without_false_alerts() 
 
     let mut c = stack.redis_client().await;
     let () = redis::cmd("FLUSHALL").query_async(&mut c).await.unwrap();
-    // New values, doubled: compared with nothing (the state is gone) they are first sightings.
-    let mut doubled = steady(5, 10..12, t);
-    for item in &mut doubled {
-        item["price"] = serde_json::json!(2.0);
-    }
-    stack.put(COINS_TABLE, &doubled).await;
+    // New steady values: with the state gone they meet no baseline, and a missing baseline is
+    // a first sighting (never 0, which would read as +100 % or more).
+    stack.put(COINS_TABLE, &steady(5, 10..12, t)).await;
 
     let second = d.tick().await.unwrap();
     assert!(second.state_reset, "{second:?}");
     assert_eq!(metrics.total("StateResets"), 1.0);
+    // Resumes the coins table from the remembered watermark, not the lookback: the overlap
+    // (minutes 20..=25 before now) and the new minutes 10 and 11, for 5 tokens.
+    assert_eq!(watermark, t - 60 * 20);
     assert_eq!(
-        second.since,
-        watermark - d.scan_overlap_secs,
-        "resumes from the remembered watermark, not the lookback: {second:?}"
+        second.records,
+        5 * (6 + 2),
+        "read from the remembered watermark: {second:?}"
     );
     assert_eq!(second.alerts_sent, 0, "no false alerts: {second:?}");
     assert!(

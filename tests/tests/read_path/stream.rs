@@ -147,7 +147,11 @@ async fn schedule_first_then_stream_applies_only_what_is_newer() {
         1.0,
         "only the newer record is applied"
     );
-    assert_eq!(metrics.total("RecordsStale"), 2.0, "the two the schedule ran");
+    assert_eq!(
+        metrics.total("RecordsStale"),
+        2.0,
+        "the two the schedule ran"
+    );
     assert!(
         stack.drain_alerts().await.is_empty(),
         "the alert is not sent again"

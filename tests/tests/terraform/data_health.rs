@@ -82,10 +82,14 @@ fn data_health_alarms_exist_and_read_metrics_the_code_emits() {
     let mut checked = 0;
     for (name, metrics) in wanted {
         let start = main
-            .find(&format!("resource \"aws_cloudwatch_metric_alarm\" \"{name}\""))
+            .find(&format!(
+                "resource \"aws_cloudwatch_metric_alarm\" \"{name}\""
+            ))
             .unwrap_or_else(|| panic!("no alarm {name} in modules/alarms"));
         let block = &main[start..];
-        let end = block[1..].find("\nresource ").map_or(block.len(), |e| e + 1);
+        let end = block[1..]
+            .find("\nresource ")
+            .map_or(block.len(), |e| e + 1);
         let block = &block[..end];
         let words = metric_words(block);
         for m in *metrics {

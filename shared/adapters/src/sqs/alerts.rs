@@ -209,11 +209,8 @@ impl AlertSink for SqsAlerts {
                             else {
                                 continue;
                             };
-                            let reason = format!(
-                                "{} {}",
-                                failed.code,
-                                failed.message.unwrap_or_default()
-                            );
+                            let reason =
+                                format!("{} {}", failed.code, failed.message.unwrap_or_default());
                             let why = format!("{}: {reason}", e.id);
                             if failed.sender_fault {
                                 // SQS refuses this message as it is: sending it again
