@@ -31,6 +31,7 @@ impl Stack {
             metrics_mode: MetricsMode::Emf,
             scan_overlap_secs: 300,
             initial_lookback_secs: 3600,
+            budget: detector::handler::TickBudget::default(),
         }
     }
 

@@ -13,3 +13,9 @@ mod stream;
 
 #[path = "read_path/lease.rs"]
 mod lease;
+
+#[path = "read_path/progress.rs"]
+mod progress;
+
+#[path = "read_path/reset.rs"]
+mod reset;

@@ -1,8 +1,10 @@
 //! The detector's two triggers over one engine and one set of ports:
 //!
-//! - a scheduled tick (EventBridge): read the records written since the watermark (minus an
-//!   overlap for late writes) from DynamoDB, run them as one batch, commit the new watermark
-//!   with the state;
+//! - a scheduled tick (EventBridge): per table, read the records written since the table's
+//!   watermark (minus an overlap for late writes), run them in SK order in chunks, each
+//!   committed with the table's new watermark, within a budget of records and time
+//!   ([`TickBudget`]): a backlog drains over several ticks, each resuming where the last
+//!   stopped;
 //! - a DynamoDB Streams batch (`Records`): parse each `NewImage`, run the records in chunks,
 //!   and report the chunk that failed and everything after it as `batchItemFailures`, so
 //!   Lambda retries from there and the committed chunks are not redone.
@@ -20,17 +22,21 @@ use pulse_adapters::redis::{RedisPorts, RedisSettings};
 use pulse_adapters::sqs::SqsAlerts;
 use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::event::Source;
-use pulse_core::metrics::{Datum, invocation_metrics, read_metrics, stream_metrics};
+use pulse_core::metrics::{
+    Datum, invocation_metrics, outcome_metrics, read_metrics, stream_metrics, tick_metrics,
+};
 use pulse_core::parse::stream_record;
 use pulse_core::pipeline::{BatchReport, Ports, run_checkpointed};
 use pulse_core::ports::{
-    AlertLedger, AlertSink, CheckpointStore, EventPublisher, MetricsSink, PortError, RecordSource,
+    AlertLedger, AlertSink, CheckpointStore, EventPublisher, MetricsSink, PortError, ReadCost,
+    RecordSource, StateCheck,
 };
 use pulse_core::record::{Record, UnixSecs};
 use pulse_core::tally::Tally;
 use pulse_core::{Config, Context, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Records per stream chunk (SPEC: batches of 100).
@@ -77,6 +83,29 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
+/// How much one scheduled tick does before it leaves the rest to the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TickBudget {
+    /// New records (past their table's watermark) processed per tick, all tables together.
+    /// Records re-read in the overlap before the watermark do not count.
+    pub max_records: usize,
+    /// Records per commit: the table's watermark advances after each chunk.
+    pub chunk_records: usize,
+    /// No chunk but the tick's first starts after this much time (the reads included); well
+    /// under the timeout.
+    pub time: Duration,
+}
+
+impl Default for TickBudget {
+    fn default() -> Self {
+        TickBudget {
+            max_records: 20_000,
+            chunk_records: 1_000,
+            time: Duration::from_secs(40),
+        }
+    }
+}
+
 /// What a scheduled tick did, and what its read cost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -84,6 +113,10 @@ pub struct TickSummary {
     /// Another tick held the lease: this one read and wrote nothing.
     #[serde(default)]
     pub overlapped: bool,
+    /// Redis lost the detector's state since it was last seen (see docs/detector.md).
+    #[serde(default)]
+    pub state_reset: bool,
+    /// The earliest `since` of the tables read.
     pub since: UnixSecs,
     pub items: usize,
     pub records: usize,
@@ -91,8 +124,20 @@ pub struct TickSummary {
     pub events: usize,
     pub alerts_sent: usize,
     pub alerts_already_sent: usize,
-    /// The watermark committed (the newest record time), if any record was read.
+    /// Alerts SQS refused for good, quarantined (`detector:quarantine`).
+    #[serde(default)]
+    pub alerts_quarantined: usize,
+    /// Chunks committed.
+    #[serde(default)]
+    pub chunks: usize,
+    /// Records read but left for the next tick (budget spent).
+    #[serde(default)]
+    pub deferred: usize,
+    /// The newest watermark committed (a record time), if any record was run.
     pub watermark: Option<UnixSecs>,
+    /// The watermark committed per table.
+    #[serde(default)]
+    pub watermarks: BTreeMap<String, UnixSecs>,
     pub dynamodb_pages: u64,
     /// Items DynamoDB examined (and bills): the sum of `ScannedCount`.
     pub items_examined: u64,
@@ -169,6 +214,7 @@ pub struct Detector<R, S, P, A, L, M> {
     pub metrics: M,
     pub scan_overlap_secs: i64,
     pub initial_lookback_secs: i64,
+    pub budget: TickBudget,
     pub clock: fn() -> UnixSecs,
 }
 
@@ -233,6 +279,7 @@ pub async fn build(
         metrics,
         scan_overlap_secs: settings.scan_overlap_secs,
         initial_lookback_secs: settings.initial_lookback_secs,
+        budget: settings.budget,
         clock: system_now,
     })
 }
@@ -259,7 +306,24 @@ where
                     .map_err(|e| PortError::permanent("serialise summary").with_source(e))
             }
             Some(Trigger::Stream) => {
-                let response = self.stream(payload).await?;
+                let started = Instant::now();
+                let response = match self.stream(payload).await {
+                    Ok(r) => r,
+                    Err(error) => {
+                        // A failed batch still reports: the alarms count failures.
+                        let now = (self.clock)();
+                        self.emit_metrics(
+                            &Tally::default(),
+                            Trigger::Stream,
+                            started.elapsed(),
+                            None,
+                            now,
+                            outcome_metrics(Trigger::Stream.as_str(), true, 0),
+                        )
+                        .await;
+                        return Err(error);
+                    }
+                };
                 serde_json::to_value(response)
                     .map_err(|e| PortError::permanent("serialise response").with_source(e))
             }
@@ -294,89 +358,61 @@ where
                 ..TickSummary::default()
             });
         };
-        let result = self.tick_leased().await;
+        let now = (self.clock)();
+        let mut run = TickRun {
+            started: Instant::now(),
+            now,
+            summary: TickSummary::default(),
+            tally: Tally::default(),
+            cost: ReadCost::default(),
+            newest: None,
+            wait: Duration::ZERO,
+        };
+        let result = self.tick_leased(&mut run).await;
         if let Err(error) = self.store.release(token).await {
             // The lease expires on its own; the tick's outcome stands.
             tracing::error!(error = %error, "lease not released");
         }
-        result
-    }
-
-    async fn tick_leased(&self) -> Result<TickSummary, PortError> {
-        let started = Instant::now();
-        let now = (self.clock)();
-        let watermark = self.store.watermark().await?;
-        let since = match watermark {
-            Some(w) => w - self.scan_overlap_secs,
-            None => now - self.initial_lookback_secs,
-        };
-        let limits = &self.engine.config().validation;
-        let read = self.source.read_since(since, now, limits).await?;
-        let mut tally = Tally::default();
-        let items = read.items.len();
-        let records: Vec<Record> = read
-            .items
-            .into_iter()
-            .filter_map(|item| match item {
-                Ok(record) => Some(record),
-                Err(rejection) => {
-                    tracing::info!(reason = rejection.reason.as_str(), field = ?rejection.field, "record rejected");
-                    tally.reject(rejection.reason);
-                    None
-                }
-            })
-            .collect();
-        let newest = records.iter().map(|r| r.time).max();
-        // A record stamped in the future must not push the watermark past now.
-        let new_watermark = newest.map(|t| t.min(now));
-        let ctx = Context {
-            source: Source::Scheduled,
-            now: Some(now),
-        };
-        let report = run_checkpointed(
-            &self.engine,
-            &records,
-            &ctx,
-            &self.ports(),
-            new_watermark,
-            now,
-            &mut tally,
-        )
-        .await?;
-        let total = started.elapsed();
-        let cost = read.cost;
+        // What the tick did, also when it failed part way (its committed chunks stand).
+        let total = run.started.elapsed();
+        let mut extra = read_metrics(&run.cost);
+        extra.extend(tick_metrics(run.summary.deferred, run.summary.state_reset));
+        extra.extend(outcome_metrics(
+            Trigger::Scheduled.as_str(),
+            result.is_err(),
+            run.summary.alerts_quarantined,
+        ));
         self.emit_metrics(
-            &tally,
+            &run.tally,
             Trigger::Scheduled,
             total,
-            newest,
+            run.newest,
             now,
-            read_metrics(&cost),
+            extra,
         )
         .await;
-        let summary = TickSummary {
-            overlapped: false,
-            since,
-            items,
-            records: records.len(),
-            rejected: tally.rejected_total(),
-            events: report.events,
-            alerts_sent: report.alerts_sent,
-            alerts_already_sent: report.alerts_already_sent,
-            watermark: new_watermark,
-            dynamodb_pages: read.pages,
-            items_examined: cost.examined,
-            read_units: cost.read_units,
-            discovery_examined: cost.discovery_examined,
-            keys_queried: cost.keys_queried,
-            keys_discovered: cost.keys_discovered,
-            dynamodb_ms: millis(read.wait),
-            total_ms: millis(total),
-        };
+        let cost = run.cost;
+        let mut summary = run.summary;
+        summary.rejected = run.tally.rejected_total();
+        summary.items_examined = cost.examined;
+        summary.read_units = cost.read_units;
+        summary.discovery_examined = cost.discovery_examined;
+        summary.keys_queried = cost.keys_queried;
+        summary.keys_discovered = cost.keys_discovered;
+        summary.dynamodb_ms = millis(run.wait);
+        summary.total_ms = millis(total);
+        if let Err(error) = result {
+            tracing::error!(error = %error, retryable = error.retryable, chunks = summary.chunks, summary = ?summary, "tick failed; its committed chunks stand, the rest is redone next tick");
+            return Err(error);
+        }
         tracing::info!(
             records = summary.records,
             events = summary.events,
             alerts_sent = summary.alerts_sent,
+            alerts_quarantined = summary.alerts_quarantined,
+            chunks = summary.chunks,
+            deferred = summary.deferred,
+            state_reset = summary.state_reset,
             items_examined = summary.items_examined,
             read_units = summary.read_units,
             discovery_examined = summary.discovery_examined,
@@ -386,6 +422,138 @@ where
             "tick done"
         );
         Ok(summary)
+    }
+
+    async fn tick_leased(&self, run: &mut TickRun) -> Result<(), PortError> {
+        let now = run.now;
+        let tables = self.source.tables();
+        let remembered = match self.store.check_state(&tables).await? {
+            StateCheck::Lost { remembered } => {
+                tracing::error!(
+                    ?remembered,
+                    "detector state lost: the epoch marker detector:epoch is gone although state was seen. Every key restarts from no baseline (first sightings, no alerts) and its windows refill; the tick resumes from the watermarks this instance remembers. See docs/detector.md, 'State resets'"
+                );
+                run.summary.state_reset = true;
+                remembered
+            }
+            StateCheck::Fresh => {
+                tracing::info!(
+                    "no detector state in Redis: a first run (or a loss before this instance started)"
+                );
+                HashMap::new()
+            }
+            StateCheck::Intact => HashMap::new(),
+        };
+        let mut marks = Vec::with_capacity(tables.len());
+        for table in tables {
+            let mark = match self.store.watermark(&table).await? {
+                Some(w) => Some(w),
+                None => remembered.get(&table).copied(),
+            };
+            marks.push((table, mark));
+        }
+        // The table furthest behind first.
+        marks.sort_by_key(|(_, mark)| mark.unwrap_or(UnixSecs::MIN));
+        run.summary.since = UnixSecs::MAX;
+        let limits = &self.engine.config().validation;
+        let ctx = Context {
+            source: Source::Scheduled,
+            now: Some(now),
+        };
+        let mut left = self.budget.max_records;
+        let chunk_size = self.budget.chunk_records.max(1);
+        for (table, mark) in &marks {
+            // The first chunk always runs, however long the reads took: every tick progresses.
+            let late = run.summary.chunks > 0 && run.started.elapsed() >= self.budget.time;
+            if late || left == 0 {
+                tracing::warn!(
+                    table,
+                    "tick budget spent before this table; it is read next tick"
+                );
+                break;
+            }
+            let since = match mark {
+                Some(w) => w - self.scan_overlap_secs,
+                None => now - self.initial_lookback_secs,
+            };
+            run.summary.since = run.summary.since.min(since);
+            let read = self.source.read_since(table, since, now, limits).await?;
+            run.summary.items += read.items.len();
+            run.summary.dynamodb_pages += read.pages;
+            run.wait += read.wait;
+            add_cost(&mut run.cost, &read.cost);
+            let mut records: Vec<Record> = read
+                .items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Ok(record) => Some(record),
+                    Err(rejection) => {
+                        tracing::info!(table, reason = rejection.reason.as_str(), field = ?rejection.field, "record rejected");
+                        run.tally.reject(rejection.reason);
+                        None
+                    }
+                })
+                .collect();
+            // SK order: a chunk's watermark never passes a record that was not run.
+            records.sort_by_cached_key(|r| (r.time, r.state_key()));
+            let mut at = 0;
+            while at < records.len() {
+                if run.summary.chunks > 0 && run.started.elapsed() >= self.budget.time {
+                    tracing::warn!(table, "tick time budget spent; the rest is read next tick");
+                    break;
+                }
+                let (mut end, mut new) = (at, 0);
+                while end < records.len() && end - at < chunk_size {
+                    if mark.is_none_or(|w| records[end].time > w) {
+                        if new == left {
+                            break;
+                        }
+                        new += 1;
+                    }
+                    end += 1;
+                }
+                if end == at {
+                    tracing::warn!(
+                        table,
+                        "tick record budget spent; the rest is read next tick"
+                    );
+                    break;
+                }
+                let chunk = &records[at..end];
+                let newest = chunk.iter().map(|r| r.time).max();
+                // A record stamped in the future must not push the watermark past now.
+                let watermark = newest.map(|t| t.min(now));
+                let report = run_checkpointed(
+                    &self.engine,
+                    chunk,
+                    &ctx,
+                    &self.ports(),
+                    watermark.map(|w| (table.as_str(), w)),
+                    now,
+                    &mut run.tally,
+                )
+                .await?;
+                left -= new;
+                at = end;
+                let summary = &mut run.summary;
+                summary.chunks += 1;
+                summary.records += chunk.len();
+                summary.events += report.events;
+                summary.alerts_sent += report.alerts_sent;
+                summary.alerts_already_sent += report.alerts_already_sent;
+                summary.alerts_quarantined += report.alerts_quarantined;
+                run.newest = run.newest.max(newest);
+                if let Some(w) = watermark {
+                    summary.watermark = summary.watermark.max(Some(w));
+                    summary.watermarks.insert(table.clone(), w);
+                }
+            }
+            run.summary.deferred += records.len() - at;
+        }
+        if run.summary.since == UnixSecs::MAX {
+            run.summary.since = 0;
+        }
+        Ok(())
     }
 
     /// A DynamoDB Streams batch.
@@ -484,6 +652,7 @@ where
                     total.events += report.events;
                     total.alerts_sent += report.alerts_sent;
                     total.alerts_already_sent += report.alerts_already_sent;
+                    total.alerts_quarantined += report.alerts_quarantined;
                     newest = newest.max(records.iter().map(|r| r.time).max());
                     merge(&mut tally, &chunk_tally);
                 }
@@ -504,13 +673,19 @@ where
                 }
             }
         }
+        let mut extra = stream_metrics(shape.removes, shape.without_image);
+        extra.extend(outcome_metrics(
+            Trigger::Stream.as_str(),
+            false,
+            total.alerts_quarantined,
+        ));
         self.emit_metrics(
             &tally,
             Trigger::Stream,
             started.elapsed(),
             newest,
             now,
-            stream_metrics(shape.removes, shape.without_image),
+            extra,
         )
         .await;
         tracing::info!(
@@ -519,6 +694,7 @@ where
             without_image = shape.without_image,
             events = total.events,
             alerts_sent = total.alerts_sent,
+            alerts_quarantined = total.alerts_quarantined,
             failures = response.batch_item_failures.len(),
             "stream batch done"
         );
@@ -549,6 +725,26 @@ where
             tracing::error!(error = %error, "metrics not emitted");
         }
     }
+}
+
+/// A scheduled tick in progress: what it did so far, reported also when it fails.
+#[derive(Debug)]
+struct TickRun {
+    started: Instant,
+    now: UnixSecs,
+    summary: TickSummary,
+    tally: Tally,
+    cost: ReadCost,
+    newest: Option<UnixSecs>,
+    wait: Duration,
+}
+
+fn add_cost(into: &mut ReadCost, from: &ReadCost) {
+    into.examined += from.examined;
+    into.read_units += from.read_units;
+    into.discovery_examined += from.discovery_examined;
+    into.keys_queried += from.keys_queried;
+    into.keys_discovered += from.keys_discovered;
 }
 
 /// Stream records that carry no new value: REMOVEs, and INSERT/MODIFY without a NewImage.
@@ -583,7 +779,7 @@ mod tests {
 
     use pulse_core::parse::plain_item;
     use pulse_core::ports::{
-        MemoryAlertLedger, MemoryAlertSink, MemoryCheckpointStore, MemoryPublisher,
+        MEMORY_TABLE, MemoryAlertLedger, MemoryAlertSink, MemoryCheckpointStore, MemoryPublisher,
         MemoryRecordSource,
     };
 
@@ -614,6 +810,7 @@ mod tests {
             metrics: Metrics::Off,
             scan_overlap_secs: 300,
             initial_lookback_secs: 3600,
+            budget: TickBudget::default(),
             clock: || NOW,
         }
     }
@@ -648,7 +845,15 @@ mod tests {
         assert_eq!(summary.watermark, Some(t1));
         assert_eq!(d.alerts.sent.lock().unwrap().len(), 1);
         assert_eq!(d.publisher.published.lock().unwrap().len(), summary.events);
-        assert_eq!(*d.store.watermark.lock().unwrap(), Some(t1));
+        assert_eq!(
+            d.store
+                .watermarks
+                .lock()
+                .unwrap()
+                .get(MEMORY_TABLE)
+                .copied(),
+            Some(t1)
+        );
 
         // The next tick re-reads the overlap before the watermark: stale, nothing new.
         let again = d.tick().await.unwrap();

@@ -1,6 +1,7 @@
 //! The detector's settings, from the environment variables named in [`pulse_core::env`]. Read
 //! once at cold start; a missing or bad variable is an error that names it.
 
+use crate::handler::TickBudget;
 use pulse_adapters::dynamodb::{KeysMode, ReadMode};
 use pulse_core::env;
 use std::path::PathBuf;
@@ -41,6 +42,7 @@ pub struct Settings {
     pub metrics_mode: MetricsMode,
     pub scan_overlap_secs: i64,
     pub initial_lookback_secs: i64,
+    pub budget: TickBudget,
 }
 
 fn help_of(name: &str) -> &'static str {
@@ -163,6 +165,22 @@ impl Settings {
             metrics_mode,
             scan_overlap_secs: number(env::SCAN_OVERLAP_SECS, 300, 0)?,
             initial_lookback_secs: number(env::INITIAL_LOOKBACK_SECS, 3600, 0)?,
+            budget: {
+                let d = TickBudget::default();
+                let size = |n: i64| usize::try_from(n).unwrap_or(usize::MAX);
+                TickBudget {
+                    max_records: size(number(env::TICK_MAX_RECORDS, d.max_records as i64, 1)?),
+                    chunk_records: size(number(
+                        env::TICK_CHUNK_RECORDS,
+                        d.chunk_records as i64,
+                        1,
+                    )?),
+                    time: std::time::Duration::from_secs(
+                        u64::try_from(number(env::TICK_BUDGET_SECS, d.time.as_secs() as i64, 1)?)
+                            .unwrap_or(1),
+                    ),
+                }
+            },
         })
     }
 }

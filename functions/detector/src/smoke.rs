@@ -31,10 +31,14 @@ pub async fn run(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<Val
     }
     if token_ok {
         let watermark = match RedisPorts::connect(&redis).await {
-            Ok(ports) => ports.watermark().await.map(|_| ()),
+            // Read only (MGET of the epoch and the table watermarks).
+            Ok(ports) => ports
+                .check_state(&[settings.events_table.clone(), settings.coins_table.clone()])
+                .await
+                .map(|_| ()),
             Err(e) => Err(e),
         };
-        report.record("redis (connect, read the watermark)", &watermark);
+        report.record("redis (connect, read the watermarks)", &watermark);
     }
 
     let source = DynamoSource::new(

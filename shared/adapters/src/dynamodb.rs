@@ -471,54 +471,42 @@ impl<W: WatchRegistry + Sync> DynamoSource<W> {
 }
 
 impl<W: WatchRegistry + Sync> RecordSource for DynamoSource<W> {
-    /// Every item with `SK >= since` (written at or after `since`), up to `now`.
+    fn tables(&self) -> Vec<String> {
+        self.tables.clone()
+    }
+
+    /// Every item of `table` with `SK >= since` (written at or after `since`), up to `now`.
     async fn read_since(
         &self,
+        table: &str,
         since: UnixSecs,
         now: UnixSecs,
         limits: &ValidationConfig,
     ) -> Result<Read, PortError> {
         let started = Instant::now();
         let mut cost = ReadCost::default();
-        let mut all: Vec<Pages> = Vec::new();
-        match &self.mode {
-            ReadMode::Keys(mode) => {
-                for table in &self.tables {
-                    all.push(self.read_keys(table, mode, since, now, &mut cost).await?);
-                }
-            }
+        let all: Vec<Pages> = match &self.mode {
+            ReadMode::Keys(mode) => vec![self.read_keys(table, mode, since, now, &mut cost).await?],
             ReadMode::Scan { segments } => {
                 let segments = (*segments).max(1);
-                let jobs: Vec<(String, i32)> = self
-                    .tables
-                    .iter()
-                    .flat_map(|t| (0..segments).map(move |s| (t.clone(), s)))
-                    .collect();
-                all = stream::iter(jobs)
-                    .map(|(table, segment)| async move {
-                        self.scan_segment(&table, segment, segments, since).await
+                stream::iter(0..segments)
+                    .map(|segment| async move {
+                        self.scan_segment(table, segment, segments, since).await
                     })
                     .buffer_unordered(usize::try_from(segments).unwrap_or(1).max(1))
                     .try_collect()
-                    .await?;
+                    .await?
             }
             ReadMode::TimeBucketIndex { index } => {
                 let first = since.max(0) / TIME_BUCKET_SECS;
                 let last = now.max(since) / TIME_BUCKET_SECS;
-                let jobs: Vec<(String, i64)> = self
-                    .tables
-                    .iter()
-                    .flat_map(|t| (first..=last).map(move |b| (t.clone(), b)))
-                    .collect();
-                all = stream::iter(jobs)
-                    .map(|(table, bucket)| async move {
-                        self.query_bucket(&table, index, bucket, since).await
-                    })
+                stream::iter(first..=last)
+                    .map(|bucket| async move { self.query_bucket(table, index, bucket, since).await })
                     .buffer_unordered(QUERY_CONCURRENCY)
                     .try_collect()
-                    .await?;
+                    .await?
             }
-        }
+        };
         let mut read = Read {
             wait: started.elapsed(),
             ..Read::default()

@@ -46,6 +46,9 @@ pub const MAX_REDRIVE_COUNT: &str = "PULSE_MAX_REDRIVE_COUNT";
 pub const SCAN_OVERLAP_SECS: &str = "PULSE_SCAN_OVERLAP_SECS";
 pub const INITIAL_LOOKBACK_SECS: &str = "PULSE_INITIAL_LOOKBACK_SECS";
 pub const DLQ_RETENTION_SECS: &str = "PULSE_DLQ_RETENTION_SECS";
+pub const TICK_MAX_RECORDS: &str = "PULSE_TICK_MAX_RECORDS";
+pub const TICK_CHUNK_RECORDS: &str = "PULSE_TICK_CHUNK_RECORDS";
+pub const TICK_BUDGET_SECS: &str = "PULSE_TICK_BUDGET_SECS";
 
 /// Default CloudWatch namespace for every pulse metric.
 pub const DEFAULT_METRICS_NAMESPACE: &str = "Pulse";
@@ -109,6 +112,18 @@ pub const DETECTOR: &[EnvVar] = &[
     optional(
         INITIAL_LOOKBACK_SECS,
         "seconds read back on the first tick, with no watermark yet (default 3600)",
+    ),
+    optional(
+        TICK_MAX_RECORDS,
+        "new records a scheduled tick processes at most, all tables together; the rest waits for the next tick (default 20000)",
+    ),
+    optional(
+        TICK_CHUNK_RECORDS,
+        "records per commit of a scheduled tick: the table's watermark advances after each (default 1000)",
+    ),
+    optional(
+        TICK_BUDGET_SECS,
+        "seconds after which a scheduled tick starts no further chunk; keep well under the function timeout (default 40)",
     ),
 ];
 

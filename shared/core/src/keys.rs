@@ -77,8 +77,17 @@ pub const SENT_TTL_SECS: u64 = 24 * 3600;
 /// Approximate length of each replay stream (`stream:events:prices`, ...).
 pub const STREAM_MAXLEN: usize = 10_000;
 
-/// The scheduled trigger's watermark: the newest record time (unix seconds) committed.
+/// SPEC's watermark: the newest record time (unix seconds) committed for any table. The tick
+/// reads the per-table watermarks ([`table_watermark`]); this one seeds them once (migration
+/// from the single watermark) and is kept raised for readers of SPEC's key.
 pub const WATERMARK: &str = "events:last_processed_timestamp";
+/// Written with the state (SET NX, no TTL): its absence while state was seen means the state
+/// was lost.
+pub const EPOCH: &str = "detector:epoch";
+/// Alerts the queue refused for good, kept for an operator (a capped stream).
+pub const QUARANTINE: &str = "detector:quarantine";
+/// Approximate length of [`QUARANTINE`].
+pub const QUARANTINE_MAXLEN: usize = 10_000;
 /// The scheduled tick's lease (one writer at a time).
 pub const LEASE: &str = "detector:lease";
 /// The fencing token counter.
@@ -103,7 +112,28 @@ pub const KEYS: &[KeySpec] = &[
         owner: Owner::Detector,
         kind: KeyType::String,
         ttl: "none",
-        what: "the scheduled tick's watermark (unix seconds), only ever raised",
+        what: "SPEC's watermark: the newest record time (unix seconds) committed for any table; seeds the per-table watermarks once",
+    },
+    KeySpec {
+        pattern: "detector:watermark:{table}",
+        owner: Owner::Detector,
+        kind: KeyType::String,
+        ttl: "none",
+        what: "the scheduled tick's watermark of one table (unix seconds), only ever raised",
+    },
+    KeySpec {
+        pattern: "detector:epoch",
+        owner: Owner::Detector,
+        kind: KeyType::String,
+        ttl: "none",
+        what: "when the state was first written (unix seconds); its absence after state was seen is a state reset",
+    },
+    KeySpec {
+        pattern: "detector:quarantine",
+        owner: Owner::Detector,
+        kind: KeyType::Stream,
+        ttl: "none (capped at about 10,000 entries)",
+        what: "alerts SQS refused for good: eventId, key, reason, the SQS body",
     },
     KeySpec {
         pattern: "price:{tokenChain}:{tokenAddress}",
@@ -299,6 +329,11 @@ pub fn stream(general_channel: &str) -> String {
 /// `detector:alert-sent:{eventId}`.
 pub fn alert_sent(event_id: &Uuid) -> String {
     format!("detector:alert-sent:{event_id}")
+}
+
+/// `detector:watermark:{table}`.
+pub fn table_watermark(table: &str) -> String {
+    join(&["detector:watermark:", &segment(table)])
 }
 
 /// `detector:watch:{table}`.
@@ -579,6 +614,9 @@ mod tests {
             ("detector:lease", LEASE.to_string()),
             ("detector:fence", FENCE.to_string()),
             ("detector:watch:{table}", watched_keys(c)),
+            ("detector:watermark:{table}", table_watermark(c)),
+            ("detector:epoch", EPOCH.to_string()),
+            ("detector:quarantine", QUARANTINE.to_string()),
             ("detector:discovery:{table}", discovery_cursor(c)),
             ("consumer:alert:{eventId}:lock", delivery_lock(e)),
             ("consumer:alert:{eventId}:delivered", delivered_receivers(e)),

@@ -82,6 +82,36 @@ pub fn stream_metrics(removes: u64, without_image: u64) -> Vec<Datum> {
     ]
 }
 
+/// What a scheduled tick left or set aside: records deferred to the next tick (budget spent),
+/// a state reset seen (Redis lost the state).
+pub fn tick_metrics(deferred: usize, state_reset: bool) -> Vec<Datum> {
+    let base = [("Trigger", "scheduled")];
+    vec![
+        Datum::new("RecordsDeferred", Unit::Count, deferred as f64, &base),
+        Datum::new(
+            "StateResets",
+            Unit::Count,
+            if state_reset { 1.0 } else { 0.0 },
+            &base,
+        ),
+    ]
+}
+
+/// Whether an invocation failed (1) or not (0), and the alerts it quarantined: emitted on
+/// every invocation, so the alarms on them have data either way.
+pub fn outcome_metrics(trigger: &str, failed: bool, quarantined: usize) -> Vec<Datum> {
+    let base = [("Trigger", trigger)];
+    vec![
+        Datum::new(
+            "InvocationFailures",
+            Unit::Count,
+            if failed { 1.0 } else { 0.0 },
+            &base,
+        ),
+        Datum::new("AlertsQuarantined", Unit::Count, quarantined as f64, &base),
+    ]
+}
+
 /// A scheduled invocation that found another tick holding the lease and exited.
 pub fn overlap_metrics() -> Vec<Datum> {
     vec![Datum::new(

@@ -29,6 +29,8 @@ pub struct BatchReport {
     pub alerts_sent: usize,
     /// Alerts a previous, failed run of the same batch had already sent.
     pub alerts_already_sent: usize,
+    /// Alerts the queue refused for good, quarantined by the ledger.
+    pub alerts_quarantined: usize,
 }
 
 /// Runs `records` through the engine against the ports: load state, detect, publish events,
@@ -40,7 +42,7 @@ pub async fn run_checkpointed<S, P, A, L>(
     records: &[Record],
     ctx: &Context,
     ports: &Ports<'_, S, P, A, L>,
-    watermark: Option<UnixSecs>,
+    watermark: Option<(&str, UnixSecs)>,
     now: UnixSecs,
     tally: &mut Tally,
 ) -> Result<BatchReport, PortError>
@@ -81,6 +83,16 @@ where
             } else {
                 ports.ledger.mark_sent(&delivery.sent).await
             };
+            // A poison alert is kept aside, not retried: it would block every batch after it.
+            for (id, reason) in &delivery.refused {
+                let Some(alert) = to_send.iter().find(|b| b.event.event_id == *id) else {
+                    continue;
+                };
+                let key = alert.event.alert().map_or("", |a| a.key.as_str());
+                tracing::error!(event_id = %id, key, reason = %reason, "alert refused for good by the queue; quarantined");
+                ports.ledger.quarantine(alert, reason).await?;
+                report.alerts_quarantined += 1;
+            }
             if let Some(error) = delivery.error {
                 return Err(error);
             }

@@ -777,7 +777,7 @@ mod trust {
         async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
             self.store.load(keys).await
         }
-        async fn watermark(&self) -> Result<Option<i64>, PortError> {
+        async fn watermark(&self, _table: &str) -> Result<Option<i64>, PortError> {
             Ok(None)
         }
         async fn commit(&self, commit: pulse_core::ports::Commit<'_>) -> Result<(), PortError> {

@@ -1,5 +1,7 @@
 # Alarms to one SNS topic: errors, throttles and duration per function, detector lag,
-# alerts queue age and depth, dead-letter queues not empty.
+# alerts queue age and depth, dead-letter queues not empty, and the detector's data health
+# (no records while the tables are written, rejections, stream iterator age, record lag,
+# state resets, quarantined alerts).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -162,6 +164,179 @@ resource "aws_cloudwatch_metric_alarm" "detector_lag" {
       period      = var.detector_lag_minutes * 60
     }
   }
+}
+
+# --- the detector's data health ------------------------------------------------------------
+# From the detector's EMF metrics (namespace var.metrics_namespace, dimension Trigger =
+# scheduled | stream; shared/core/src/metrics.rs). A test checks every metric named here is
+# one the code emits.
+
+locals {
+  triggers = ["scheduled", "stream"]
+  # One metric per trigger, summed by expressions (FILL: a trigger that did not run is 0).
+  detector_sum = { for name in ["RecordsApplied", "RecordsProcessed", "RecordsRejected"] : name => join(" + ", [for t in local.triggers : "FILL(${lower(substr(name, 7, -1))}_${t}, 0)"]) }
+  writes_sum   = length(var.source_table_names) == 0 ? "0" : join(" + ", [for i, _ in var.source_table_names : "FILL(writes_${i}, 0)"])
+}
+
+# Records are being written to the tables but the detector applied none for N minutes: the
+# pipeline is stalled (stream mapping disabled, schedule off, reads failing, a stuck key).
+resource "aws_cloudwatch_metric_alarm" "detector_no_records" {
+  alarm_name          = "${var.detector_function_name}-no-records"
+  alarm_description   = "The source tables were written but ${var.detector_function_name} applied no record for ${var.no_records_minutes} minutes (docs/detector.md)."
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+
+  metric_query {
+    id          = "stalled"
+    expression  = "IF((${local.writes_sum}) > 0 AND (${local.detector_sum["RecordsApplied"]}) < 1, 1, 0)"
+    label       = "Writes but no records applied"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.triggers
+    content {
+      id = "applied_${metric_query.value}"
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = "RecordsApplied"
+        dimensions  = { Trigger = metric_query.value }
+        stat        = "Sum"
+        period      = var.no_records_minutes * 60
+      }
+    }
+  }
+
+  dynamic "metric_query" {
+    for_each = var.source_table_names
+    content {
+      id = "writes_${metric_query.key}"
+      metric {
+        namespace   = "AWS/DynamoDB"
+        metric_name = "ConsumedWriteCapacityUnits"
+        dimensions  = { TableName = metric_query.value }
+        stat        = "Sum"
+        period      = var.no_records_minutes * 60
+      }
+    }
+  }
+}
+
+# Too many records rejected (bad writes upstream, a schema change): rejected / processed.
+resource "aws_cloudwatch_metric_alarm" "detector_rejections" {
+  alarm_name          = "${var.detector_function_name}-rejections"
+  alarm_description   = "More than ${var.rejection_ratio_threshold * 100} % of the records ${var.detector_function_name} read were rejected in 5 minutes (RecordsRejected by Reason says why)."
+  evaluation_periods  = 1
+  threshold           = var.rejection_ratio_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+
+  metric_query {
+    id          = "ratio"
+    expression  = "IF((${local.detector_sum["RecordsProcessed"]}) > 0, (${local.detector_sum["RecordsRejected"]}) / (${local.detector_sum["RecordsProcessed"]}), 0)"
+    label       = "Rejected / processed"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = setproduct(["RecordsProcessed", "RecordsRejected"], local.triggers)
+    content {
+      id = "${lower(substr(metric_query.value[0], 7, -1))}_${metric_query.value[1]}"
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = metric_query.value[0]
+        dimensions  = { Trigger = metric_query.value[1] }
+        stat        = "Sum"
+        period      = 300
+      }
+    }
+  }
+}
+
+# The stream mapping falls behind: the age of the newest record it read when it invoked.
+resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
+  count               = var.stream_trigger_enabled ? 1 : 0
+  alarm_name          = "${var.detector_function_name}-iterator-age"
+  alarm_description   = "${var.detector_function_name}'s stream batches are older than ${var.iterator_age_threshold_ms / 1000} s when read: records age out of the stream after 24 h."
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = var.detector_function_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = var.iterator_age_threshold_ms
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+# The detector's own lag (now minus the newest record it ran), per trigger: a backlog the
+# budget drains too slowly, or a writer stamping old times.
+resource "aws_cloudwatch_metric_alarm" "detector_record_lag" {
+  for_each            = toset(local.triggers)
+  alarm_name          = "${var.detector_function_name}-record-lag-${each.key}"
+  alarm_description   = "${var.detector_function_name} (${each.key}) runs records more than ${var.record_lag_threshold_seconds} s old."
+  namespace           = var.metrics_namespace
+  metric_name         = "Lag"
+  dimensions          = { Trigger = each.key }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = var.record_lag_threshold_seconds
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+# Redis lost the detector's state (docs/detector.md, "State resets"): windows refill.
+resource "aws_cloudwatch_metric_alarm" "detector_state_resets" {
+  alarm_name          = "${var.detector_function_name}-state-resets"
+  alarm_description   = "Redis lost ${var.detector_function_name}'s state: baselines reseed and windows refill (docs/detector.md, State resets)."
+  namespace           = var.metrics_namespace
+  metric_name         = "StateResets"
+  dimensions          = { Trigger = "scheduled" }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+# An alert SQS refused for good was quarantined (detector:quarantine): read and replay it.
+resource "aws_cloudwatch_metric_alarm" "detector_quarantined" {
+  for_each            = toset(local.triggers)
+  alarm_name          = "${var.detector_function_name}-alerts-quarantined-${each.key}"
+  alarm_description   = "${var.detector_function_name} (${each.key}) quarantined an alert SQS refused for good: XRANGE detector:quarantine, fix, replay (docs/detector.md)."
+  namespace           = var.metrics_namespace
+  metric_name         = "AlertsQuarantined"
+  dimensions          = { Trigger = each.key }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "queue_age" {

@@ -132,3 +132,39 @@ variable "redis_replication_lag_threshold_seconds" {
   type        = number
   default     = 5
 }
+
+variable "source_table_names" {
+  description = "The tables the detector reads: their writes tell a stalled detector from quiet tables."
+  type        = list(string)
+  default     = []
+}
+
+variable "stream_trigger_enabled" {
+  description = "Whether the detector has a stream trigger (alarm on its iterator age)."
+  type        = bool
+  default     = false
+}
+
+variable "no_records_minutes" {
+  description = "Minutes of table writes with no record applied before the detector_no_records alarm."
+  type        = number
+  default     = 10
+}
+
+variable "rejection_ratio_threshold" {
+  description = "Rejected / processed records over 5 minutes above which the detector_rejections alarm fires."
+  type        = number
+  default     = 0.05
+}
+
+variable "iterator_age_threshold_ms" {
+  description = "Stream IteratorAge (ms) that alarms when reached in 3 of 5 minutes."
+  type        = number
+  default     = 300000
+}
+
+variable "record_lag_threshold_seconds" {
+  description = "The detector's Lag (s) that alarms when reached in 3 of 5 minutes."
+  type        = number
+  default     = 900
+}

@@ -50,6 +50,8 @@ locals {
         PULSE_THRESHOLDS_FILE      = var.thresholds_file
         PULSE_METRICS_NAMESPACE    = var.metrics_namespace
         PULSE_METRICS_MODE         = var.metrics_mode
+        # No tick chunk starts later than 15 s before the timeout.
+        PULSE_TICK_BUDGET_SECS = tostring(max(var.detector_timeout - 15, 5))
       } : name => value if value != ""
     },
   )
@@ -85,12 +87,15 @@ locals {
   # The three functions. `package` is the folder of the zip under artifacts_dir; `in_vpc`
   # says whether the function needs Redis (hence the VPC): dlq-redrive only calls SQS.
   functions = {
+    # The detector is unreserved (-1): a cap would be shared by the schedule and every stream
+    # shard, and stream batches would be throttled behind ticks. Ticks never overlap through
+    # the Redis lease (detector:lease, fenced commits), not through concurrency.
     detector = {
       package                        = "detector"
       description                    = "pulse detector: DynamoDB changes to events (schedule and stream)"
       memory_size                    = var.detector_memory_size
       timeout                        = var.detector_timeout
-      reserved_concurrent_executions = 1 # ticks never overlap
+      reserved_concurrent_executions = -1
       environment                    = local.detector_environment
       policy_statements              = local.detector_statements
       in_vpc                         = true
@@ -291,6 +296,8 @@ module "alarms" {
   }
   detector_function_name = module.function["detector"].function_name
   detector_lag_minutes   = 5
+  source_table_names     = local.table_names
+  stream_trigger_enabled = var.enable_stream_trigger
   queue_name             = module.queues.queue_name
   dead_letter_queue_names = merge(
     { alerts = module.queues.dlq_name },

@@ -21,6 +21,9 @@ fn states(pairs: &[(&str, UnixSecs)]) -> StateMap {
         .collect()
 }
 
+/// The table the contracts commit watermarks for.
+const TABLE: &str = "events";
+
 async fn commit<S: CheckpointStore>(store: &S, states: &StateMap, watermark: Option<UnixSecs>) {
     let sections = Sections::default();
     store
@@ -28,7 +31,7 @@ async fn commit<S: CheckpointStore>(store: &S, states: &StateMap, watermark: Opt
             states,
             current: &[],
             history: &[],
-            watermark,
+            watermark: watermark.map(|w| (TABLE, w)),
             now: 1_796_083_200,
             sections: &sections,
         })
@@ -46,7 +49,7 @@ async fn load<S: CheckpointStore>(store: &S, keys: &[&str]) -> StateMap {
 
 async fn watermark<S: CheckpointStore>(store: &S) -> Option<UnixSecs> {
     store
-        .watermark()
+        .watermark(TABLE)
         .await
         .unwrap_or_else(|e| panic!("watermark: {e}"))
 }

@@ -42,8 +42,8 @@ impl<T: CheckpointStore + Sync> CheckpointStore for Timed<T> {
         self.time("redis: load state (MGET)", self.inner.load(keys))
             .await
     }
-    async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
-        self.time("redis: watermark (GET)", self.inner.watermark())
+    async fn watermark(&self, table: &str) -> Result<Option<UnixSecs>, PortError> {
+        self.time("redis: watermark (EVAL)", self.inner.watermark(table))
             .await
     }
     async fn commit(&self, commit: Commit<'_>) -> Result<(), PortError> {
@@ -66,6 +66,10 @@ impl<T: AlertLedger + Sync> AlertLedger for Timed<T> {
     }
     async fn mark_sent(&self, ids: &[Uuid]) -> Result<(), PortError> {
         self.time("redis: ledger write", self.inner.mark_sent(ids))
+            .await
+    }
+    async fn quarantine(&self, alert: &SqsAlertBody, reason: &str) -> Result<(), PortError> {
+        self.time("redis: quarantine", self.inner.quarantine(alert, reason))
             .await
     }
 }
@@ -116,6 +120,7 @@ async fn bench_tick_of_10000_records() {
         metrics: detector::handler::Metrics::Off,
         scan_overlap_secs: real.scan_overlap_secs,
         initial_lookback_secs: real.initial_lookback_secs,
+        budget: real.budget,
         clock: real.clock,
     };
     stack.redis().command("CONFIG RESETSTAT");

@@ -15,7 +15,7 @@ use pulse_tests::fixtures::{expected_events, ids_of, now, price_items, tvl_items
 use pulse_tests::proxy::{Intercept, Proxy, Request, Response, Step};
 use pulse_tests::pubsub::Listener;
 use pulse_tests::queues::alert_ids;
-use pulse_tests::tables::{COINS_TABLE, EVENTS_TABLE};
+use pulse_tests::tables::COINS_TABLE;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -49,6 +49,7 @@ fn with_store<S>(
         metrics: d.metrics,
         scan_overlap_secs: d.scan_overlap_secs,
         initial_lookback_secs: d.initial_lookback_secs,
+        budget: d.budget,
         clock: d.clock,
     }
 }
@@ -63,8 +64,8 @@ impl CheckpointStore for CrashBeforeCommit {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
         self.inner.load(keys).await
     }
-    async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
-        self.inner.watermark().await
+    async fn watermark(&self, table: &str) -> Result<Option<UnixSecs>, PortError> {
+        self.inner.watermark(table).await
     }
     async fn commit(&self, commit: Commit<'_>) -> Result<(), PortError> {
         if self.armed.swap(false, Ordering::SeqCst) {
@@ -98,8 +99,10 @@ async fn fixture(stack: &Stack) -> (Vec<Value>, HashSet<String>, HashSet<String>
     let t0 = now() - 900;
     let prices = price_items(4, t0, 1.3);
     let tvl = tvl_items(2, t0);
+    // One table (events and coins may be one): the tick runs them as one chunk, so each
+    // fault below hits one batch holding every alert.
     stack.put(COINS_TABLE, &prices).await;
-    stack.put(EVENTS_TABLE, &tvl).await;
+    stack.put(COINS_TABLE, &tvl).await;
     let all: Vec<Value> = prices.into_iter().chain(tvl).collect();
     let expected = expected_events(&all, now());
     (
@@ -169,6 +172,7 @@ async fn redis_killed_mid_batch_and_restarted_loses_nothing() {
         metrics: Metrics::Off,
         scan_overlap_secs: real.scan_overlap_secs,
         initial_lookback_secs: real.initial_lookback_secs,
+        budget: real.budget,
         clock: real.clock,
     };
     let err = killing.handle(&scheduled_event()).await.unwrap_err();
@@ -275,8 +279,13 @@ impl FailEntries {
         (keep, ids)
     }
 
+    /// The message bodies it fails.
+    fn doomed_bodies(&self) -> HashSet<String> {
+        self.doomed.lock().unwrap().clone().unwrap_or_default()
+    }
+
     fn doomed(&self) -> usize {
-        self.doomed.lock().unwrap().as_ref().map_or(0, HashSet::len)
+        self.doomed_bodies().len()
     }
 }
 
@@ -359,20 +368,17 @@ async fn sqs_failed_entries_are_retried_alone_within_the_invocation() {
     );
 }
 
-async fn entries_keep_failing(sender_fault: bool) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_entries_failing_every_attempt_fail_the_invocation_and_the_rerun_sends_only_them() {
     let stack = Stack::start().await;
     let (_, events, alerts) = fixture(&stack).await;
-    let proxy = FailEntries::start(stack.moto().port, sender_fault);
+    let proxy = FailEntries::start(stack.moto().port, false);
     let real = stack.detector().await;
     let d = through_proxy(&real, &stack, &proxy);
     let err = d.handle(&scheduled_event()).await.unwrap_err();
-    assert_eq!(err.retryable, !sender_fault, "{err}");
+    assert!(err.retryable, "{err}");
     let requests = proxy.intercept.requests.load(Ordering::SeqCst);
-    if sender_fault {
-        assert_eq!(requests, 1, "a sender fault is not retried");
-    } else {
-        assert_eq!(requests, 3, "every attempt");
-    }
+    assert_eq!(requests, 3, "every attempt");
     assert_eq!(stack.watermark().await, None, "nothing committed");
     let mut sent = alert_ids(&stack.drain_alerts().await);
     let doomed = proxy.intercept.doomed();
@@ -408,12 +414,81 @@ async fn entries_keep_failing(sender_fault: bool) {
     assert_eq!(streamed, events);
 }
 
+/// A poison alert (SQS refuses it as the sender's fault, every time) is quarantined: counted,
+/// kept in `detector:quarantine` with its key and reason, never retried; the tick commits and
+/// the other keys keep flowing on the next tick.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqs_entries_failing_every_attempt_fail_the_invocation_and_the_rerun_sends_only_them() {
-    entries_keep_failing(false).await;
-}
+async fn a_poison_alert_is_quarantined_and_the_other_keys_keep_flowing() {
+    let stack = Stack::start().await;
+    let (_, _, alerts) = fixture(&stack).await;
+    let proxy = FailEntries::start(stack.moto().port, true);
+    let real = stack.detector().await;
+    let mut d = through_proxy(&real, &stack, &proxy);
+    let metrics = Metrics::Collect(Arc::new(Mutex::new(Vec::new())));
+    d.metrics = metrics.clone();
+    let first = d.tick().await.unwrap();
+    assert_eq!(
+        proxy.intercept.requests.load(Ordering::SeqCst),
+        1,
+        "a sender fault is not retried"
+    );
+    let doomed = proxy.intercept.doomed_bodies();
+    assert!(!doomed.is_empty());
+    assert_eq!(first.alerts_quarantined, doomed.len(), "{first:?}");
+    assert_eq!(first.alerts_sent, alerts.len() - doomed.len(), "{first:?}");
+    assert!(first.watermark.is_some(), "the tick committed: {first:?}");
+    assert_eq!(metrics.total("AlertsQuarantined"), doomed.len() as f64);
+    assert_eq!(metrics.total("InvocationFailures"), 0.0);
+    let sent = alert_ids(&stack.drain_alerts().await);
+    assert_eq!(sent.len(), alerts.len() - doomed.len());
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqs_sender_fault_entries_are_a_permanent_error_never_silent() {
-    entries_keep_failing(true).await;
+    // Kept for an operator: the SQS body as it would have been sent, its key and why.
+    let mut c = stack.redis_client().await;
+    let kept: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(pulse_core::keys::QUARANTINE)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), doomed.len());
+    let mut quarantined = HashSet::new();
+    for (_, fields) in &kept {
+        let field = |k: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert!(field("reason").contains("InjectedFailure"), "{fields:?}");
+        assert!(!field("key").is_empty(), "{fields:?}");
+        let body = field("body");
+        assert!(doomed.contains(&body), "the body SQS refused");
+        quarantined.insert(field("eventId"));
+    }
+    let all_sent: HashSet<String> = sent.iter().cloned().collect();
+    assert!(quarantined.is_disjoint(&all_sent));
+    assert_eq!(
+        quarantined
+            .union(&all_sent)
+            .cloned()
+            .collect::<HashSet<_>>(),
+        alerts
+    );
+
+    // The next tick: other keys alert and their alerts go out; the poison is not retried.
+    let later = now() - 600;
+    let mut fresh = price_items(3, later, 1.3);
+    for item in &mut fresh {
+        let pk = item["PK"].as_str().unwrap().replace("tok-", "other-");
+        item["PK"] = Value::String(pk);
+    }
+    stack.put(COINS_TABLE, &fresh).await;
+    let fresh_alerts = ids_of(&expected_events(&fresh, now()), Some(EventType::Alert));
+    let next = d.tick().await.unwrap();
+    assert_eq!(next.alerts_quarantined, 0, "{next:?}");
+    assert_eq!(next.alerts_sent, fresh_alerts.len(), "{next:?}");
+    let sent_next: HashSet<String> = alert_ids(&stack.drain_alerts().await).into_iter().collect();
+    assert_eq!(sent_next, fresh_alerts);
 }

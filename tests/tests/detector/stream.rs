@@ -73,8 +73,8 @@ impl CheckpointStore for FailNthCommit {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
         self.inner.load(keys).await
     }
-    async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
-        self.inner.watermark().await
+    async fn watermark(&self, table: &str) -> Result<Option<UnixSecs>, PortError> {
+        self.inner.watermark(table).await
     }
     async fn commit(&self, commit: Commit<'_>) -> Result<(), PortError> {
         if self.seen.fetch_add(1, Ordering::SeqCst) == self.n {
@@ -141,6 +141,7 @@ async fn a_failed_chunk_and_the_rest_are_reported_by_sequence_number() {
         metrics: detector::handler::Metrics::Off,
         scan_overlap_secs: 0,
         initial_lookback_secs: 0,
+        budget: detector::handler::TickBudget::default(),
         clock: real.clock,
     };
     let response: StreamResponse =
@@ -187,6 +188,7 @@ async fn a_failure_before_any_commit_fails_the_invocation() {
         metrics: detector::handler::Metrics::Off,
         scan_overlap_secs: 0,
         initial_lookback_secs: 0,
+        budget: detector::handler::TickBudget::default(),
         clock: real.clock,
     };
     let err = failing

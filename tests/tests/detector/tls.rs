@@ -22,7 +22,7 @@ async fn commits_and_reads_the_watermark_over_tls() {
         assert!(url.starts_with("rediss://"));
         // Connecting loads the scripts: already one round trip.
         let ports = RedisPorts::connect(&RedisSettings::new(url)).await.unwrap();
-        assert_eq!(ports.watermark().await.unwrap(), None);
+        assert_eq!(ports.watermark("events").await.unwrap(), None);
         assert!(ports.load(&["price:dai".into()]).await.unwrap().is_empty());
         let states = StateMap::default();
         ports
@@ -30,13 +30,13 @@ async fn commits_and_reads_the_watermark_over_tls() {
                 states: &states,
                 current: &[],
                 history: &[],
-                watermark: Some(WATERMARK),
+                watermark: Some(("events", WATERMARK)),
                 now: WATERMARK,
                 sections: &Default::default(),
             })
             .await
             .unwrap();
-        assert_eq!(ports.watermark().await.unwrap(), Some(WATERMARK));
+        assert_eq!(ports.watermark("events").await.unwrap(), Some(WATERMARK));
         return;
     }
     let redis = RedisServer::start_tls();

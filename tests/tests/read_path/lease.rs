@@ -54,7 +54,7 @@ async fn an_overlapping_tick_exits_and_a_fenced_out_tick_cannot_commit() {
         states: &StateMap::default(),
         current: &[],
         history: &[],
-        watermark: Some(now + 1_000),
+        watermark: Some((pulse_tests::tables::COINS_TABLE, now + 1_000)),
         now,
         sections: running.engine.sections(),
     };

@@ -110,3 +110,50 @@ async fn a_key_on_both_triggers_is_processed_once() {
     assert_eq!((tick.events, tick.alerts_sent), (0, 0), "{tick:?}");
     assert!(stack.drain_alerts().await.is_empty());
 }
+
+/// The other order, and a record only one trigger carries: the schedule applies first, the
+/// stream then delivers the same two records (stale, nothing again) and a newer one, which
+/// it applies. The rule: a key's newest record time wins, whichever trigger carries it.
+#[tokio::test]
+async fn schedule_first_then_stream_applies_only_what_is_newer() {
+    let stack = Stack::start().await;
+    let now = system_now();
+    let item = |p: f64, t: i64| json!({"PK": "coingecko#tok", "SK": t, "price": p, "symbol": "TOK", "timestamp": t});
+    let items = vec![item(100.0, now - 180), item(130.0, now - 120)];
+    stack.put(COINS_TABLE, &items).await;
+    let mut d = stack.detector_reading(keys_mode(1000, 100)).await;
+    let metrics = collecting(&mut d);
+    let tick = d.tick().await.unwrap();
+    assert_eq!((tick.records, tick.alerts_sent), (2, 1), "{tick:?}");
+    assert_eq!(stack.drain_alerts().await.len(), 1);
+
+    let ddb = |v: &Value| -> Value {
+        json!({
+            "PK": {"S": v["PK"]}, "SK": {"N": v["SK"].to_string()},
+            "price": {"N": v["price"].to_string()}, "symbol": {"S": "TOK"},
+            "timestamp": {"N": v["timestamp"].to_string()}
+        })
+    };
+    let newer = item(131.0, now - 60);
+    let event = json!({"Records": [
+        record(1, "INSERT", "NEW_IMAGE", Some(ddb(&items[0]))),
+        record(2, "INSERT", "NEW_IMAGE", Some(ddb(&items[1]))),
+        record(3, "INSERT", "NEW_IMAGE", Some(ddb(&newer))),
+    ]});
+    let before = metrics.total("RecordsApplied");
+    d.handle(&event).await.unwrap();
+    assert_eq!(
+        metrics.total("RecordsApplied") - before,
+        1.0,
+        "only the newer record is applied"
+    );
+    assert_eq!(
+        metrics.total("RecordsStale"),
+        2.0,
+        "the two the schedule ran"
+    );
+    assert!(
+        stack.drain_alerts().await.is_empty(),
+        "the alert is not sent again"
+    );
+}

@@ -229,8 +229,8 @@ fn every_function_has_a_log_group_with_retention_an_alias_and_alarms() {
     );
     assert_eq!(
         function_field(&pulse, "detector", "reserved_concurrent_executions"),
-        "1",
-        "detector ticks must never overlap"
+        "-1",
+        "unreserved: the stream path must not share a cap with the schedule (the lease keeps ticks apart)"
     );
     // Only the functions that need Redis run in the VPC; dlq-redrive only calls SQS.
     assert_eq!(function_field(&pulse, "detector", "in_vpc"), "true");

@@ -11,6 +11,7 @@
 //! Terraform runner, moto admin calls, recording proxy).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod data_health;
 mod emulator;
 mod hcl;
 mod iam;

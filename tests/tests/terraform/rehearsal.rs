@@ -872,7 +872,10 @@ async fn check_resources(
         .send()
         .await
         .unwrap();
-    assert_eq!(concurrency.reserved_concurrent_executions, Some(1));
+    assert_eq!(
+        concurrency.reserved_concurrent_executions, None,
+        "the detector is unreserved (the stream path shares no cap with the schedule)"
+    );
 
     // The mappings invoke the aliases. (moto ignores the FunctionName filter: filter here.)
     let every_mapping = lambda

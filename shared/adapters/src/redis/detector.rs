@@ -5,10 +5,12 @@
 //! shared by all of them and reused across invocations.
 //!
 //! Round trips per batch are constant whatever its size:
-//! - scheduled tick: `GET` watermark, `MGET` states, one `EVALSHA` publishing every event,
-//!   and one `MULTI … EXEC` commit: 4, plus 2 when the batch has alerts (`MGET` of the sent
-//!   markers, then one pipeline of `SET`s for the alerts that went out);
-//! - stream batch: the same without the watermark `GET`: 3 (+2).
+//! - scheduled tick: `MGET` of the epoch and the table watermarks (state check), one `EVAL`
+//!   per table for its watermark, then per chunk `MGET` states, one `EVALSHA` publishing
+//!   every event, and one `MULTI … EXEC` commit (which also sets the epoch): 3 + 3 per chunk
+//!   with two tables, plus 2 when a chunk has alerts (`MGET` of the sent markers, then one
+//!   pipeline of `SET`s for the alerts that went out), and one per quarantined alert;
+//! - stream batch: 3 (+2) per chunk.
 //!
 //! Scripts touch keys they do not declare, so this needs a non-cluster Redis (ElastiCache
 //! with cluster mode off), as the publishing side already does.
@@ -17,15 +19,19 @@ use super::{RedisSettings, connection_info, port_error};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, FromRedisValue, Script};
 use pulse_core::event::Event;
+use pulse_core::event::SqsAlertBody;
 use pulse_core::keys::{
-    self, CURRENT_TTL_SECS, DEDUP_TTL_SECS, EVENT_DEDUP_PREFIX, FENCE, HISTORY_SECS, LEASE,
-    LEASE_TTL_MS, SENT_TTL_SECS, STATE_TTL_SECS, STREAM_MAXLEN, WATERMARK,
+    self, CURRENT_TTL_SECS, DEDUP_TTL_SECS, EPOCH, EVENT_DEDUP_PREFIX, FENCE, HISTORY_SECS, LEASE,
+    LEASE_TTL_MS, QUARANTINE, QUARANTINE_MAXLEN, SENT_TTL_SECS, STATE_TTL_SECS, STREAM_MAXLEN,
+    WATERMARK,
 };
-use pulse_core::ports::{AlertLedger, CheckpointStore, Commit, EventPublisher, PortError};
+use pulse_core::ports::{
+    AlertLedger, CheckpointStore, Commit, EventPublisher, PortError, StateCheck,
+};
 use pulse_core::record::{RecordBody, UnixSecs};
 use pulse_core::state::{EntityState, StateMap};
 use serde_json::json;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -69,6 +75,16 @@ end
 return 1
 ";
 
+/// A table's watermark; when it has none yet, SPEC's single watermark seeds it (once: the
+/// migration from one watermark to one per table). KEYS: table watermark, SPEC's watermark.
+const TABLE_WATERMARK_LUA: &str = r"
+local w = redis.call('GET', KEYS[1])
+if w then return w end
+local legacy = redis.call('GET', KEYS[2])
+if legacy then redis.call('SET', KEYS[1], legacy, 'NX') end
+return legacy
+";
+
 /// Takes the lease when free: a new fencing token (`INCR`), set with `PX`; nil when held.
 /// KEYS: lease, fence counter; ARGV: ttl ms.
 const ACQUIRE_LUA: &str = r"
@@ -102,6 +118,16 @@ pub struct RedisPorts {
     round_trips: Arc<AtomicU64>,
     /// The fencing token of the lease this process holds, checked at every commit.
     fence: Arc<std::sync::Mutex<Option<u64>>>,
+    /// What this process knows of the state, to tell a loss ([`StateCheck`]).
+    memory: Arc<std::sync::Mutex<Memory>>,
+}
+
+/// What this process saw of the state: whether the epoch marker was there (or written), and
+/// the watermarks it last committed.
+#[derive(Debug, Default)]
+struct Memory {
+    seen: bool,
+    watermarks: HashMap<String, UnixSecs>,
 }
 
 impl std::fmt::Debug for RedisPorts {
@@ -133,6 +159,7 @@ impl RedisPorts {
             publish: Arc::new(Script::new(PUBLISH_LUA)),
             round_trips: Arc::new(AtomicU64::new(0)),
             fence: Arc::new(std::sync::Mutex::new(None)),
+            memory: Arc::new(std::sync::Mutex::new(Memory::default())),
         };
         ports.load_scripts().await?;
         Ok(ports)
@@ -143,6 +170,12 @@ impl RedisPorts {
         pipe.cmd("SCRIPT").arg("LOAD").arg(PUBLISH_LUA);
         let _: (String,) = self.query_pipe("script load", &pipe).await?;
         Ok(())
+    }
+
+    fn memory(&self) -> Result<std::sync::MutexGuard<'_, Memory>, PortError> {
+        self.memory
+            .lock()
+            .map_err(|_| PortError::permanent("state memory lock poisoned"))
     }
 
     /// Round trips made so far (each command or pipeline sent and answered counts one).
@@ -187,6 +220,39 @@ fn state_json(state: &EntityState) -> Result<String, PortError> {
     serde_json::to_string(state).map_err(|e| PortError::permanent("serialise state").with_source(e))
 }
 
+impl RedisPorts {
+    /// Sends a commit: as is, or fenced by the lease this process holds.
+    async fn commit_pipe(&self, mut pipe: ::redis::Pipeline) -> Result<(), PortError> {
+        let fence = *self
+            .fence
+            .lock()
+            .map_err(|_| PortError::permanent("fence lock poisoned"))?;
+        let Some(token) = fence else {
+            let () = self.query_pipe("commit", &pipe).await?;
+            return Ok(());
+        };
+        // Fenced: WATCH the lease, check it holds our token, and EXEC aborts (nil) if anyone
+        // took it in between. A tick runs its Redis calls one after another on this
+        // connection, so nothing else interleaves with the WATCH.
+        let () = self
+            .query_cmd("watch lease", ::redis::cmd("WATCH").arg(LEASE))
+            .await?;
+        let holder: Option<u64> = self
+            .query_cmd("read lease", ::redis::cmd("GET").arg(LEASE))
+            .await?;
+        if holder != Some(token) {
+            let () = self.query_cmd("unwatch", &::redis::cmd("UNWATCH")).await?;
+            return Err(fenced(token, holder));
+        }
+        pipe.cmd("GET").arg(LEASE);
+        let answer: ::redis::Value = self.query_pipe("commit", &pipe).await?;
+        if matches!(answer, ::redis::Value::Nil) {
+            return Err(fenced(token, None));
+        }
+        Ok(())
+    }
+}
+
 impl CheckpointStore for RedisPorts {
     async fn load(&self, keys: &[String]) -> Result<StateMap, PortError> {
         let mut states = StateMap::default();
@@ -212,17 +278,53 @@ impl CheckpointStore for RedisPorts {
         Ok(states)
     }
 
-    async fn watermark(&self) -> Result<Option<UnixSecs>, PortError> {
+    async fn watermark(&self, table: &str) -> Result<Option<UnixSecs>, PortError> {
+        let key = keys::table_watermark(table);
         let value: Option<String> = self
-            .query_cmd("get watermark", ::redis::cmd("GET").arg(WATERMARK))
+            .query_cmd(
+                "get watermark",
+                ::redis::cmd("EVAL")
+                    .arg(TABLE_WATERMARK_LUA)
+                    .arg(2)
+                    .arg(&key)
+                    .arg(WATERMARK),
+            )
             .await?;
         value
             .map(|v| {
                 v.trim().parse::<UnixSecs>().map_err(|_| {
-                    PortError::permanent(format!("watermark {WATERMARK} is not a number: {v}"))
+                    PortError::permanent(format!(
+                        "watermark {key} is not a number: {v}; delete it to start from the lookback"
+                    ))
                 })
             })
             .transpose()
+    }
+
+    async fn check_state(&self, tables: &[String]) -> Result<StateCheck, PortError> {
+        let mut cmd = ::redis::cmd("MGET");
+        cmd.arg(EPOCH);
+        for t in tables {
+            cmd.arg(keys::table_watermark(t));
+        }
+        let values: Vec<Option<String>> = self.query_cmd("check state", &cmd).await?;
+        let epoch = values.first().cloned().flatten();
+        let marks = values.iter().skip(1).any(Option::is_some);
+        let mut memory = self.memory()?;
+        if epoch.is_some() {
+            memory.seen = true;
+            return Ok(StateCheck::Intact);
+        }
+        if memory.seen || marks {
+            // Seen again once the next commit writes a new epoch.
+            memory.seen = false;
+            return Ok(StateCheck::Lost {
+                remembered: memory.watermarks.clone(),
+            });
+        }
+        // No epoch, no table watermark, never seen: a first run, or state written before
+        // epochs existed (SPEC's watermark alone: the first commit writes the epoch).
+        Ok(StateCheck::Fresh)
     }
 
     async fn commit(&self, commit: Commit<'_>) -> Result<(), PortError> {
@@ -316,44 +418,33 @@ impl CheckpointStore for RedisPorts {
                 .ignore();
             pipe.cmd("EXPIRE").arg(key).arg(HISTORY_SECS).ignore();
         }
-        if let Some(w) = commit.watermark {
+        if let Some((table, w)) = commit.watermark {
             // EVAL with the text (not EVALSHA): inside MULTI a missing script after a Redis
             // restart would fail the whole commit.
-            pipe.cmd("EVAL")
-                .arg(WATERMARK_LUA)
-                .arg(1)
-                .arg(WATERMARK)
-                .arg(w)
-                .ignore();
+            for key in [keys::table_watermark(table), WATERMARK.to_string()] {
+                pipe.cmd("EVAL")
+                    .arg(WATERMARK_LUA)
+                    .arg(1)
+                    .arg(key)
+                    .arg(w)
+                    .ignore();
+            }
         }
         if pipe.cmd_iter().next().is_none() {
             return Ok(());
         }
-        let fence = *self
-            .fence
-            .lock()
-            .map_err(|_| PortError::permanent("fence lock poisoned"))?;
-        let Some(token) = fence else {
-            let () = self.query_pipe("commit", &pipe).await?;
-            return Ok(());
-        };
-        // Fenced: WATCH the lease, check it holds our token, and EXEC aborts (nil) if anyone
-        // took it in between. A tick runs its Redis calls one after another on this
-        // connection, so nothing else interleaves with the WATCH.
-        let () = self
-            .query_cmd("watch lease", ::redis::cmd("WATCH").arg(LEASE))
-            .await?;
-        let holder: Option<u64> = self
-            .query_cmd("read lease", ::redis::cmd("GET").arg(LEASE))
-            .await?;
-        if holder != Some(token) {
-            let () = self.query_cmd("unwatch", &::redis::cmd("UNWATCH")).await?;
-            return Err(fenced(token, holder));
-        }
-        pipe.cmd("GET").arg(LEASE);
-        let answer: ::redis::Value = self.query_pipe("commit", &pipe).await?;
-        if matches!(answer, ::redis::Value::Nil) {
-            return Err(fenced(token, None));
+        // The state's epoch, written once with the first state.
+        pipe.cmd("SET")
+            .arg(EPOCH)
+            .arg(commit.now)
+            .arg("NX")
+            .ignore();
+        self.commit_pipe(pipe).await?;
+        let mut memory = self.memory()?;
+        memory.seen = true;
+        if let Some((table, w)) = commit.watermark {
+            let mark = memory.watermarks.entry(table.to_string()).or_insert(w);
+            *mark = (*mark).max(w);
         }
         Ok(())
     }
@@ -466,6 +557,38 @@ impl AlertLedger for RedisPorts {
                 .ignore();
         }
         let () = self.query_pipe("mark sent alerts", &pipe).await?;
+        Ok(())
+    }
+
+    async fn quarantine(&self, alert: &SqsAlertBody, reason: &str) -> Result<(), PortError> {
+        let id = alert.event.event_id;
+        let body = serde_json::to_string(alert)
+            .map_err(|e| PortError::permanent("serialise quarantined alert").with_source(e))?;
+        let key = alert.event.alert().map_or("", |a| a.key.as_str());
+        let mut pipe = ::redis::pipe();
+        pipe.atomic();
+        pipe.cmd("XADD")
+            .arg(QUARANTINE)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(QUARANTINE_MAXLEN)
+            .arg("*")
+            .arg("eventId")
+            .arg(id.to_string())
+            .arg("key")
+            .arg(key)
+            .arg("reason")
+            .arg(reason)
+            .arg("body")
+            .arg(body)
+            .ignore();
+        pipe.cmd("SET")
+            .arg(keys::alert_sent(&id))
+            .arg("quarantined")
+            .arg("EX")
+            .arg(SENT_TTL_SECS)
+            .ignore();
+        let () = self.query_pipe("quarantine alert", &pipe).await?;
         Ok(())
     }
 }

@@ -2,8 +2,10 @@
 //! tokenId, chain), in SendMessageBatch calls of at most 10 entries. Only the entries that
 //! failed are retried, with exponential backoff and full jitter; what is still unsent after
 //! the last attempt is a retryable error. An entry SQS refuses as the sender's fault (or one
-//! too large to ever send) is a permanent error. Never silent: [`Delivery`] lists what went
-//! out, so the caller records it and a rerun sends only the rest.
+//! too large to ever send) is refused for good ([`Delivery::refused`]: the caller quarantines
+//! it rather than retrying it forever); a whole call refused for good (access denied, no such
+//! queue) is a permanent error. Never silent: [`Delivery`] lists what went out, so the caller
+//! records it and a rerun sends only the rest.
 
 use crate::aws::{is_retryable, sdk_error};
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
@@ -139,6 +141,7 @@ fn batches(entries: &[Entry]) -> Vec<Vec<usize>> {
 impl AlertSink for SqsAlerts {
     async fn deliver(&self, alerts: &[SqsAlertBody]) -> Delivery {
         let mut delivery = Delivery::default();
+        // Whole calls refused for good: a configuration fault, not a poison alert.
         let mut permanent: Vec<String> = Vec::new();
         let mut entries = Vec::with_capacity(alerts.len());
         for alert in alerts {
@@ -148,12 +151,16 @@ impl AlertSink for SqsAlerts {
                     body,
                     attributes: attributes(alert),
                 }),
-                Ok(body) => permanent.push(format!(
-                    "{}: body of {} bytes exceeds {MAX_PAYLOAD_BYTES}",
+                Ok(body) => delivery.refused.push((
                     alert.event.event_id,
-                    body.len()
+                    format!(
+                        "body of {} bytes exceeds the SQS limit of {MAX_PAYLOAD_BYTES}",
+                        body.len()
+                    ),
                 )),
-                Err(e) => permanent.push(format!("{}: {e}", alert.event.event_id)),
+                Err(e) => delivery
+                    .refused
+                    .push((alert.event.event_id, format!("not serialisable: {e}"))),
             }
         }
         let mut last_error: Option<PortError> = None;
@@ -174,7 +181,11 @@ impl AlertSink for SqsAlerts {
                     }
                 }
                 if let Some(err) = build_error {
-                    permanent.push(err.to_string());
+                    for &i in &batch {
+                        if let Some(e) = slots.get_mut(i).and_then(Option::take) {
+                            delivery.refused.push((e.id, err.to_string()));
+                        }
+                    }
                     continue;
                 }
                 let result = self
@@ -198,14 +209,13 @@ impl AlertSink for SqsAlerts {
                             else {
                                 continue;
                             };
-                            let why = format!(
-                                "{}: {} {}",
-                                e.id,
-                                failed.code,
-                                failed.message.unwrap_or_default()
-                            );
+                            let reason =
+                                format!("{} {}", failed.code, failed.message.unwrap_or_default());
+                            let why = format!("{}: {reason}", e.id);
                             if failed.sender_fault {
-                                permanent.push(why);
+                                // SQS refuses this message as it is: sending it again
+                                // cannot help.
+                                delivery.refused.push((e.id, reason));
                             } else {
                                 tracing::warn!(entry = %why, attempt, "sqs entry failed; retrying");
                                 last_error = Some(PortError::retryable(why));

@@ -26,9 +26,9 @@ pub use delivery::{AlertStore, Claim, Episode, LastSent, Lease, MemoryAlertStore
 pub use events::{EventPublisher, MemoryPublisher};
 pub use metrics::MetricsSink;
 pub use queue::{MemoryQueue, Queue};
-pub use records::{MemoryRecordSource, Read, ReadCost, RecordSource};
+pub use records::{MEMORY_TABLE, MemoryRecordSource, Read, ReadCost, RecordSource};
 pub use secrets::{MemorySecrets, Secret, SecretSource};
-pub use state::{CheckpointStore, Commit, MemoryCheckpointStore};
+pub use state::{CheckpointStore, Commit, MemoryCheckpointStore, StateCheck};
 pub use watch::{DiscoveryCursor, MemoryWatchRegistry, WatchRegistry};
 
 /// A failed port call.

@@ -36,10 +36,17 @@ pub struct ReadCost {
     pub keys_discovered: u64,
 }
 
+/// The one table of [`MemoryRecordSource`].
+pub const MEMORY_TABLE: &str = "memory";
+
 pub trait RecordSource {
-    /// Every record written at or after `since`, up to `now`.
+    /// The tables read, each with its own watermark.
+    fn tables(&self) -> Vec<String>;
+
+    /// Every record of `table` written at or after `since`, up to `now`.
     fn read_since(
         &self,
+        table: &str,
         since: UnixSecs,
         now: UnixSecs,
         limits: &ValidationConfig,
@@ -61,8 +68,13 @@ impl MemoryRecordSource {
 }
 
 impl RecordSource for MemoryRecordSource {
+    fn tables(&self) -> Vec<String> {
+        vec![MEMORY_TABLE.to_string()]
+    }
+
     async fn read_since(
         &self,
+        _table: &str,
         since: UnixSecs,
         now: UnixSecs,
         _limits: &ValidationConfig,
