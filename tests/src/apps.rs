@@ -52,10 +52,13 @@ pub async fn consumer(routes: &str, redis_url: &str) -> (App<RedisStore>, Arc<Ma
     let routes = RoutesFile::parse(routes).unwrap_or_else(|e| panic!("{e}"));
     let clock = Arc::new(ManualClock::new(T0));
     let store = RedisStore::connect(&Secret::new(redis_url)).unwrap();
-    let app =
+    // Silences from `pulse silence`, as `startup::from_settings` wires them.
+    let silences = alert_consumer::silences::SilenceCache::new(store.silences());
+    let mut app =
         alert_consumer::startup::build(routes, None, &NoSsm, store, clock.clone(), "PulseTest")
             .await
             .unwrap();
+    app.silences = silences;
     (app, clock)
 }
 

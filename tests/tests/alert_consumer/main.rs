@@ -7,4 +7,5 @@ mod failures;
 mod idempotency;
 mod noise;
 mod secrets;
+mod silences;
 mod tls;
