@@ -1,11 +1,14 @@
 //! `pulse dlq inspect | redrive | native | status`: the on-call tool for the alerts dead-letter
 //! queue. Invokes the deployed `dlq-redrive` function (Lambda Invoke), or with `--direct` runs
 //! the same code here against the queues. Destructive actions show a dry run and ask first.
+//! A redrive that did not finish exits non-zero; errors are one line that names the fix.
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use dlq_redrive::filter::{Age, Filter, PointerMatch};
-use dlq_redrive::ops::Budget;
-use dlq_redrive::report::{InspectReport, NativeReport, RedriveReport, StatusReport, Tally};
+use dlq_redrive::ops::{Budget, Control, Progress};
+use dlq_redrive::report::{
+    InspectReport, NativeReport, RedriveReport, StatusReport, StopReason, Tally,
+};
 use dlq_redrive::request::{
     InspectRequest, NativeOp, NativeRequest, RedriveRequest, StatusRequest,
 };
@@ -13,6 +16,13 @@ use dlq_redrive::{Config, DEFAULT_MAX_REDRIVE_COUNT, Report, Request};
 use pulse_adapters::lambda::LambdaInvoker;
 use pulse_adapters::sqs::SqsQueue;
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Name of the message attribute the alert consumer sets on a final failed receive: why the
+/// receiver refused the alert (its status and the start of its answer).
+pub const FAILURE_REASON_ATTRIBUTE: &str = "failureReason";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,9 +35,12 @@ pub struct Args {
 
 #[derive(clap::Args)]
 struct Target {
-    /// The deployed redrive function (name or ARN).
-    #[arg(long, global = true, default_value = "pulse-dlq-redrive")]
-    function: String,
+    /// The deployed redrive function (name or ARN); default: from --env, else $PULSE_DLQ_FUNCTION.
+    #[arg(long, global = true, conflicts_with = "environment")]
+    function: Option<String>,
+    /// The environment whose function to invoke: dev, staging or prod (pulse-<env>-dlq-redrive:live).
+    #[arg(long = "env", global = true, value_parser = clap::builder::PossibleValuesParser::new(pulse_core::env::ENVIRONMENTS))]
+    environment: Option<String>,
     /// AWS profile.
     #[arg(long, global = true)]
     profile: Option<String>,
@@ -229,25 +242,154 @@ impl Runner {
         } else {
             Ok(Runner::Lambda {
                 invoker: LambdaInvoker::new(&sdk),
-                function: t.function.clone(),
+                function: function_name(
+                    t.function.as_deref(),
+                    t.environment.as_deref(),
+                    std::env::var(pulse_core::env::DLQ_FUNCTION).ok().as_deref(),
+                )?,
             })
         }
     }
 
-    async fn call(&self, request: &Request) -> anyhow::Result<Report> {
-        match self {
+    /// Runs a request. `total` (when known) sizes the progress bar; `stop` is set by Ctrl-C.
+    async fn call_watched(
+        &self,
+        request: &Request,
+        total: Option<u64>,
+        stop: Option<&AtomicBool>,
+    ) -> anyhow::Result<Report> {
+        let bar = progress_bar(total);
+        let result = match self {
             Runner::Direct { queue, config } => {
-                Ok(dlq_redrive::handle(queue, config, request, Budget::unlimited()).await?)
+                let show = |p: Progress| {
+                    bar.set_position(p.done);
+                    bar.set_message(format!("examined {}", p.examined));
+                };
+                let control = Control {
+                    progress: Some(&show),
+                    stop,
+                };
+                dlq_redrive::handle_with(queue, config, request, Budget::unlimited(), control)
+                    .await
+                    .map_err(|e| one_line(&e.to_string(), None))
             }
             Runner::Lambda { invoker, function } => {
-                let body = invoker
-                    .invoke(function, serde_json::to_vec(request)?)
-                    .await?;
-                serde_json::from_str(&body)
-                    .with_context(|| format!("{function} returned an unreadable report: {body}"))
+                bar.set_message(format!("waiting for {function}"));
+                match invoker.invoke(function, serde_json::to_vec(request)?).await {
+                    Ok(body) => serde_json::from_str(&body).with_context(|| {
+                        format!("{function} returned an unreadable report: {body}")
+                    }),
+                    Err(e) => Err(one_line(&e.to_string(), Some(function))),
+                }
+            }
+        };
+        bar.finish_and_clear();
+        result
+    }
+
+    async fn call(&self, request: &Request) -> anyhow::Result<Report> {
+        self.call_watched(request, None, None).await
+    }
+}
+
+/// The function to invoke: `--function`, else `--env`'s deployed name, else `$PULSE_DLQ_FUNCTION`.
+fn function_name(
+    function: Option<&str>,
+    environment: Option<&str>,
+    from_env: Option<&str>,
+) -> anyhow::Result<String> {
+    let from_env = from_env.map(str::trim).filter(|f| !f.is_empty());
+    match (function, environment, from_env) {
+        (Some(f), _, _) => Ok(f.to_string()),
+        (None, Some(e), _) => Ok(pulse_core::env::deployed_function(e, "dlq-redrive")),
+        (None, None, Some(f)) => Ok(f.to_string()),
+        (None, None, None) => bail!(
+            "which dlq-redrive function? pass --env dev|staging|prod, set {} (name or ARN), pass --function NAME, or use --direct --queue-url URL",
+            pulse_core::env::DLQ_FUNCTION
+        ),
+    }
+}
+
+/// An error as one line (no chain of SDK debug text), followed by the fix when it is known.
+fn one_line(message: &str, function: Option<&str>) -> anyhow::Error {
+    let first = message.lines().next().unwrap_or(message).trim();
+    let lower = message.to_ascii_lowercase();
+    let fix = if lower.contains("resourcenotfound") || lower.contains("function not found") {
+        Some(match function {
+            Some(f) => format!(
+                "no function {f} in this account and region: pass --env dev|staging|prod, or --function with the deployed name, and check --region/--profile"
+            ),
+            None => "check --region and --profile".to_string(),
+        })
+    } else if lower.contains("nonexistentqueue") || lower.contains("queuedoesnotexist") {
+        Some("no such queue: check --queue-url (the dead-letter queue's URL) and --region".into())
+    } else if lower.contains("accessdenied")
+        || lower.contains("not authorized")
+        || lower.contains("unauthorized")
+    {
+        Some("the credentials may not do this: use the environment's dlq role (terraform/bootstrap) or --profile".into())
+    } else if lower.contains("expired") && lower.contains("token") {
+        Some("the AWS session expired: log in again (aws sso login) or pass --profile".into())
+    } else if lower.contains("credentials") {
+        Some("no AWS credentials found: pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into())
+    } else if lower.contains("connection refused")
+        || lower.contains("dns error")
+        || lower.contains("failed to lookup")
+        || lower.contains("dispatch failure")
+        || lower.contains("timed out")
+        || lower.contains("timeout")
+    {
+        Some("cannot reach AWS: check the network, --region and --endpoint-url (for the local stack: scripts/local-stack.sh up)".into())
+    } else {
+        None
+    };
+    match fix {
+        Some(fix) => anyhow!("{first}\n  fix: {fix}"),
+        None => anyhow!("{first}"),
+    }
+}
+
+/// A bar on stderr while a request runs: moved of `total` when known, else a spinner with
+/// counts. Hidden when stderr is not a terminal (CI logs, pipes).
+fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let (bar, template) = match total {
+        Some(n) => (
+            ProgressBar::new(n),
+            "{spinner} {wide_bar} {pos}/{len} moved  {msg}  {elapsed}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} {pos} done  {msg}  {elapsed}",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Ctrl-C during a `--direct` run: the first asks the run to stop after its current step and
+/// make every message it holds visible again; a second quits at once.
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+            eprintln!(
+                "\nCtrl-C: stopping after this step and making the held messages visible again (Ctrl-C again to quit now; they then return after their visibility timeout)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
             }
         }
-    }
+    });
+    stop
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -268,6 +410,8 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
         init_logs();
     }
     let runner = Runner::new(t).await?;
+    let stop = t.direct.then(stop_on_ctrl_c);
+    let stop = stop.as_deref();
     let reason = t.reason.clone();
     let queue_url = t.queue_url.clone();
     match *args.command {
@@ -286,8 +430,17 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
                 time_budget_secs: None,
                 reason,
             });
-            let report = runner.call(&request).await?;
-            output(t, &report)
+            let report = runner.call_watched(&request, None, stop).await?;
+            output(t, &report)?;
+            if let Report::Inspect(r) = &report
+                && r.stopped == StopReason::Cancelled
+            {
+                bail!(
+                    "interrupted after looking at {} message(s); all were made visible again",
+                    r.examined
+                );
+            }
+            Ok(())
         }
         Cmd::Status => {
             let request = Request::Status(StatusRequest { queue_url, reason });
@@ -314,12 +467,15 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
                 time_budget_secs: time_budget,
                 reason,
             };
+            let mut expected = None;
             if !dry_run && !t.yes {
                 let dry = RedriveRequest {
                     dry_run: true,
                     ..request.clone()
                 };
-                let report = runner.call(&Request::Redrive(dry)).await?;
+                let report = runner
+                    .call_watched(&Request::Redrive(dry), None, stop)
+                    .await?;
                 let Report::Redrive(r) = &report else {
                     bail!(
                         "the function answered a dry run with a {} report",
@@ -328,6 +484,9 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
                 };
                 eprintln!("Dry run first:");
                 print_report_to(t, &report, &mut std::io::stderr())?;
+                if r.stopped == StopReason::Cancelled {
+                    bail!("interrupted during the dry run; nothing moved");
+                }
                 if r.would_move == 0 {
                     eprintln!("Nothing to move.");
                     return Ok(());
@@ -343,19 +502,19 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
                 // Move no more than the operator agreed to.
                 request.max_messages =
                     Some(request.max_messages.unwrap_or(u64::MAX).min(r.would_move));
+                expected = Some(r.would_move);
             }
-            let report = runner.call(&Request::Redrive(request)).await?;
+            let report = runner
+                .call_watched(&Request::Redrive(request), expected, stop)
+                .await?;
             output(t, &report)?;
-            if let Report::Redrive(r) = &report
-                && !r.failed.is_empty()
-            {
-                bail!(
-                    "{} message(s) failed to move (see the report); {} moved",
-                    r.failed.len(),
-                    r.moved
-                );
+            match &report {
+                Report::Redrive(r) => verdict(r),
+                other => bail!(
+                    "the function answered a redrive with a {} report",
+                    other.action()
+                ),
             }
-            Ok(())
         }
         Cmd::Native { op } => {
             let (op, rate, destination_arn, task_handle) = match op {
@@ -396,6 +555,48 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
             let report = runner.call(&request).await?;
             output(t, &report)
         }
+    }
+}
+
+/// Whether a redrive did everything: an error (non-zero exit) naming what is left otherwise.
+fn verdict(r: &RedriveReport) -> anyhow::Result<()> {
+    let did = if r.dry_run {
+        format!("would move {}", r.would_move)
+    } else {
+        format!("moved {}", r.moved)
+    };
+    if !r.failed.is_empty() {
+        bail!(
+            "{} message(s) failed to move (see the report; they stay in the dead-letter queue); {did}",
+            r.failed.len()
+        );
+    }
+    if r.complete {
+        return Ok(());
+    }
+    match r.stopped {
+        StopReason::Cancelled => bail!(
+            "interrupted (Ctrl-C): {did}; every message held was made visible again{}",
+            if r.release_failures.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " except {} (they return after their visibility timeout)",
+                    r.release_failures.len()
+                )
+            }
+        ),
+        StopReason::MaxMessages => bail!(
+            "not complete: {did}, and more messages match beyond --max-messages; run again (or raise --max-messages) to continue"
+        ),
+        StopReason::Deadline => bail!(
+            "not complete: the time budget ran out ({did}); run the same command again to continue"
+        ),
+        StopReason::DestinationError => bail!(
+            "not complete: the destination {} refused whole batches ({did}); check it exists and accepts messages, then run again",
+            r.destination_queue_url
+        ),
+        StopReason::QueueEmpty => Ok(()),
     }
 }
 
@@ -473,6 +674,9 @@ fn inspect_table(r: &InspectReport) -> String {
         r.queue.delayed
     );
     tallies(&mut s, &r.tallies);
+    s.push_str(
+        "note: SQS has no peek: inspect receives each message it looks at, which raises its receive count by one.\n      \"received Nx\" counts every receive (consumer attempts, inspects and dry runs), not delivery attempts.\n\n",
+    );
     if !r.samples.is_empty() {
         s.push_str("samples:\n");
         for x in &r.samples {
@@ -491,6 +695,12 @@ fn inspect_table(r: &InspectReport) -> String {
                     String::new()
                 },
             ));
+            if let Some(reason) = x.attributes.get(FAILURE_REASON_ATTRIBUTE) {
+                s.push_str(&format!(
+                    "    failure reason: {}\n",
+                    reason.replace('\n', " ")
+                ));
+            }
         }
     }
     for f in &r.release_failures {
@@ -524,9 +734,15 @@ fn redrive_table(r: &RedriveReport) -> String {
         r.remaining.in_flight,
         r.stopped,
         if r.complete {
-            " (complete)"
+            " (complete)".to_string()
         } else {
-            " (not complete: run again to continue)"
+            match r.stopped {
+                StopReason::Cancelled => " (interrupted)".to_string(),
+                StopReason::MaxMessages => {
+                    " (not complete: more match beyond --max-messages)".to_string()
+                }
+                _ => " (not complete: run again to continue)".to_string(),
+            }
         },
         r.elapsed_ms,
         r.achieved_rate,

@@ -51,7 +51,7 @@ enum LocalCommand {
 }
 
 /// `export NAME=value` lines of the env file.
-fn read_env_file(path: &Path) -> HashMap<String, String> {
+pub(crate) fn read_env_file(path: &Path) -> HashMap<String, String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()

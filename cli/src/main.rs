@@ -1,10 +1,11 @@
-//! `pulse`: replay market history through the engine locally, and on-call tools.
+//! `pulse`: replay market history through the engine locally, and on-call tools (dlq, silence).
 //! Each subcommand lives in its own module; this file only parses arguments and dispatches.
 
 mod dlq;
 mod local;
 mod replay;
 mod report;
+mod silence;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ enum Command {
     Local(local::Args),
     /// The alerts dead-letter queue: inspect, redrive (filtered, rate-limited), SQS move tasks, status.
     Dlq(dlq::Args),
+    /// Silences the alert consumer applies (stored in its Redis): add, list, expire.
+    Silence(silence::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Local(args) => local::run(args),
         Command::Dlq(args) => dlq::run(args),
+        Command::Silence(args) => silence::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,8 @@ use detector::handler::{Metrics, RealDetector, build};
 use detector::settings::{MetricsMode, Settings};
 use pulse_adapters::dynamodb::ReadMode;
 use pulse_adapters::redis::RedisStore;
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,9 +53,34 @@ pub async fn consumer(routes: &str, redis_url: &str) -> (App<RedisStore>, Arc<Ma
     let routes = RoutesFile::parse(routes).unwrap_or_else(|e| panic!("{e}"));
     let clock = Arc::new(ManualClock::new(T0));
     let store = RedisStore::connect(&Secret::new(redis_url)).unwrap();
-    let app =
+    // Silences from `pulse silence`, as `startup::from_settings` wires them.
+    let silences = alert_consumer::silences::SilenceCache::new(store.silences());
+    let mut app =
         alert_consumer::startup::build(routes, None, &NoSsm, store, clock.clone(), "PulseTest")
             .await
             .unwrap();
+    app.silences = silences;
     (app, clock)
+}
+
+/// The `pulse` binary of this workspace, next to this test's own target directory. Built (a
+/// no-op when fresh) before use: a target directory shared with other checkouts may hold
+/// another checkout's `pulse`.
+pub fn pulse_binary() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
+    BUILT.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "pulse-cli", "--manifest-path"])
+            .arg(manifest)
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p pulse-cli failed");
+    });
+    let bin = dir.join("pulse");
+    assert!(bin.exists(), "no pulse binary at {}", bin.display());
+    bin
 }

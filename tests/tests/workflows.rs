@@ -332,3 +332,58 @@ fn every_step_that_pipes_runs_with_pipefail() {
     assert!(piping >= 2, "the scan found {piping} piping steps");
     assert!(pipes("a | tee b") && !pipes("a || b"));
 }
+
+/// The on-call dlq workflow's step pipes `pulse` into `tee`: run it as GitHub's default shell
+/// (`bash -e`, no pipefail) would, with a `pulse` that fails, and the step must fail too, so a
+/// failed or incomplete redrive is never a green job (whatever `shell:` says).
+#[test]
+fn the_dlq_step_fails_when_pulse_fails_even_without_the_shells_pipefail() {
+    let (_, doc) = load("dlq.yml");
+    let (_, job) = jobs(&doc).remove(0);
+    let script = steps(job)
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .find(|r| r.contains("tee"))
+        .expect("the step that pipes pulse into tee")
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("pulse-dlq-step-{}", std::process::id()));
+    let bin = dir.join("target/release");
+    std::fs::create_dir_all(&bin).unwrap();
+    let pulse = bin.join("pulse");
+    std::fs::write(
+        &pulse,
+        "#!/bin/sh\necho \"report of $*\"\necho 'error: not complete' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&pulse)
+        .status()
+        .unwrap();
+    let summary = dir.join("summary.md");
+    let out = std::process::Command::new("bash")
+        .args(["-e", "-c", &script])
+        .current_dir(&dir)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_ACTOR", "someone")
+        .env("GITHUB_RUN_ID", "1")
+        .env("PULSE_ENV", "prod")
+        .env("ACTION", "redrive")
+        .env("DRY_RUN", "false")
+        .env("FILTER", "--severity critical")
+        .env("MAX_MESSAGES", "100")
+        .env("REASON", "test")
+        .output()
+        .unwrap();
+    let summary = std::fs::read_to_string(&summary).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        summary.contains("report of dlq redrive --env prod"),
+        "the step ran pulse with --env and wrote the summary: {summary:?}"
+    );
+    assert!(
+        !out.status.success(),
+        "pulse failed but the step passed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

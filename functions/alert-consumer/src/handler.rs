@@ -38,6 +38,8 @@ pub struct App<S> {
     pub http: HttpSender,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    /// Silences added with `pulse silence` (besides the routes file's).
+    pub silences: crate::silences::SilenceCache,
 }
 
 /// Why a message is reported failed.
@@ -295,6 +297,12 @@ impl<S: AlertStore> App<S> {
         if !got_trigger && let Some(s) = silence::find(&self.routes.silences, view, name, now_ms) {
             self.metrics
                 .suppressed(name, Suppression::Silence, &s.comment);
+            return TargetResult::Suppressed;
+        }
+        if let Some(s) = self.silences.find(view, now_ms).await {
+            let detail = format!("silence {} by {}: {}", s.id, s.author, s.comment);
+            self.metrics.suppressed(name, Suppression::Silence, &detail);
+            self.silences.count_hit(&s.id).await;
             return TargetResult::Suppressed;
         }
         let rule = view.rule_name();

@@ -13,6 +13,7 @@
 //!   which failures are worth retrying;
 //! - [`secrets`]: where each receiver secret comes from, resolved at cold start from SSM
 //!   (`pulse_adapters::ssm`) or plain values for local runs;
+//! - [`silences`]: silences added with `pulse silence` (Redis), cached 30 s;
 //! - [`metrics`]: per receiver counters and latency, logged and emitted as EMF lines;
 //! - [`clock`]: the time, injectable for tests;
 //! - [`startup`]: builds the application the same way for `main` and for the tests;
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod receivers;
 pub mod retry;
 pub mod secrets;
+pub mod silences;
 pub mod smoke;
 pub mod startup;
 

@@ -46,6 +46,7 @@ pub async fn build<S: AlertStore>(
         http: HttpSender::new()?,
         clock,
         metrics: Metrics::new(metrics_namespace),
+        silences: crate::silences::SilenceCache::disabled(),
     })
 }
 
@@ -108,7 +109,8 @@ pub async fn from_settings(
     }
     let url = redis_url(settings, ssm).await?;
     let store = RedisStore::connect(&url)?;
-    build(
+    let silences = crate::silences::SilenceCache::new(store.silences());
+    let mut app = build(
         routes,
         settings.secrets_parameter_path.as_deref(),
         ssm,
@@ -116,7 +118,9 @@ pub async fn from_settings(
         Arc::new(crate::clock::SystemClock),
         &settings.metrics_namespace,
     )
-    .await
+    .await?;
+    app.silences = silences;
+    Ok(app)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! call [`handle`].
 
 use crate::DEFAULT_MAX_REDRIVE_COUNT;
-use crate::ops::{self, Budget, Error};
+use crate::ops::{self, Budget, Control, Error};
 use crate::report::{Report, emf};
 use crate::request::Request;
 use pulse_core::env;
@@ -59,6 +59,17 @@ pub async fn handle<Q: Queue>(
     request: &Request,
     budget: Budget,
 ) -> Result<Report, Error> {
+    handle_with(q, config, request, budget, Control::default()).await
+}
+
+/// [`handle`], watched (`pulse dlq --direct`: a progress bar, and Ctrl-C).
+pub async fn handle_with<Q: Queue>(
+    q: &Q,
+    config: &Config,
+    request: &Request,
+    budget: Budget,
+    control: Control<'_>,
+) -> Result<Report, Error> {
     let dlq = request
         .queue_url()
         .unwrap_or(&config.dead_letter_queue_url)
@@ -72,14 +83,17 @@ pub async fn handle<Q: Queue>(
         "dlq request"
     );
     let result = match request {
-        Request::Inspect(r) => ops::inspect(q, &dlq, r, budget).await.map(Report::Inspect),
-        Request::Redrive(r) => ops::redrive(
+        Request::Inspect(r) => ops::inspect_with(q, &dlq, r, budget, control)
+            .await
+            .map(Report::Inspect),
+        Request::Redrive(r) => ops::redrive_with(
             q,
             &dlq,
             config.alerts_queue_url.as_deref(),
             config.max_redrive_count,
             r,
             budget,
+            control,
         )
         .await
         .map(Report::Redrive),

@@ -25,8 +25,8 @@ pub mod report;
 pub mod request;
 pub mod smoke;
 
-pub use handler::{Config, handle};
-pub use ops::{Budget, Error};
+pub use handler::{Config, handle, handle_with};
+pub use ops::{Budget, Control, Error, Progress};
 pub use report::Report;
 pub use request::Request;
 

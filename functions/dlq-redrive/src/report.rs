@@ -37,6 +37,8 @@ pub enum StopReason {
     Deadline,
     /// The destination refused a whole batch; the run stopped rather than fail every message.
     DestinationError,
+    /// The caller asked it to stop (Ctrl-C in `pulse dlq --direct`); held messages were released.
+    Cancelled,
 }
 
 /// Counts of messages by what they are.

@@ -53,6 +53,22 @@ pub const TICK_BUDGET_SECS: &str = "PULSE_TICK_BUDGET_SECS";
 /// Default CloudWatch namespace for every pulse metric.
 pub const DEFAULT_METRICS_NAMESPACE: &str = "Pulse";
 
+/// Read by `pulse dlq` (not by a function): the redrive function to invoke, name or ARN.
+pub const DLQ_FUNCTION: &str = "PULSE_DLQ_FUNCTION";
+
+/// The environments Terraform deploys (`terraform/envs/<environment>`).
+pub const ENVIRONMENTS: &[&str] = &["dev", "staging", "prod"];
+
+/// The alias every trigger and `pulse dlq` invoke (`terraform/modules/function`).
+pub const LIVE_ALIAS: &str = "live";
+
+/// The deployed name of a function of an environment, with its alias: Terraform names each
+/// function `${name_prefix}-${package}` with `name_prefix = "pulse-<environment>"` (a test
+/// checks this against `terraform/`), e.g. `pulse-prod-dlq-redrive:live`.
+pub fn deployed_function(environment: &str, package: &str) -> String {
+    format!("pulse-{environment}-{package}:{LIVE_ALIAS}")
+}
+
 /// Variables the detector reads.
 pub const DETECTOR: &[EnvVar] = &[
     required(

@@ -254,7 +254,28 @@ pub const KEYS: &[KeySpec] = &[
         ttl: "`completed_ttl` (routes file, default 15 days), renewed on every write",
         what: "one episode (trigger rule, key): `to:{receiver}` → newest trigger time (ms) it got, `resolved` → newest resolve time (ms)",
     },
+    KeySpec {
+        pattern: "consumer:silences",
+        owner: Owner::AlertConsumer,
+        kind: KeyType::Hash,
+        ttl: "none (`pulse silence` drops entries 7 days after they end)",
+        what: "silences added by `pulse silence add`: id → silence (matchers, window, author, comment), JSON",
+    },
+    KeySpec {
+        pattern: "consumer:silences:hits",
+        owner: Owner::AlertConsumer,
+        kind: KeyType::Hash,
+        ttl: "none (entries dropped with their silence)",
+        what: "silence id → deliveries it suppressed",
+    },
 ];
+
+/// `consumer:silences`: the silences `pulse silence` manages, read by the consumer.
+pub const SILENCES: &str = "consumer:silences";
+/// `consumer:silences:hits`: deliveries suppressed, by silence id.
+pub const SILENCE_HITS: &str = "consumer:silences:hits";
+/// Silences stay listed (`pulse silence list --expired`) this long after they end.
+pub const SILENCE_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// One id as one key segment: `:` and `%` percent-escaped, anything else as is.
 pub fn segment(id: &str) -> Cow<'_, str> {

@@ -20,6 +20,7 @@
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
 //! - [`report`]: the backtest report's model (downsampled series, alerts, a config compared);
 //! - [`env`]: environment variable names, shared with Terraform;
+//! - [`silence`]: silences as data (matchers, window, author), stored in Redis by `pulse silence`;
 //! - [`keys`]: every Redis key the detector and the alert consumer write (owner, type, TTL);
 //! - [`time`]: durations and points in time written for people (one grammar everywhere);
 //! - [`metrics`]: a run's metrics as data and as CloudWatch EMF lines;
@@ -39,6 +40,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod rules;
+pub mod silence;
 pub mod smoke;
 pub mod state;
 pub mod tally;

@@ -8,4 +8,5 @@ mod idempotency;
 mod lifecycle;
 mod noise;
 mod secrets;
+mod silences;
 mod tls;

@@ -376,3 +376,55 @@ async fn a_redrive_that_does_not_fit_the_time_budget_stops_and_a_second_call_fin
     let (dlq, alerts) = assert_conserved(s).await;
     assert_eq!((dlq.len(), alerts.len()), (0, 50));
 }
+
+/// `pulse dlq redrive` without `--yes` moves at most what its dry run counted: a run capped at
+/// exactly the matching messages moved them all and must say complete, not "run again".
+#[tokio::test]
+async fn a_redrive_capped_at_exactly_what_matches_is_complete() {
+    let stack = stack_with_50_dead().await;
+    let s = stack.queues();
+    let critical = || filter(serde_json::json!({"severity": ["critical"]}));
+    let dry = RedriveRequest {
+        dry_run: true,
+        filter: critical(),
+        ..Default::default()
+    };
+    let d = ops::redrive(&s.queue, &s.dlq_url, None, 3, &dry, Budget::unlimited())
+        .await
+        .unwrap();
+    assert_eq!((d.would_move, d.complete), (10, true));
+
+    // The confirmed run, as the CLI sends it: capped at the dry run's count.
+    let req = RedriveRequest {
+        max_messages: Some(d.would_move),
+        filter: critical(),
+        ..Default::default()
+    };
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &req, Budget::unlimited())
+        .await
+        .unwrap();
+    assert_eq!(r.moved, 10);
+    assert_eq!(r.stopped, StopReason::QueueEmpty, "{r:?}");
+    assert!(r.complete, "everything that matched moved: {r:?}");
+    assert_eq!(r.remaining, visible(40));
+
+    // A cap below what matches still stops at the first message it would have moved.
+    let more = RedriveRequest {
+        max_messages: Some(5),
+        filter: filter(serde_json::json!({"severity": ["warning"]})),
+        ..Default::default()
+    };
+    let r = ops::redrive(&s.queue, &s.dlq_url, None, 3, &more, Budget::unlimited())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.moved, r.stopped, r.complete),
+        (5, StopReason::MaxMessages, false)
+    );
+    assert!(
+        r.skipped.get("max_messages").is_some_and(|n| *n >= 1),
+        "{r:?}"
+    );
+    let (dlq, alerts) = assert_conserved(s).await;
+    assert_eq!((dlq.len(), alerts.len()), (35, 15));
+}

@@ -666,3 +666,38 @@ fn every_variable_is_typed_described_and_documented() {
         }
     }
 }
+
+/// `pulse dlq --env <env>` invokes `pulse_core::env::deployed_function(env, "dlq-redrive")`:
+/// that must be the name and alias Terraform gives the function in that environment.
+#[test]
+fn pulse_dlq_env_names_the_function_terraform_deploys() {
+    assert_eq!(pulse_core::env::ENVIRONMENTS, ENVIRONMENTS.as_slice());
+    let pulse = Module::named("pulse");
+    let functions = text(pulse.local("functions"));
+    let (key, _) = functions
+        .split_once("package = \"dlq-redrive\"")
+        .expect("modules/pulse: a function packaged as dlq-redrive");
+    assert!(key.trim_end().ends_with('{'), "{functions}");
+    let call = pulse.module_call("function");
+    let name = attr_text(call, "function_name");
+    let alias = Module::named("function");
+    let alias = attr_text(alias.resource("aws_lambda_alias", "live"), "name");
+    for environment in ENVIRONMENTS {
+        let root = env(environment);
+        let prefix = attr(root.module_call("pulse"), "name_prefix")
+            .and_then(|e| strings(e).pop())
+            .unwrap_or_else(|| panic!("envs/{environment}: name_prefix is not a literal"));
+        let deployed = format!(
+            "{}:{}",
+            name.trim_matches('"')
+                .replace("${var.name_prefix}", &prefix)
+                .replace("${each.value.package}", "dlq-redrive"),
+            alias.trim_matches('"')
+        );
+        assert_eq!(
+            pulse_core::env::deployed_function(environment, "dlq-redrive"),
+            deployed,
+            "envs/{environment}"
+        );
+    }
+}

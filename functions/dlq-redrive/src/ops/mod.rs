@@ -16,10 +16,11 @@ use crate::request::{InspectRequest, NativeOp, NativeRequest};
 use pulse_core::ports::PortError;
 use pulse_core::ports::queue::{AttrValue, EntryFailure, Handle, Message, Queue, StartOutcome};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod redrive;
-pub use redrive::redrive;
+pub use redrive::{redrive, redrive_with};
 
 /// Visibility timeout while `inspect` looks at messages; they are released right after.
 pub const INSPECT_VISIBILITY_SECS: i32 = 60;
@@ -117,6 +118,36 @@ impl Budget {
     }
 }
 
+/// Where a run stands, after each step (for a progress bar).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Messages received and looked at.
+    pub examined: u64,
+    /// Moved (redrive) or matched (inspect, dry run).
+    pub done: u64,
+}
+
+/// What a caller watching a run sees and can do: progress after each step, and a stop request
+/// (Ctrl-C in `pulse dlq --direct`) honoured between steps. A stopped run releases what it
+/// holds and reports [`StopReason::Cancelled`].
+#[derive(Clone, Copy, Default)]
+pub struct Control<'a> {
+    pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+    pub stop: Option<&'a AtomicBool>,
+}
+
+impl Control<'_> {
+    pub(crate) fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn report(&self, examined: u64, done: u64) {
+        if let Some(f) = self.progress {
+            f(Progress { examined, done });
+        }
+    }
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -162,6 +193,17 @@ pub async fn inspect<Q: Queue>(
     req: &InspectRequest,
     budget: Budget,
 ) -> Result<InspectReport, Error> {
+    inspect_with(q, dlq, req, budget, Control::default()).await
+}
+
+/// [`inspect`], watched: progress after each batch, and a stop between batches.
+pub async fn inspect_with<Q: Queue>(
+    q: &Q,
+    dlq: &str,
+    req: &InspectRequest,
+    budget: Budget,
+    control: Control<'_>,
+) -> Result<InspectReport, Error> {
     let start = Instant::now();
     let budget = budget.at_most(req.time_budget_secs);
     let max = u64::from(req.max_messages.unwrap_or(100).clamp(1, 1_000));
@@ -174,6 +216,9 @@ pub async fn inspect<Q: Queue>(
     let mut samples = Vec::new();
     let mut longest = Duration::ZERO;
     let stopped = loop {
+        if control.stopped() {
+            break StopReason::Cancelled;
+        }
         if examined >= max {
             break StopReason::MaxMessages;
         }
@@ -216,6 +261,7 @@ pub async fn inspect<Q: Queue>(
                 }
             }
         }
+        control.report(examined, matched);
     };
     let release_failures = release(q, dlq, &held).await;
     let queue = q.counts(dlq).await?;

@@ -4,8 +4,9 @@
 //! step of the loop (when to stop, receive, sort a batch, send it) is one method.
 
 use super::{
-    Budget, Error, MAX_FAILED_BATCHES_IN_A_ROW, RECEIVE_WAIT_SECS, RELEASE_RESERVE, WOULD_MOVE_IDS,
-    delete_acked, elapsed_ms, now_ms, redriven_attributes, release, resolve_destination,
+    Budget, Control, Error, MAX_FAILED_BATCHES_IN_A_ROW, RECEIVE_WAIT_SECS, RELEASE_RESERVE,
+    WOULD_MOVE_IDS, delete_acked, elapsed_ms, now_ms, redriven_attributes, release,
+    resolve_destination,
 };
 use crate::filter::{Classified, classify};
 use crate::rate::{Pacer, fits, hold_secs, per_second};
@@ -24,6 +25,29 @@ pub async fn redrive<Q: Queue>(
     default_max_redrive_count: u32,
     req: &RedriveRequest,
     budget: Budget,
+) -> Result<RedriveReport, Error> {
+    redrive_with(
+        q,
+        dlq,
+        configured_destination,
+        default_max_redrive_count,
+        req,
+        budget,
+        Control::default(),
+    )
+    .await
+}
+
+/// [`redrive`], watched: progress after each batch, and a stop between batches that releases
+/// every message the run holds.
+pub async fn redrive_with<Q: Queue>(
+    q: &Q,
+    dlq: &str,
+    configured_destination: Option<&str>,
+    default_max_redrive_count: u32,
+    req: &RedriveRequest,
+    budget: Budget,
+    control: Control<'_>,
 ) -> Result<RedriveReport, Error> {
     let start = Instant::now();
     let budget = budget.at_most(req.time_budget_secs);
@@ -56,6 +80,9 @@ pub async fn redrive<Q: Queue>(
         req.max_redrive_count.unwrap_or(default_max_redrive_count),
     );
     let stopped = loop {
+        if control.stopped() {
+            break StopReason::Cancelled;
+        }
         if let Some(reason) = run.reason_to_stop() {
             break reason;
         }
@@ -66,7 +93,16 @@ pub async fn redrive<Q: Queue>(
         }
         let now = now_ms();
         let to_send = run.sort(batch, now);
-        if let Some(reason) = run.send(to_send, now).await {
+        let stop = run.send(to_send, now).await;
+        control.report(
+            run.examined,
+            if req.dry_run {
+                run.would_move
+            } else {
+                run.moved
+            },
+        );
+        if let Some(reason) = stop {
             break reason;
         }
         run.longest = run.longest.max(step.elapsed());
@@ -154,9 +190,12 @@ impl<'a, Q: Queue> Run<'a, Q> {
         self.held.push(m.handle());
     }
 
-    /// Why the run stops before its next receive, if it does.
+    /// Why the run stops before its next receive, if it does. At `max_messages` the run goes on
+    /// receiving (and holding) only to learn whether anything else would move: it stops at the
+    /// first such message, and reports complete when the queue runs out first (a confirmed
+    /// redrive of exactly what its dry run found is complete, not "run again").
     fn reason_to_stop(&self) -> Option<StopReason> {
-        if self.selected() >= self.max_move {
+        if self.selected() >= self.max_move && self.skipped.contains_key(skip::MAX_MESSAGES) {
             Some(StopReason::MaxMessages)
         } else if !self.budget.allows(self.longest) {
             Some(StopReason::Deadline)
@@ -169,7 +208,10 @@ impl<'a, Q: Queue> Run<'a, Q> {
 
     /// The next batch; a failed receive releases what the run holds and ends it.
     async fn receive(&mut self) -> Result<Vec<Message>, Error> {
-        let want = (self.max_move - self.selected()).min(self.pacer.batch_size() as u64) as i32;
+        let left = self.max_move.saturating_sub(self.selected());
+        let batch = self.pacer.batch_size() as u64;
+        // At the limit: a full batch, only looked at (see `reason_to_stop`).
+        let want = if left == 0 { batch } else { left.min(batch) } as i32;
         match self
             .q
             .receive(self.dlq, want, self.hold, RECEIVE_WAIT_SECS)

@@ -106,6 +106,11 @@ impl RedisStore {
             .map_err(|e| port_error("connect", e))?;
         Ok(RedisStore { conn })
     }
+
+    /// The silences store on this store's connection.
+    pub fn silences(&self) -> super::RedisSilences {
+        super::RedisSilences::new(self.conn.clone())
+    }
 }
 
 impl AlertStore for RedisStore {

@@ -1,14 +1,16 @@
 //! Redis, for every component that uses it (they share one Redis: see `pulse_core::keys`):
 //! connection settings, the one classifier of Redis errors ([`port_error`]), and
 //! [`tail`] for `pulse local tail`; the detector's ports in [`detector`], the alert
-//! consumer's delivery store in [`delivery`], the scheduled tick's watched keys in [`watch`].
+//! consumer's delivery store in [`delivery`], silences in [`silences`], the scheduled tick's watched keys in [`watch`].
 
 pub mod delivery;
 pub mod detector;
+pub mod silences;
 pub mod watch;
 
 pub use delivery::RedisStore;
 pub use detector::{RedisPorts, stream_of};
+pub use silences::RedisSilences;
 
 use ::redis::{Client, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, ServerErrorKind};
 use pulse_core::ports::PortError;
