@@ -13,10 +13,10 @@ fn emitted() -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for part in code.split("Datum::new(").skip(1) {
         let part = part.trim_start();
-        if let Some(rest) = part.strip_prefix('"') {
-            if let Some(end) = rest.find('"') {
-                out.insert(rest[..end].to_string());
-            }
+        if let Some(rest) = part.strip_prefix('"')
+            && let Some(end) = rest.find('"')
+        {
+            out.insert(rest[..end].to_string());
         }
     }
     assert!(
