@@ -13,7 +13,7 @@
 //! message and whether a retry can help (`pulse_adapters::redis::port_error`): a connection
 //! drop is retried by SQS, a `WRONGTYPE` is not.
 
-use super::{connection_info, port_error};
+use super::{RedisSilences, connection_info, port_error};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use pulse_core::keys;
 use pulse_core::ports::{AlertStore, Claim, Episode, LastSent, Lease, PortError, Secret};
@@ -108,8 +108,8 @@ impl RedisStore {
     }
 
     /// The silences store on this store's connection.
-    pub fn silences(&self) -> super::RedisSilences {
-        super::RedisSilences::new(self.conn.clone())
+    pub fn silences(&self) -> RedisSilences {
+        RedisSilences::new(self.conn.clone())
     }
 }
 
