@@ -35,7 +35,13 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
   "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 # The yardstick's interpreter: $PYTHON, else the system one (a pyenv shim adds a second of
 # start-up, and pyenv's own 3.11 build parses JSON ~1.7x slower than Debian's).
-py="${PYTHON:-$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)}"
+if [ -n "${PYTHON:-}" ]; then
+  py="$PYTHON"
+elif [ -x /usr/bin/python3 ]; then
+  py=/usr/bin/python3
+else
+  py="$(command -v python3)"
+fi
 python3 - "$bin" "$data" "$runs" "$py" <<'EOF'
 import os, resource, subprocess, sys, time
 binary, data, runs, py = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
