@@ -6,7 +6,7 @@ use crate::config::{WindowThreshold, WindowsConfig};
 use crate::record::UnixSecs;
 use crate::rules::cooldown::RuleState;
 use crate::rules::publish::Published;
-use crate::window::{Extremes, Reach, WindowTracker};
+use crate::window::{self, Extremes, Reach, WindowTracker};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -71,16 +71,16 @@ impl SeriesState {
             self.published = None;
             poisoned = true;
         }
-        for (_, tracker) in &mut self.windows {
-            poisoned |= tracker.forget_after(limit);
+        for (len, tracker) in &mut self.windows {
+            poisoned |= tracker.forget_after(limit, window::resolution(*len));
         }
         poisoned |= self.alert.forget_after(limit);
         poisoned
     }
 
     pub fn push_window_value(&mut self, time: UnixSecs, value: f64) {
-        for (_, tracker) in &mut self.windows {
-            tracker.push(time, value);
+        for (len, tracker) in &mut self.windows {
+            tracker.push(time, value, window::resolution(*len));
         }
     }
 }
