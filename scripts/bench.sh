@@ -3,19 +3,23 @@
 # sets, timed from outside (process start included), best of N runs, side by side with a plain
 # Python `json.loads` loop over the same file as a yardstick (runs interleaved, so a noisy
 # machine slows both). Prints a Markdown table; not a test, nothing is asserted.
-# Usage: scripts/bench.sh [--runs N] [--engine] [--no-build]
+# Usage: scripts/bench.sh [--runs N] [--engine] [--scale] [--no-build]
 #   --engine    also run the criterion engine benchmark (about a minute more)
+#   --scale     also the scale sets (scripts/scale-set.py, written to $TMPDIR and removed):
+#               USDC minutes as 1,000 tokens (13.6 M records), and 1k / 10k / 100k keys, with
+#               peak RSS per key (a few minutes, ~5 GB of temporary disk)
 #   --no-build  use the binary as it is ($PULSE_BIN, default target/release/pulse)
 # On a shared machine read the cpu columns (user + system of the whole process): wall time
 # there measures the other load as much as pulse.
 # Data: $PULSE_DATA_DIR or ../shared/data (see its README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=5 engine=0 build=1
+runs=5 engine=0 build=1 scale=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift ;;
     --engine) engine=1 ;;
+    --scale) scale=1 ;;
     --no-build) build=0 ;;
     *) echo "unknown argument $1 (see the usage at the top of $0)" >&2; exit 2 ;;
   esac
@@ -89,4 +93,27 @@ if [ "$engine" = 1 ]; then
   echo "criterion, one thread (cargo bench -p pulse-core --bench engine):"
   cargo bench --quiet -p pulse-core --bench engine 2>/dev/null |
     awk '/^[a-z_]+\/[a-z_]+/ {name = $1} /thrpt:/ {sub(/.*thrpt: */, ""); print "  " name " " $0}'
+fi
+if [ "$scale" = 1 ]; then
+  [ -x /usr/bin/time ] || { echo "--scale needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+  tmp="$(mktemp -d "${TMPDIR:-/tmp}/pulse-scale.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT
+  usdc="$data/usdc-depeg-2023-03.prices.ndjson"
+  echo
+  echo "scale sets (scripts/scale-set.py; one run each, events to /dev/null; RSS = peak resident set):"
+  echo
+  echo "| set | records | keys | wall | M records/s | cpu | peak RSS | RSS per key |"
+  echo "|---|---|---|---|---|---|---|---|"
+  # name, keys, first N source records (0 = all)
+  for spec in "USDC minutes x 1,000 tokens:1000:0" "a day of USDC minutes x 1k:1000:1440" \
+              "a day of USDC minutes x 10k:10000:1440" "3 h of USDC minutes x 100k:100000:180"; do
+    IFS=: read -r name keys limit <<< "$spec"
+    scripts/scale-set.py "$usdc" --keys "$keys" --limit "$limit" --out "$tmp/set.ndjson" 2>/dev/null
+    records=$(wc -l < "$tmp/set.ndjson")
+    /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$bin" replay "$tmp/set.ndjson" --out /dev/null --quiet >/dev/null 2>&1
+    read -r wall user sys rss_kb < "$tmp/time"
+    awk -v n="$name" -v r="$records" -v k="$keys" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss_kb" 'BEGIN {
+      printf "| %s | %\047d | %\047d | %.2f s | %.2f | %.2f s | %.0f MB | %.0f B |\n", n, r, k, w, r / w / 1e6, u + s, m / 1024, m * 1024 / k }'
+    rm -f "$tmp/set.ndjson"
+  done
 fi

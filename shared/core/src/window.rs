@@ -340,9 +340,9 @@ mod tests {
             .map(|p| p.0);
         let covered = |t: i64| t > start || Some(t) == anchor;
         let seen = points.iter().filter(|(t, _)| {
-            points.iter().any(|(u, _)| {
-                covered(*u) && u >= t && u.div_euclid(res) == t.div_euclid(res)
-            })
+            points
+                .iter()
+                .any(|(u, _)| covered(*u) && u >= t && u.div_euclid(res) == t.div_euclid(res))
         });
         seen.fold(None, |acc, &(_, v)| match acc {
             None => Some((v, v)),

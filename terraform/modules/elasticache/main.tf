@@ -16,6 +16,23 @@ resource "aws_elasticache_subnet_group" "this" {
   tags       = var.tags
 }
 
+# The detector keeps 24 h of history per key in a sorted set (docs/redis-keys.md): 1,440
+# members a day for minute data. Past 128 members Redis switches a sorted set from its compact
+# listpack to a skiplist, about 4x the memory (167 KB against 41 KB for a day of minutes,
+# BENCHMARKS.md "Redis memory per key"); the limit here keeps a day of minute data compact.
+resource "aws_elasticache_parameter_group" "this" {
+  name        = var.name
+  family      = "redis${split(".", var.engine_version)[0]}"
+  description = "pulse: compact 24 h history sorted sets"
+
+  parameter {
+    name  = "zset-max-listpack-entries"
+    value = tostring(var.history_listpack_entries)
+  }
+
+  tags = var.tags
+}
+
 resource "aws_elasticache_replication_group" "this" {
   #checkov:skip=CKV_AWS_191:at-rest encryption is on; var.kms_key_arn sets a customer managed key where policy requires one, the default is the ElastiCache service key
   #checkov:skip=CKV_AWS_31:AUTH is set outside Terraform so the token stays out of state (terraform_data.auth_token below, scripts/redis-auth.sh)
@@ -24,6 +41,7 @@ resource "aws_elasticache_replication_group" "this" {
   engine                     = "redis"
   engine_version             = var.engine_version
   node_type                  = var.node_type
+  parameter_group_name       = aws_elasticache_parameter_group.this.name
   num_cache_clusters         = var.num_cache_clusters
   port                       = var.port
   automatic_failover_enabled = local.failover

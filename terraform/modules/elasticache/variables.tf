@@ -58,9 +58,25 @@ variable "num_cache_clusters" {
 }
 
 variable "engine_version" {
-  description = "Redis engine version."
+  description = "Redis engine version (7.x: the parameter group family is derived from it)."
   type        = string
   default     = "7.1"
+
+  validation {
+    condition     = startswith(var.engine_version, "7.")
+    error_message = "engine_version must be 7.x (the parameter group sets zset-max-listpack-entries, a Redis 7 name)."
+  }
+}
+
+variable "history_listpack_entries" {
+  description = "zset-max-listpack-entries: sorted sets up to this many members stay compact. 2048 holds a day of minute history per key (1,440); sub-minute writers need more."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.history_listpack_entries >= 128 && var.history_listpack_entries <= 8192
+    error_message = "history_listpack_entries must be between 128 (Redis's default) and 8192 (larger listpacks make ZADD slow)."
+  }
 }
 
 variable "kms_key_arn" {

@@ -205,3 +205,135 @@ fn bench_cold_start() {
     eprintln!("BENCH cold start (spawn to first invocation/next), 7 runs: {times:?}");
     eprintln!("BENCH cold start median: {:?}", times[times.len() / 2]);
 }
+
+/// Redis memory per key as the detector stores it, for BENCHMARKS.md: a day of minute prices
+/// rising steadily (the largest window state) for 1,000 then 10,000 tokens, committed through
+/// the detector's own Redis adapter: state, current value and 24 h history per key, with
+/// `zset-max-listpack-entries` as Terraform's parameter group sets it (2048), or as
+/// `PULSE_FIGURES_LISTPACK` says (128 is Redis's default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "figures: cargo nextest run -p pulse-tests --test detector redis_memory --run-ignored only --no-capture"]
+async fn redis_memory_per_key() {
+    use pulse_adapters::redis::{RedisPorts, RedisSettings};
+    use pulse_core::engine::{Context, Engine};
+    use pulse_core::parse::{self, Format};
+    use pulse_core::{Config, Record};
+
+    let stack = Stack::builder().redis().start().await;
+    let ports = RedisPorts::connect(&RedisSettings {
+        url: stack.redis().url(),
+        auth_token: None,
+        response_timeout: Duration::from_secs(60),
+        connection_timeout: Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
+    let mut config = Config::default();
+    config.peg.assets.clear();
+    let engine = Engine::new(config.clone());
+    let end = now();
+    let minutes = 1440;
+    // One parsed record per token, re-stamped for each minute (parsing 14 M lines in a debug
+    // build would be most of the run).
+    let template = |token: &str| -> Record {
+        let line = format!(r#"{{"PK":"coingecko#{token}","SK":{end},"price":1.0,"symbol":"SYN"}}"#);
+        let mut out = None;
+        parse::parse_line(Format::Plain, &line, &config.validation, |r| out = r.ok());
+        out.unwrap()
+    };
+    let at = |template: &Record, m: i64| -> Record {
+        let mut r = template.clone();
+        r.time = end - (minutes - 1 - m) * 60;
+        if let pulse_core::record::RecordBody::Price(p) = &mut r.body {
+            p.price = 1.0 + m as f64 * 1e-4;
+        }
+        r
+    };
+    let mut redis = stack.redis_client().await;
+    let listpack = std::env::var("PULSE_FIGURES_LISTPACK").unwrap_or_else(|_| "2048".into());
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("zset-max-listpack-entries")
+        .arg(&listpack)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let used = |info: String| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let base = used(info);
+    let sections = Default::default();
+    let mut done = 0;
+    for target in [1_000usize, 10_000] {
+        while done < target {
+            let chunk = (done..(done + 100).min(target)).collect::<Vec<_>>();
+            let mut states = StateMap::default();
+            let mut history = Vec::with_capacity(chunk.len() * minutes as usize);
+            let (mut key, mut events) = (String::new(), Vec::new());
+            for n in &chunk {
+                let token = template(&format!("scale-k{n:05}"));
+                for m in 0..minutes {
+                    let r = at(&token, m);
+                    engine.observe_keyed(
+                        &r,
+                        &mut states,
+                        &mut key,
+                        &Context::replay(),
+                        &mut events,
+                    );
+                    events.clear();
+                    history.push(r);
+                }
+            }
+            let current: Vec<&Record> = history.iter().filter(|r| r.time == end).collect();
+            ports
+                .commit(Commit {
+                    states: &states,
+                    current: &current,
+                    history: &history,
+                    watermark: None,
+                    now: end,
+                    sections: &sections,
+                })
+                .await
+                .unwrap();
+            done = chunk.last().unwrap() + 1;
+        }
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        let total = used(info) - base;
+        let usage = |key: String| {
+            let mut redis = redis.clone();
+            async move {
+                let bytes: u64 = redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(&key)
+                    .arg("SAMPLES")
+                    .arg(0)
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap_or_else(|e| panic!("MEMORY USAGE {key}: {e}"));
+                bytes
+            }
+        };
+        let token = pulse_core::record::TokenId::Coingecko("scale-k00000".into());
+        println!(
+            "FIGURES listpack={listpack} keys={target} used_memory={total} per_key={} state={} history={} current={}",
+            total / target as u64,
+            usage(pulse_core::keys::state("price:coingecko:scale-k00000")).await,
+            usage(pulse_core::keys::price_history(&token)).await,
+            usage(pulse_core::keys::price_current(&token)).await,
+        );
+    }
+}
