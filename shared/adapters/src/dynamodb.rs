@@ -21,6 +21,7 @@
 //! a bad item is a counted rejection, never an error.
 
 use crate::aws::sdk_error;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use pulse_core::config::ValidationConfig;
@@ -261,59 +262,31 @@ impl<W: WatchRegistry + Sync> DynamoSource<W> {
         bucket: i64,
         since: UnixSecs,
     ) -> Result<Pages, PortError> {
-        let mut pages = Pages::default();
-        let mut start: Option<RawItem> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(table)
-                .index_name(index)
-                .key_condition_expression("#b = :b AND #sk >= :since")
-                .expression_attribute_names("#b", TIME_BUCKET_ATTRIBUTE)
-                .expression_attribute_names("#sk", "SK")
-                .expression_attribute_values(":b", AttributeValue::N(bucket.to_string()))
-                .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error(&format!("dynamodb Query {table}/{index}"), e))?;
-            pages.add(out.scanned_count, out.consumed_capacity.as_ref());
-            pages.items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(pages),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(table)
+            .index_name(index)
+            .key_condition_expression("#b = :b AND #sk >= :since")
+            .expression_attribute_names("#b", TIME_BUCKET_ATTRIBUTE)
+            .expression_attribute_names("#sk", "SK")
+            .expression_attribute_values(":b", AttributeValue::N(bucket.to_string()))
+            .expression_attribute_values(":since", AttributeValue::N(since.to_string()));
+        query_all(query, || format!("dynamodb Query {table}/{index}")).await
     }
 
     /// One partition key's items with `SK >= since`.
     async fn query_key(&self, table: &str, pk: &str, since: UnixSecs) -> Result<Pages, PortError> {
-        let mut pages = Pages::default();
-        let mut start: Option<RawItem> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(table)
-                .key_condition_expression("#pk = :pk AND #sk >= :since")
-                .expression_attribute_names("#pk", "PK")
-                .expression_attribute_names("#sk", "SK")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-                .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error(&format!("dynamodb Query {table} {pk}"), e))?;
-            pages.add(out.scanned_count, out.consumed_capacity.as_ref());
-            pages.items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(pages),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :pk AND #sk >= :since")
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#sk", "SK")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+            .expression_attribute_values(":since", AttributeValue::N(since.to_string()));
+        query_all(query, || format!("dynamodb Query {table} {pk}")).await
     }
 
     /// The table's item count (DynamoDB refreshes it about every six hours; no read units).
@@ -520,6 +493,30 @@ impl<W: WatchRegistry + Sync> RecordSource for DynamoSource<W> {
         }
         read.cost = cost;
         Ok(read)
+    }
+}
+
+/// Every page of a Query, with what each page examined and cost.
+async fn query_all(
+    query: QueryFluentBuilder,
+    what: impl Fn() -> String,
+) -> Result<Pages, PortError> {
+    let mut pages = Pages::default();
+    let mut start: Option<RawItem> = None;
+    loop {
+        let out = query
+            .clone()
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| sdk_error(&what(), e))?;
+        pages.add(out.scanned_count, out.consumed_capacity.as_ref());
+        pages.items.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(pages),
+        }
     }
 }
 
