@@ -5,6 +5,7 @@ mod dlq;
 mod local;
 mod replay;
 mod report;
+mod sharded;
 mod silence;
 
 use clap::{Parser, Subcommand};

@@ -2,6 +2,7 @@
 //! state, writes every event as NDJSON and prints a summary.
 
 use crate::report;
+use crate::sharded;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use pulse_core::Config;
@@ -49,6 +50,11 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Threads to parse and detect on (records are split by state key; the output is the
+    /// same for any number). Default: the available cores. With --report, detection runs on
+    /// one thread.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     /// Write a self-contained HTML report here (open it from disk): overview, one chart per
     /// series with its alerts, the alert table.
     #[arg(long)]
@@ -229,8 +235,9 @@ fn write_events(
     }
 }
 
-/// Reading and parsing, detection, and writing events run on three threads joined by
-/// bounded channels, in input order: the output is the same as one thread's.
+/// Reading, parsing and detection on `--threads` threads, writing events alongside (see
+/// [`crate::sharded`]); with `--report`, detection on one thread. The output is the same as
+/// one thread's either way.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = load_config(args.config.as_ref())?;
     let to = events_to(args.out.as_ref())?;
@@ -249,21 +256,77 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(path) => Some(report_options(&args, path)?),
         None => None,
     };
-    let mut gatherer = report
-        .as_ref()
-        .map(|_| Gatherer::new(&config, args.series.clone()));
+    let started = Instant::now();
+    let (replay, gatherer) = match &report {
+        Some(_) => {
+            let gatherer = Gatherer::new(&config, args.series.clone());
+            let (replay, gatherer) = gathering(&args, config, now, bar.clone(), to, gatherer)?;
+            (replay, Some(gatherer))
+        }
+        None => {
+            let threads = args.threads.map_or_else(
+                || std::thread::available_parallelism().map_or(1, usize::from),
+                usize::from,
+            );
+            let out = to.map(|to| {
+                let name = to.name();
+                let w: Box<dyn Write + Send> = match to {
+                    EventsTo::Stdout => {
+                        Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout()))
+                    }
+                    EventsTo::File(f, _) => Box::new(BufWriter::with_capacity(1 << 20, f)),
+                };
+                (w, name)
+            });
+            let plan = sharded::Plan {
+                files: args.files.clone(),
+                format: args.format,
+                config,
+                now,
+                threads,
+                bar: bar.clone(),
+            };
+            (sharded::run(plan, out)?, None)
+        }
+    };
+    bar.finish_and_clear();
+    let summary = replay.summary(started.elapsed().as_secs_f64());
+    if let Some(path) = &args.summary_json {
+        write_summary(path, &summary)?;
+    }
+    print_summary(&summary, args.show_alerts);
+    if let (Some(opts), Some(g)) = (&report, gatherer) {
+        let records = summary.records;
+        let made = report::finish(g, summary, opts, &args.files, args.format, now)?;
+        for line in report::describe(&made, &opts.path) {
+            eprintln!("{line}");
+        }
+        if records == 0 {
+            bail!("no records were read: check the file paths and format");
+        }
+        return Ok(());
+    }
+    if summary.records == 0 {
+        bail!("no records were read: check the file paths and format");
+    }
+    Ok(())
+}
+
+/// `--report`: reading and parsing, detection (gathering the report), and writing events
+/// run on three threads joined by bounded channels, in input order.
+fn gathering(
+    args: &Args,
+    config: Config,
+    now: UnixSecs,
+    bar: ProgressBar,
+    to: Option<EventsTo>,
+    mut gatherer: Gatherer,
+) -> anyhow::Result<(Replay, Gatherer)> {
     let mut replay = Replay::new(config);
     replay.set_clock(now);
-    let started = Instant::now();
-
     let (to_engine, parsed) = sync_channel::<Vec<Parsed>>(8);
     let reader = {
-        let (files, format, limits, bar) = (
-            args.files.clone(),
-            args.format,
-            *replay.validation(),
-            bar.clone(),
-        );
+        let (files, format, limits) = (args.files.clone(), args.format, *replay.validation());
         std::thread::spawn(move || read_and_parse(files, format, limits, bar, to_engine))
     };
     let (to_writer, back, writer) = match to {
@@ -275,15 +338,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => (None, None, None),
     };
-
     let mut events: Vec<Event> = Vec::with_capacity(CHUNK + 64);
     let mut writer_gone = false;
     'chunks: for chunk in parsed {
         for record in chunk {
-            match gatherer.as_mut() {
-                Some(g) => report::feed(g, &mut replay, record, &mut events),
-                None => replay.feed(record, &mut events),
-            }
+            report::feed(&mut gatherer, &mut replay, record, &mut events);
             if events.len() >= CHUNK {
                 match &to_writer {
                     Some(tx) => {
@@ -316,27 +375,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
     }
     read?;
-    bar.finish_and_clear();
-    let summary = replay.summary(started.elapsed().as_secs_f64());
-    if let Some(path) = &args.summary_json {
-        write_summary(path, &summary)?;
-    }
-    print_summary(&summary, args.show_alerts);
-    if let (Some(opts), Some(g)) = (&report, gatherer) {
-        let records = summary.records;
-        let made = report::finish(g, summary, opts, &args.files, args.format, now)?;
-        for line in report::describe(&made, &opts.path) {
-            eprintln!("{line}");
-        }
-        if records == 0 {
-            bail!("no records were read: check the file paths and format");
-        }
-        return Ok(());
-    }
-    if summary.records == 0 {
-        bail!("no records were read: check the file paths and format");
-    }
-    Ok(())
+    Ok((replay, gatherer))
 }
 
 /// What `--report` needs, checked before the replay starts (a bad compare config fails fast).

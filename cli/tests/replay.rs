@@ -268,3 +268,67 @@ fn the_time_guard_uses_the_wall_clock_or_now() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
 }
+
+/// The real data sets (../shared/data or $PULSE_DATA_DIR); panics naming the file when missing.
+fn real_data(name: &str) -> PathBuf {
+    let dir = std::env::var_os("PULSE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "data set {} is missing: put the real data in ../shared/data or set PULSE_DATA_DIR",
+        path.display()
+    );
+    path
+}
+
+/// Events and summary (without its timings) of `pulse replay FILE --threads N`.
+fn replay_threads(input: &Path, threads: u16) -> (Vec<u8>, serde_json::Value) {
+    let name = format!("{}.{threads}", input.file_name().unwrap().to_string_lossy());
+    let out = temp(&format!("{name}.events.ndjson"));
+    let summary = temp(&format!("{name}.summary.json"));
+    let run = pulse()
+        .arg("replay")
+        .arg(input)
+        .args(["--now", "1700000000", "--quiet", "--threads"])
+        .arg(threads.to_string())
+        .arg("--out")
+        .arg(&out)
+        .arg("--summary-json")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let fields = summary.as_object_mut().unwrap();
+    fields.remove("seconds");
+    fields.remove("recordsPerSecond");
+    (std::fs::read(&out).unwrap(), summary)
+}
+
+#[test]
+fn real_data_replays_the_same_on_any_number_of_threads() {
+    for name in [
+        "chains-2018-2023.tvl.ndjson",
+        "usdc-depeg-2023-03.prices.ndjson",
+        "stablecoins-2020-2023.prices.ndjson",
+    ] {
+        let input = real_data(name);
+        let (one, one_summary) = replay_threads(&input, 1);
+        assert!(one.len() > 100_000, "{name}: {} bytes of events", one.len());
+        for threads in [2, 3] {
+            let (many, summary) = replay_threads(&input, threads);
+            assert!(
+                many == one,
+                "{name}: {threads} threads wrote other events than one thread"
+            );
+            assert_eq!(summary, one_summary, "{name}: {threads} threads");
+        }
+    }
+}

@@ -270,7 +270,9 @@ pub async fn build(
         MetricsMode::Api => Metrics::Api(CloudWatchMetrics::new(aws, &settings.metrics_namespace)),
     };
     Ok(Detector {
-        engine: Engine::new(config),
+        // A large batch is detected on every core the Lambda has, sharded by state key.
+        engine: Engine::new(config)
+            .with_threads(std::thread::available_parallelism().map_or(1, usize::from)),
         source,
         store: redis.clone(),
         publisher: redis.clone(),

@@ -18,6 +18,7 @@
 //! - [`ports`]: the traits adapters implement (state, pub/sub, alerts, metrics) and their
 //!   in-memory versions; [`pipeline::run_checkpointed`] runs a batch against them;
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
+//! - [`shard`]: detection sharded by state key across threads, output as on one thread;
 //! - [`report`]: the backtest report's model (downsampled series, alerts, a config compared);
 //! - [`env`]: environment variable names, shared with Terraform;
 //! - [`silence`]: silences as data (matchers, window, author), stored in Redis by `pulse silence`;
@@ -40,6 +41,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod rules;
+pub mod shard;
 pub mod silence;
 pub mod smoke;
 pub mod state;

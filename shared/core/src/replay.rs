@@ -127,6 +127,10 @@ pub struct Replay {
     key: String,
     pub tally: Tally,
     alerts: Vec<AlertLine>,
+    /// The sequence number of the record behind each alert (see [`Replay::feed_at`]).
+    alert_seqs: Vec<u64>,
+    /// The sequence number [`Replay::feed`] gives the next record.
+    next_seq: u64,
 }
 
 impl Replay {
@@ -138,6 +142,8 @@ impl Replay {
             key: String::new(),
             tally: Tally::default(),
             alerts: Vec::new(),
+            alert_seqs: Vec::new(),
+            next_seq: 0,
         }
     }
 
@@ -165,6 +171,15 @@ impl Replay {
     /// With [`parse_line`], this is [`Replay::feed_line`] split in two, so parsing can run on
     /// another thread.
     pub fn feed(&mut self, parsed: Result<Record, Rejection>, out: &mut Vec<Event>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.feed_at(seq, parsed, out);
+    }
+
+    /// [`Replay::feed`] of the record numbered `seq` in the whole input, for a replay
+    /// sharded by key ([`crate::shard`]): each shard's replay is fed its records with
+    /// increasing numbers, and [`Replay::merge`] puts the alerts back in input order.
+    pub fn feed_at(&mut self, seq: u64, parsed: Result<Record, Rejection>, out: &mut Vec<Event>) {
         let record = match parsed {
             Ok(record) => record,
             Err(rejection) => return self.tally.reject(rejection.reason),
@@ -193,6 +208,7 @@ impl Replay {
                     value: a.value,
                     window: a.window.clone(),
                 });
+                self.alert_seqs.push(seq);
             }
         }
     }
@@ -204,6 +220,32 @@ impl Replay {
 
     pub fn alerts(&self) -> &[AlertLine] {
         &self.alerts
+    }
+
+    /// Takes in another shard's replay of the same input (disjoint keys, fed with
+    /// [`Replay::feed_at`]): counts add up, states join, alerts interleave by record number,
+    /// so the summary is the one a single replay of the whole input gives.
+    pub fn merge(&mut self, other: Replay) {
+        self.tally.merge(&other.tally);
+        self.states.extend(other.states);
+        self.next_seq = self.next_seq.max(other.next_seq);
+        let mine = std::mem::take(&mut self.alerts).into_iter();
+        let my_seqs = std::mem::take(&mut self.alert_seqs);
+        let mut a = my_seqs.into_iter().zip(mine).peekable();
+        let mut b = other.alert_seqs.into_iter().zip(other.alerts).peekable();
+        loop {
+            let take_a = match (a.peek(), b.peek()) {
+                (Some((sa, _)), Some((sb, _))) => sa <= sb,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let next = if take_a { a.next() } else { b.next() };
+            if let Some((seq, alert)) = next {
+                self.alert_seqs.push(seq);
+                self.alerts.push(alert);
+            }
+        }
     }
 
     pub fn summary(&self, seconds: f64) -> Summary {

@@ -95,7 +95,7 @@ pub struct BatchOutput {
 }
 
 impl BatchOutput {
-    fn count(&mut self, seen: Observed) {
+    pub(crate) fn count(&mut self, seen: Observed) {
         match seen.outcome {
             Outcome::Applied => self.applied += 1,
             Outcome::Stale => self.stale += 1,
@@ -127,6 +127,8 @@ pub struct Engine {
     /// Whether any pegged entry is a token id (`chain:address`) rather than a coingecko id.
     pegged_token_ids: bool,
     sections: Sections,
+    /// Threads a large batch may be detected on ([`Engine::with_threads`]).
+    threads: usize,
 }
 
 impl Engine {
@@ -140,7 +142,15 @@ impl Engine {
             pegged,
             pegged_token_ids,
             sections,
+            threads: 1,
         }
+    }
+
+    /// Lets [`Engine::detect_batch`] shard large batches by state key over `threads` threads
+    /// (see [`crate::shard`]); the output is the same as on one thread.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -177,8 +187,18 @@ impl Engine {
     }
 
     /// Runs a batch: records are applied per key in time order (the sort is stable), against
-    /// `states`, which is updated in place. Keys missing from `states` start fresh.
+    /// `states`, which is updated in place. Keys missing from `states` start fresh. A large
+    /// batch is sharded by key over the threads [`Engine::with_threads`] allows.
     pub fn detect_batch(
+        &self,
+        records: &[Record],
+        states: &mut StateMap,
+        ctx: &Context,
+    ) -> BatchOutput {
+        self.detect_batch_sharded(records, states, ctx, self.threads)
+    }
+
+    pub(crate) fn detect_one_thread(
         &self,
         records: &[Record],
         states: &mut StateMap,

@@ -1,0 +1,359 @@
+//! `pulse replay` on every core: the input is cut into blocks at line ends; parse workers
+//! parse blocks in parallel and split their records by state key ([`shard_of_record`]);
+//! one detect worker per shard runs its keys' records in input order and writes their events
+//! as JSON; the writer puts the records' events back in input order and writes them while
+//! the next blocks are parsed and detected. The output is byte for byte the one thread's.
+//!
+//! Blocks go to the parse workers in turn, and each detect worker takes its part of every
+//! block in block order, so no reordering buffer is needed; channels are bounded, so memory
+//! stays a few blocks per thread whatever the input's size.
+
+use crate::replay::Parsed;
+use anyhow::Context as _;
+use indicatif::ProgressBar;
+use pulse_core::Config;
+use pulse_core::config::ValidationConfig;
+use pulse_core::event::Event;
+use pulse_core::parse::Format;
+use pulse_core::record::UnixSecs;
+use pulse_core::replay::{FileDecoder, Replay};
+use pulse_core::shard::{merge_marks, shard_of_record};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+
+/// Bytes per block: enough that a block is a few milliseconds of work, small enough that
+/// the pipeline fills and drains quickly on a small file.
+const BLOCK: usize = 128 << 10;
+
+/// One file's lines, cut at a line end.
+struct Block {
+    /// Position of the block in the whole input; a record's sequence number is
+    /// `index << 32 | its place in the block`.
+    index: u64,
+    /// Lines the reader parsed itself while the file's format was still unknown (they come
+    /// before `text`).
+    parsed: Vec<Parsed>,
+    /// The file's format, once known (with `--format`, from the start).
+    format: Option<Format>,
+    text: Vec<u8>,
+}
+
+/// One shard's records of one block, numbered.
+type Part = Vec<(u64, Parsed)>;
+
+/// One shard's events of one block as JSON lines, and after each record that made events,
+/// its sequence number and where its lines end.
+#[derive(Default)]
+struct Written {
+    bytes: Vec<u8>,
+    marks: Vec<(u64, usize)>,
+}
+
+/// What the replay runs with.
+pub struct Plan {
+    pub files: Vec<PathBuf>,
+    pub format: Option<Format>,
+    pub config: Config,
+    pub now: UnixSecs,
+    pub threads: usize,
+    pub bar: ProgressBar,
+}
+
+/// Runs the replay; events go to `out` (none when `None`). Returns the merged replay (its
+/// summary is the one thread's) and whether the reader of `out` went away.
+pub fn run(plan: Plan, out: Option<(Box<dyn Write + Send>, String)>) -> anyhow::Result<Replay> {
+    let threads = plan.threads.max(1);
+    let limits = plan.config.validation;
+    let writing = out.is_some();
+    std::thread::scope(|scope| {
+        let (recycle_tx, recycle) = channel::<Vec<u8>>();
+        // reader -> parse workers, in turn
+        let mut to_parse = Vec::with_capacity(threads);
+        // parse worker p -> detect worker s: parts[s][p]
+        let mut parts_rx: Vec<Vec<Receiver<Part>>> = (0..threads).map(|_| Vec::new()).collect();
+        let mut parsers = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (tx, rx) = sync_channel::<Block>(2);
+            to_parse.push(tx);
+            let mut outs = Vec::with_capacity(threads);
+            for shard_rx in parts_rx.iter_mut() {
+                let (ptx, prx) = sync_channel::<Part>(2);
+                outs.push(ptx);
+                shard_rx.push(prx);
+            }
+            let recycle = recycle_tx.clone();
+            parsers.push(scope.spawn(move || parse_worker(rx, outs, limits, recycle)));
+        }
+        drop(recycle_tx);
+        let (files, format, bar) = (plan.files, plan.format, plan.bar);
+        let reader =
+            scope.spawn(move || read_blocks(files, format, limits, bar, to_parse, recycle));
+
+        let mut written_rx = Vec::with_capacity(threads);
+        let mut back_tx = Vec::with_capacity(threads);
+        let mut detectors = Vec::with_capacity(threads);
+        for inputs in parts_rx {
+            let mut replay = Replay::new(plan.config.clone());
+            replay.set_clock(plan.now);
+            let (to_writer, from_detect) = if writing {
+                let (tx, rx) = sync_channel::<Written>(4);
+                (Some(tx), Some(rx))
+            } else {
+                (None, None)
+            };
+            let (btx, back) = channel::<Written>();
+            written_rx.extend(from_detect);
+            back_tx.push(btx);
+            detectors.push(scope.spawn(move || detect_worker(replay, inputs, to_writer, back)));
+        }
+        let writer =
+            out.map(|(w, name)| scope.spawn(move || write_in_order(w, &name, written_rx, back_tx)));
+
+        let mut replays = Vec::with_capacity(threads);
+        for d in detectors {
+            replays.push(
+                d.join()
+                    .map_err(|_| anyhow::anyhow!("a detect thread panicked"))?,
+            );
+        }
+        if let Some(w) = writer {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
+        }
+        for p in parsers {
+            p.join()
+                .map_err(|_| anyhow::anyhow!("a parse thread panicked"))?;
+        }
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+        let mut all = replays.remove(0);
+        for r in replays {
+            all.merge(r);
+        }
+        Ok(all)
+    })
+}
+
+/// The reader: cuts each file into blocks at line ends and hands them to the parse workers
+/// in turn. Until a line of the file yields a record, it parses lines itself, so the format
+/// is found as on one thread (see [`FileDecoder`]).
+fn read_blocks(
+    files: Vec<PathBuf>,
+    format: Option<Format>,
+    limits: ValidationConfig,
+    bar: ProgressBar,
+    to_parse: Vec<SyncSender<Block>>,
+    recycle: Receiver<Vec<u8>>,
+) -> anyhow::Result<()> {
+    let mut index = 0u64;
+    for path in &files {
+        let mut input: Box<dyn Read> =
+            if path.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(File::open(path).with_context(|| {
+                    format!("cannot open {} (is the path right?)", path.display())
+                })?)
+            };
+        let mut decoder = FileDecoder::new(format);
+        let mut pending = recycle.try_recv().unwrap_or_default();
+        pending.clear();
+        let mut total = 0u64;
+        loop {
+            let want = BLOCK;
+            let n = input
+                .by_ref()
+                .take(want as u64)
+                .read_to_end(&mut pending)
+                .with_context(|| format!("reading {} at byte {total}", path.display()))?;
+            total += n as u64;
+            let at_end = n < want;
+            let cut = if at_end {
+                pending.len()
+            } else {
+                match pending.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None => continue, // a line longer than a block: read on
+                }
+            };
+            if cut > 0 {
+                let mut rest = recycle.try_recv().unwrap_or_default();
+                rest.clear();
+                rest.extend_from_slice(&pending[cut..]);
+                pending.truncate(cut);
+                let text = std::mem::replace(&mut pending, rest);
+                bar.inc(text.len() as u64);
+                let block = cut_block(index, text, &mut decoder, &limits);
+                let worker = (index % to_parse.len() as u64) as usize;
+                index += 1;
+                if to_parse[worker].send(block).is_err() {
+                    return Ok(()); // the workers stopped; they report why
+                }
+            }
+            if at_end {
+                break;
+            }
+        }
+        if total == 0 {
+            eprintln!("warning: {} is empty", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// A block of `text`; while the file's format is unknown, its first lines are parsed here
+/// until one yields a record.
+fn cut_block(
+    index: u64,
+    mut text: Vec<u8>,
+    decoder: &mut FileDecoder,
+    limits: &ValidationConfig,
+) -> Block {
+    let mut parsed = Vec::new();
+    let mut start = 0;
+    while decoder.format().is_none() && start < text.len() {
+        let end = text[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| start + i + 1);
+        decoder.decode(&text[start..end], limits, |p| parsed.push(p));
+        start = end;
+    }
+    if start > 0 {
+        text.drain(..start);
+    }
+    Block {
+        index,
+        parsed,
+        format: decoder.format(),
+        text,
+    }
+}
+
+/// A parse worker: parses its blocks' lines and splits the records by shard.
+fn parse_worker(
+    blocks: Receiver<Block>,
+    to_shards: Vec<SyncSender<Part>>,
+    limits: ValidationConfig,
+    recycle: Sender<Vec<u8>>,
+) {
+    let shards = to_shards.len();
+    let mut key = String::new();
+    for block in blocks {
+        let mut parts: Vec<Part> = (0..shards).map(|_| Vec::with_capacity(1024)).collect();
+        let mut n = 0u64;
+        let base = block.index << 32;
+        let mut place = |parsed: Parsed| {
+            let shard = match &parsed {
+                Ok(record) => shard_of_record(record, &mut key, shards),
+                Err(_) => 0,
+            };
+            parts[shard].push((base | n, parsed));
+            n += 1;
+        };
+        for p in block.parsed {
+            place(p);
+        }
+        if !block.text.is_empty() {
+            let mut decoder = FileDecoder::new(block.format);
+            for line in block.text.split(|&b| b == b'\n') {
+                decoder.decode(line, &limits, &mut place);
+            }
+        }
+        let _ = recycle.send(block.text);
+        for (tx, part) in to_shards.iter().zip(parts) {
+            if tx.send(part).is_err() {
+                return; // the detect workers stopped
+            }
+        }
+    }
+}
+
+/// A detect worker: one shard's records of every block, in block order (block `b` comes
+/// from parse worker `b % workers`), through this shard's replay; events written as JSON.
+fn detect_worker(
+    mut replay: Replay,
+    inputs: Vec<Receiver<Part>>,
+    to_writer: Option<SyncSender<Written>>,
+    back: Receiver<Written>,
+) -> Replay {
+    let mut events: Vec<Event> = Vec::with_capacity(64);
+    for b in 0.. {
+        let Ok(part) = inputs[b % inputs.len()].recv() else {
+            break;
+        };
+        let Some(tx) = &to_writer else {
+            for (seq, parsed) in part {
+                replay.feed_at(seq, parsed, &mut events);
+                events.clear();
+            }
+            continue;
+        };
+        let mut out = back.try_recv().unwrap_or_default();
+        out.bytes.clear();
+        out.marks.clear();
+        for (seq, parsed) in part {
+            replay.feed_at(seq, parsed, &mut events);
+            if events.is_empty() {
+                continue;
+            }
+            for event in events.drain(..) {
+                event.write_json(&mut out.bytes);
+                out.bytes.push(b'\n');
+            }
+            out.marks.push((seq, out.bytes.len()));
+        }
+        if tx.send(out).is_err() {
+            break; // the writer stopped (a closed pipe, or a write error it reports)
+        }
+    }
+    replay
+}
+
+/// The writer: each block's events from every shard, merged back into input order.
+fn write_in_order(
+    mut w: Box<dyn Write + Send>,
+    name: &str,
+    from_shards: Vec<Receiver<Written>>,
+    back: Vec<Sender<Written>>,
+) -> anyhow::Result<()> {
+    let broken = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
+    'blocks: loop {
+        let mut block = Vec::with_capacity(from_shards.len());
+        for rx in &from_shards {
+            match rx.recv() {
+                Ok(written) => block.push(written),
+                Err(_) => break 'blocks,
+            }
+        }
+        let marks: Vec<&[(u64, usize)]> = block.iter().map(|w| w.marks.as_slice()).collect();
+        let mut result = Ok(());
+        let with_bytes = block.iter().filter(|w| !w.bytes.is_empty()).count();
+        if with_bytes == 1 {
+            if let Some(only) = block.iter().find(|w| !w.bytes.is_empty()) {
+                result = w.write_all(&only.bytes);
+            }
+        } else if with_bytes > 1 {
+            merge_marks(&marks, |s, start, end| {
+                if result.is_ok() {
+                    result = w.write_all(&block[s].bytes[start..end]);
+                }
+            });
+        }
+        match result {
+            // The reader went away (`pulse replay ... | head`): stop, as Unix tools do.
+            Err(e) if broken(&e) => return Ok(()),
+            r => r.with_context(|| format!("cannot write events to {name}"))?,
+        }
+        for (written, tx) in block.into_iter().zip(&back) {
+            let _ = tx.send(written);
+        }
+    }
+    match w.flush() {
+        Err(e) if broken(&e) => Ok(()),
+        r => r.with_context(|| format!("cannot write events to {name}")),
+    }
+}
