@@ -6,7 +6,8 @@
 
 use alert_consumer::App;
 use alert_consumer::forward::{self, Queues};
-use dlq_redrive::ops::{self, Budget, InspectRequest};
+use dlq_redrive::ops::{self, Budget};
+use dlq_redrive::request::InspectRequest;
 use pulse_adapters::redis::RedisStore;
 use pulse_adapters::sqs::SqsForward;
 use pulse_core::event::{AlertRule, Event, Severity};
