@@ -98,8 +98,8 @@ impl Queues {
         }
     }
 
-    /// Receives up to ten messages from `url` (the queue or its dead-letter queue) and shapes
-    /// them as the Lambda event source mapping does.
+    /// Receives up to ten messages from `url` (the queue or its dead-letter queue), with their
+    /// message attributes, and shapes them as the Lambda event source mapping does.
     pub async fn receive_event(&self, url: &str) -> SqsEvent {
         let out = self
             .client
@@ -107,6 +107,7 @@ impl Queues {
             .queue_url(url)
             .max_number_of_messages(10)
             .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
             .send()
             .await
             .unwrap();
@@ -126,6 +127,17 @@ impl Queues {
                     .into_iter()
                     .map(|(k, v)| (k.as_str().to_string(), v))
                     .collect::<HashMap<_, _>>();
+                s.message_attributes = m
+                    .message_attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let mut a = aws_lambda_events::event::sqs::SqsMessageAttribute::default();
+                        a.data_type = Some(v.data_type().to_string());
+                        a.string_value = v.string_value().map(str::to_string);
+                        (k, a)
+                    })
+                    .collect();
                 s.event_source = Some("aws:sqs".into());
                 s.event_source_arn = Some(self.arn.clone());
                 s.aws_region = Some(crate::aws::REGION.into());

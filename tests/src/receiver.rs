@@ -30,6 +30,8 @@ pub struct Recorded {
     pub path: String,
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
+    /// When the request arrived (rate-limit tests count them per second).
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -122,6 +124,7 @@ impl FakeReceiver {
                                 path,
                                 headers,
                                 body,
+                                at: std::time::Instant::now(),
                             });
                             reply
                         };

@@ -6,7 +6,9 @@
 //!
 //!     cargo bench -p alert-consumer --bench batch > /dev/null
 //!
-//! (EMF metric lines go to stdout; the figures go to stderr.)
+//! (EMF metric lines go to stdout; the figures go to stderr.) The receivers' rate limits are
+//! set far above what the bench sends, so each send pays its slot's store call but never
+//! waits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alert_consumer::App;
@@ -87,21 +89,31 @@ fn routes(ports: &[u16]) -> RoutesFile {
         receivers = ["hook", "slack", "discord", "telegram", "pager"]
         [receivers.hook]
         kind = "webhook"
+        rate_limit = "100000/s"
+        rate_burst = 1000
         url = {{ value = "{}/hook" }}
         secret = {{ value = "k" }}
         [receivers.slack]
         kind = "slack"
+        rate_limit = "100000/s"
+        rate_burst = 1000
         url = {{ value = "{}/slack" }}
         [receivers.discord]
         kind = "discord"
+        rate_limit = "100000/s"
+        rate_burst = 1000
         url = {{ value = "{}/discord" }}
         [receivers.telegram]
         kind = "telegram"
+        rate_limit = "100000/s"
+        rate_burst = 1000
         token = {{ value = "1:x" }}
         chat_id = "-1"
         api_base = "{}"
         [receivers.pager]
         kind = "pagerduty"
+        rate_limit = "100000/s"
+        rate_burst = 1000
         routing_key = {{ value = "rk" }}
         api_base = "{}"
         "#,

@@ -64,9 +64,15 @@ pub struct Defaults {
     pub max_age: HumanDuration,
     /// Per request timeout where a receiver sets none.
     pub timeout: HumanDuration,
-    /// A `Retry-After` up to this long is waited for once, within the Lambda's remaining time;
-    /// a longer one fails the message so SQS retries it later.
+    /// A `Retry-After` (or a receiver's rate limit) up to this long is waited for within the
+    /// invocation, if the Lambda has the time left; a longer one defers the message: it goes
+    /// back to the alerts queue with that delay (at most 15 min), or, without the queue's URL,
+    /// fails so SQS retries it later.
     pub max_retry_after: HumanDuration,
+    /// How many times one message may be deferred (its `pulseDeferrals` attribute); past
+    /// that, a receiver still asking to wait fails the message as any other retryable
+    /// failure, so one that answers 429 forever still ends in the dead-letter queue.
+    pub max_deferrals: u32,
 }
 
 impl Default for Defaults {
@@ -78,6 +84,7 @@ impl Default for Defaults {
             max_age: HumanDuration(Duration::from_secs(6 * 3600)),
             timeout: HumanDuration(Duration::from_secs(5)),
             max_retry_after: HumanDuration(Duration::from_secs(10)),
+            max_deferrals: 10,
         }
     }
 }
@@ -127,9 +134,69 @@ pub struct ReceiverConfig {
     pub source: Option<String>,
     pub timeout: Option<HumanDuration>,
     pub templates: Option<Templates>,
+    /// Alerts of one batch for this receiver with equal values of these fields (and equal
+    /// status) go out as one notification. Default `["rule", "key"]`; `["..."]`: never group.
+    pub group_by: Option<Vec<String>>,
+    /// Messages per second to this receiver (`"1/s"`, `"30/m"`), shared by every consumer
+    /// through Redis. Default per kind ([`default_rate`]).
+    pub rate_limit: Option<pulse_core::rate::Rate>,
+    /// How many messages may go back to back (default 1).
+    pub rate_burst: Option<u32>,
+}
+
+/// The fields `group_by` may name (those of silence matchers).
+pub const GROUP_FIELDS: &[&str] = &[
+    "eventType",
+    "severity",
+    "rule",
+    "chain",
+    "protocolId",
+    "tokenId",
+    "key",
+    "tag",
+];
+
+/// A receiver's rate limit where the routes file sets none, from each service's documented
+/// limit: Slack incoming webhooks 1 message/s (short bursts tolerated), Discord webhooks 30
+/// per minute per channel (5 per 2 s), Telegram 20 messages per minute in a group, PagerDuty
+/// Events API v2 120 events per minute per integration key; a webhook (our own endpoint) 10/s;
+/// anything else 1/s.
+pub fn default_rate(kind: ReceiverKind) -> pulse_core::rate::RateLimit {
+    use pulse_core::rate::RateLimit;
+    match kind {
+        ReceiverKind::Slack => RateLimit::new(1.0, 1),
+        ReceiverKind::Discord => RateLimit::new(0.5, 5),
+        ReceiverKind::Telegram => RateLimit::new(20.0 / 60.0, 1),
+        ReceiverKind::Pagerduty => RateLimit::new(2.0, 2),
+        ReceiverKind::Webhook => RateLimit::new(10.0, 10),
+        #[allow(unreachable_patterns)]
+        _ => RateLimit::new(1.0, 1),
+    }
 }
 
 impl ReceiverConfig {
+    /// This receiver's rate limit: `rate_limit` and `rate_burst`, else its kind's default.
+    pub fn rate(&self) -> pulse_core::rate::RateLimit {
+        let default = default_rate(self.kind);
+        pulse_core::rate::RateLimit::new(
+            self.rate_limit.map_or(default.per_second, |r| r.0),
+            self.rate_burst.unwrap_or(if self.rate_limit.is_some() {
+                1
+            } else {
+                default.burst
+            }),
+        )
+    }
+
+    /// This receiver's grouping: `group_by`, else rule and key; `None` when it never groups.
+    pub fn grouping(&self) -> Option<Vec<String>> {
+        match &self.group_by {
+            Some(fields) if fields.iter().any(|f| f == "...") => None,
+            Some(fields) => Some(fields.clone()),
+            None => Some(vec!["rule".into(), "key".into()]),
+        }
+    }
+
     /// Every secret reference of this receiver.
     pub fn secret_refs(&self) -> impl Iterator<Item = &SecretRef> {
         [
@@ -144,6 +211,17 @@ impl ReceiverConfig {
     }
 
     fn check(&self, name: &str) -> Result<(), String> {
+        for field in self.group_by.iter().flatten() {
+            if field != "..." && !GROUP_FIELDS.contains(&field.as_str()) {
+                return Err(format!(
+                    "receiver `{name}`: group_by field `{field}` unknown (one of {}, or \"...\" for no grouping)",
+                    GROUP_FIELDS.join(", ")
+                ));
+            }
+        }
+        if self.rate_burst == Some(0) {
+            return Err(format!("receiver `{name}`: rate_burst must be at least 1"));
+        }
         let need = |present: bool, field: &str| {
             if present {
                 Ok(())
@@ -230,6 +308,9 @@ impl RoutesFile {
     }
 }
 
+/// The alerts queue's `maxReceiveCount` where Terraform does not say (SPEC: 3).
+pub const DEFAULT_MAX_RECEIVE_COUNT: u32 = 3;
+
 /// What the environment gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -240,6 +321,13 @@ pub struct Settings {
     pub metrics_namespace: String,
     /// The DLQ's retention, as Terraform configured the queue.
     pub dlq_retention: Option<Duration>,
+    /// The alerts queue: deferred messages go back to it with a delay.
+    pub alerts_queue_url: Option<String>,
+    /// The dead-letter queue: a message failing on its final receive goes there with its
+    /// `failureReason`.
+    pub dead_letter_queue_url: Option<String>,
+    /// The alerts queue's `maxReceiveCount` (its redrive policy), default 3.
+    pub max_receive_count: u32,
 }
 
 impl Settings {
@@ -264,6 +352,19 @@ impl Settings {
                     )
                 })?)),
             },
+            alerts_queue_url: get(env::ALERTS_QUEUE_URL),
+            dead_letter_queue_url: get(env::DEAD_LETTER_QUEUE_URL),
+            max_receive_count: match get(env::MAX_RECEIVE_COUNT) {
+                None => DEFAULT_MAX_RECEIVE_COUNT,
+                Some(v) => v.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    ConfigError::BadEnv(
+                        env::MAX_RECEIVE_COUNT,
+                        format!(
+                            "{v:?} is not a receive count (the queue's maxReceiveCount, 1 or more)"
+                        ),
+                    )
+                })?,
+            },
         })
     }
 }
@@ -278,6 +379,41 @@ mod tests {
         let file = RoutesFile::parse(text).unwrap_or_else(|e| panic!("{e}"));
         assert!(file.receivers.len() >= 5);
         assert_eq!(file.defaults.repeat_interval.0, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn rate_limits_and_grouping_have_defaults_and_checks() {
+        use pulse_core::rate::RateLimit;
+        let file = |extra: &str| {
+            RoutesFile::parse(&format!(
+                r#"
+                [route]
+                receivers = ["s"]
+                [receivers.s]
+                kind = "slack"
+                url = {{ value = "http://x" }}
+                {extra}
+                "#
+            ))
+        };
+        let slack = file("").unwrap_or_else(|e| panic!("{e}"));
+        let s = &slack.receivers["s"];
+        assert_eq!(s.rate(), RateLimit::new(1.0, 1), "Slack's 1 message/s");
+        assert_eq!(
+            s.grouping(),
+            Some(vec!["rule".to_string(), "key".to_string()])
+        );
+        let set =
+            file("rate_limit = \"30/m\"\ngroup_by = [\"...\"]").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.receivers["s"].rate(), RateLimit::new(0.5, 1));
+        assert_eq!(set.receivers["s"].grouping(), None);
+        let bad = file("group_by = [\"colour\"]")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("group_by field `colour`"), "{bad}");
+        assert!(file("rate_limit = \"0/s\"").is_err());
+        assert_eq!(Defaults::default().max_deferrals, 10);
     }
 
     #[test]

@@ -1,29 +1,35 @@
-//! The batch handler and the life of one message.
+//! The batch handler and the life of a message.
 //!
-//! A batch's messages are handled concurrently, each in a span with its message id and event
-//! id; the response lists only the messages that failed (partial batch failures). One
-//! message: parse the body (unparseable: permanent failure, reported so that the queue's
-//! maxReceiveCount moves it to the DLQ) → route → claim the event (completed: acknowledge;
-//! in progress elsewhere: fail, SQS retries later) → its episode (a trigger older than the
-//! episode's resolve: drop; a resolve: add every receiver that got the trigger) → for each
-//! receiver, concurrently: skip if it already got the event, drop if silenced, drop if within
-//! the repeat interval (from the alert's own time) at no higher (severity, level), else
-//! deliver (marked late past `max_age`; waiting once for a short `Retry-After`) and remember →
-//! complete when every receiver is done, else release and fail.
+//! A batch goes in three steps. **Open** each message concurrently (in a span with its message
+//! id and event id): parse the body (unparseable: permanent failure, reported so that the
+//! queue's maxReceiveCount moves it to the DLQ) → route → claim the event (completed:
+//! acknowledge; in progress elsewhere: fail, SQS retries later) → its episode (a trigger older
+//! than the episode's resolve: drop; a resolve: add every receiver that got the trigger) → for
+//! each receiver: skip if it already got the event, drop if silenced, drop if within the repeat
+//! interval (from the alert's own time) at no higher (severity, level), else plan a send.
+//! **Send** the planned sends grouped per receiver by its `group_by` (one notification listing
+//! a group's alerts), each paced by the receiver's rate limit shared through Redis (waiting
+//! for a slot or a short `Retry-After` within the invocation), and remember each member's
+//! delivery once its group went out. **Finish** each message: complete when every receiver is
+//! done; else release it and fail, or, when every receiver that failed asked to wait, defer it
+//! (back to the alerts queue with a delay, [`crate::forward`]). A message failing on its final
+//! receive goes to the DLQ with its `failureReason`.
 
 use crate::alerting::noise::{self, Repeat};
-use crate::alerting::{AlertView, LastSent, Target, silence};
-use crate::clock::Clock;
+use crate::alerting::{AlertView, LastSent, Target, Text, group, silence};
+use crate::clock::{Clock, SystemClock};
 use crate::config::RoutesFile;
+use crate::forward::{self, Queues};
 use crate::http::HttpSender;
 use crate::metrics::{Metrics, Suppression};
-use crate::receivers::{Configured, Notification};
+use crate::receivers::{Configured, Notification, Outgoing};
 use crate::retry::Failure;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use pulse_core::event::SqsAlertBody;
 use pulse_core::ports::PortError;
 use pulse_core::ports::{AlertStore, Claim, Lease};
+use pulse_core::rate::Slot;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,6 +46,8 @@ pub struct App<S> {
     pub metrics: Metrics,
     /// Silences added with `pulse silence` (besides the routes file's).
     pub silences: crate::silences::SilenceCache,
+    /// The alerts queue (deferrals) and the DLQ (final failures with their reason).
+    pub queues: Queues,
 }
 
 /// Why a message is reported failed.
@@ -77,6 +85,10 @@ impl MessageError {
 pub enum Outcome {
     /// Delivered to `sent` receivers; the others were suppressed.
     Done { sent: usize, suppressed: usize },
+    /// Receivers asked to wait: sent back to the alerts queue, delivered after `delay_secs`.
+    Deferred { delay_secs: u32 },
+    /// Failed on its final receive: sent to the DLQ with its reason.
+    DeadLettered,
     /// Already delivered before: acknowledged, nothing sent.
     Duplicate,
     /// A trigger older than its episode's newest resolve: acknowledged, nothing sent.
@@ -87,33 +99,57 @@ enum TargetResult {
     Sent,
     Suppressed,
     Failed(Failure),
+    /// The receiver's rate limit has no slot within the wait the invocation can afford.
+    Paced(Duration),
 }
+
+/// A send decided for one receiver of one message, waiting for its group.
+struct Plan {
+    escalation: bool,
+    last: Option<LastSent>,
+    late: Option<Duration>,
+    text: Text,
+}
+
+/// A message past its claim: what each of its targets became, or is planned to become.
+struct Open<'m> {
+    message: &'m SqsMessage,
+    span: tracing::Span,
+    body: SqsAlertBody,
+    view: AlertView,
+    lease: Lease,
+    targets: Vec<Target>,
+    results: Vec<Option<TargetResult>>,
+    plans: Vec<Option<Plan>>,
+}
+
+enum Opened<'m> {
+    Finished(Result<Outcome, MessageError>),
+    Open(Box<Open<'m>>),
+}
+
+/// One planned send: (message, target) indexes into the opened messages.
+type Member = (usize, usize);
 
 impl<S: AlertStore> App<S> {
     /// Handles a batch; `deadline` is when the Lambda invocation times out.
     pub async fn handle(&self, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
-        let results = join_all(event.records.iter().map(|message| {
-            let message_id = message.message_id.clone().unwrap_or_default();
-            let span = tracing::info_span!(
-                "message",
-                message_id = %message_id,
-                event_id = tracing::field::Empty
-            );
-            async move {
-                let result = self.handle_message(message, deadline).await;
-                match &result {
-                    Ok(outcome) => tracing::info!(?outcome, "message done"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, retryable = e.is_retryable(), "message failed")
-                    }
-                }
-                (message_id, result)
-            }
-            .instrument(span)
-        }))
-        .await;
+        let results = self.handle_messages(&event.records, deadline).await;
         let mut response = SqsBatchResponse::default();
-        for (message_id, result) in results {
+        for (message, result) in event.records.iter().zip(results) {
+            let message_id = message.message_id.clone().unwrap_or_default();
+            let result = match result {
+                Err(e) => self.dead_letter(message, e).await,
+                ok => ok,
+            };
+            let span = tracing::info_span!("message", message_id = %message_id);
+            let _entered = span.enter();
+            match &result {
+                Ok(outcome) => tracing::info!(?outcome, "message done"),
+                Err(e) => {
+                    tracing::warn!(error = %e, retryable = e.is_retryable(), "message failed")
+                }
+            }
             if result.is_err() {
                 // An empty id makes Lambda retry the whole batch, which is safe (idempotent).
                 response.add_failure(message_id);
@@ -123,13 +159,114 @@ impl<S: AlertStore> App<S> {
         response
     }
 
-    /// One message, start to end.
+    /// One message, start to end, as a batch of one (no dead-lettering: the error as is).
     pub async fn handle_message(
         &self,
         message: &SqsMessage,
         deadline: Option<Instant>,
     ) -> Result<Outcome, MessageError> {
-        let body = parse(message).inspect_err(|e| self.metrics.invalid_message(&e.to_string()))?;
+        self.handle_messages(std::slice::from_ref(message), deadline)
+            .await
+            .pop()
+            .unwrap_or(Ok(Outcome::Duplicate))
+    }
+
+    /// Open, send (grouped, paced), finish: one result per message, in order.
+    pub async fn handle_messages(
+        &self,
+        messages: &[SqsMessage],
+        deadline: Option<Instant>,
+    ) -> Vec<Result<Outcome, MessageError>> {
+        let now_ms = self.clock.now_ms();
+        let opened = join_all(messages.iter().map(|message| {
+            let span = tracing::info_span!(
+                "message",
+                message_id = %message.message_id.as_deref().unwrap_or_default(),
+                event_id = tracing::field::Empty
+            );
+            self.open(message, now_ms, span.clone()).instrument(span)
+        }))
+        .await;
+        let mut finished: Vec<Option<Result<Outcome, MessageError>>> = Vec::new();
+        let mut open: Vec<Option<Box<Open<'_>>>> = Vec::new();
+        for o in opened {
+            match o {
+                Opened::Finished(r) => {
+                    finished.push(Some(r));
+                    open.push(None);
+                }
+                Opened::Open(o) => {
+                    finished.push(None);
+                    open.push(Some(o));
+                }
+            }
+        }
+
+        // Group the planned sends per (receiver, group key), in batch order.
+        let mut members: Vec<Member> = Vec::new();
+        let mut keys: Vec<(String, String)> = Vec::new();
+        for (mi, o) in open.iter().enumerate() {
+            let Some(o) = o else { continue };
+            for (ti, plan) in o.plans.iter().enumerate() {
+                if plan.is_none() {
+                    continue;
+                }
+                let name = o.targets[ti].receiver.clone();
+                let fields = self
+                    .receivers
+                    .get(&name)
+                    .and_then(|r| r.group_by.as_deref());
+                keys.push((name, group::key(&o.view, fields)));
+                members.push((mi, ti));
+            }
+        }
+        let groups: Vec<Vec<Member>> = group::groups(&keys)
+            .into_iter()
+            .map(|g| g.into_iter().map(|i| members[i]).collect())
+            .collect();
+        let sent = join_all(
+            groups
+                .iter()
+                .map(|g| self.send_group(&open, g, now_ms, deadline)),
+        )
+        .await;
+        for ((mi, ti), result) in sent.into_iter().flatten() {
+            if let Some(o) = open[mi].as_mut() {
+                o.results[ti] = Some(result);
+            }
+        }
+
+        let done = join_all(open.into_iter().map(|o| async move {
+            match o {
+                Some(o) => {
+                    let span = o.span.clone();
+                    Some(self.finish(*o).instrument(span).await)
+                }
+                None => None,
+            }
+        }))
+        .await;
+        finished
+            .into_iter()
+            .zip(done)
+            .map(|(f, d)| f.or(d).unwrap_or(Ok(Outcome::Duplicate)))
+            .collect()
+    }
+
+    /// Parse, route, claim, episode, and each target's decision.
+    async fn open<'m>(
+        &self,
+        message: &'m SqsMessage,
+        now_ms: i64,
+        span: tracing::Span,
+    ) -> Opened<'m> {
+        let body = match parse(message) {
+            Ok(b) => b,
+            Err(e) => {
+                self.metrics.invalid_message(&e.to_string());
+                return Opened::Finished(Err(e));
+            }
+        };
         let event_id = body.event.event_id.to_string();
         tracing::Span::current().record("event_id", event_id.as_str());
         let view = AlertView::from_body(&body);
@@ -139,9 +276,10 @@ impl<S: AlertStore> App<S> {
         let lease = match self
             .store
             .claim(&event_id, defaults.in_progress_ttl.0)
-            .await?
+            .await
         {
-            Claim::Completed => {
+            Err(e) => return Opened::Finished(Err(e.into())),
+            Ok(Claim::Completed) => {
                 for t in &targets {
                     self.metrics.suppressed(
                         &t.receiver,
@@ -149,22 +287,50 @@ impl<S: AlertStore> App<S> {
                         "event already delivered",
                     );
                 }
-                return Ok(Outcome::Duplicate);
+                return Opened::Finished(Ok(Outcome::Duplicate));
             }
-            Claim::InProgress => return Err(MessageError::InProgress(event_id)),
-            Claim::Acquired(lease) => lease,
+            Ok(Claim::InProgress) => {
+                return Opened::Finished(Err(MessageError::InProgress(event_id)));
+            }
+            Ok(Claim::Acquired(lease)) => lease,
         };
-        match self.episode(&view, targets, &lease).await {
-            Ok(Some((targets, notified))) => {
-                self.deliver_all(&view, &body, &lease, &targets, &notified, deadline)
-                    .await
-            }
-            Ok(None) => Ok(Outcome::Stale),
+        let (targets, notified) = match self.episode(&view, targets, &lease).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Opened::Finished(Ok(Outcome::Stale)),
             Err(e) => {
                 self.release(&lease).await;
-                Err(e)
+                return Opened::Finished(Err(e));
+            }
+        };
+        let decisions = join_all(targets.iter().map(|t| {
+            let got_trigger = notified.contains(&t.receiver);
+            self.decide(t, &view, &lease, got_trigger, now_ms)
+        }))
+        .await;
+        let mut results = Vec::new();
+        let mut plans = Vec::new();
+        for d in decisions {
+            match d {
+                Ok(plan) => {
+                    results.push(None);
+                    plans.push(Some(plan));
+                }
+                Err(r) => {
+                    results.push(Some(r));
+                    plans.push(None);
+                }
             }
         }
+        Opened::Open(Box::new(Open {
+            message,
+            span,
+            body,
+            view,
+            lease,
+            targets,
+            results,
+            plans,
+        }))
     }
 
     /// The episode's part: a trigger older than the episode's newest resolve is dropped
@@ -219,53 +385,130 @@ impl<S: AlertStore> App<S> {
         Ok(Some((targets, notified)))
     }
 
-    /// Delivers to every target; completes the event when all are done, else releases it.
-    async fn deliver_all(
-        &self,
-        view: &AlertView,
-        body: &SqsAlertBody,
-        lease: &Lease,
-        targets: &[Target],
-        notified: &BTreeSet<String>,
-        deadline: Option<Instant>,
-    ) -> Result<Outcome, MessageError> {
+    /// Completes the event when every target is done; else releases it and fails, or defers
+    /// it when every receiver that failed asked to wait.
+    async fn finish(&self, o: Open<'_>) -> Result<Outcome, MessageError> {
         let defaults = &self.routes.defaults;
-        let now_ms = self.clock.now_ms();
-        let results = join_all(targets.iter().map(|t| {
-            let got_trigger = notified.contains(&t.receiver);
-            self.deliver(t, view, body, lease, got_trigger, now_ms, deadline)
-        }))
-        .await;
-
-        let mut failures = Vec::new();
+        let mut failures: Vec<(&str, Failure)> = Vec::new();
+        let mut waits: Vec<(&str, Option<Duration>)> = Vec::new();
         let (mut sent, mut suppressed) = (0, 0);
-        for (t, r) in targets.iter().zip(results) {
+        for (t, r) in o.targets.iter().zip(o.results) {
+            let name = t.receiver.as_str();
             match r {
-                TargetResult::Sent => sent += 1,
-                TargetResult::Suppressed => suppressed += 1,
-                TargetResult::Failed(f) => failures.push((t.receiver.as_str(), f)),
+                Some(TargetResult::Sent) => sent += 1,
+                Some(TargetResult::Suppressed) => suppressed += 1,
+                Some(TargetResult::Paced(wait)) => {
+                    waits.push((name, Some(wait)));
+                    failures.push((
+                        name,
+                        Failure::Retryable {
+                            reason: format!(
+                                "rate limit reached, next slot in {} ms",
+                                wait.as_millis()
+                            ),
+                            retry_after: Some(wait),
+                        },
+                    ));
+                }
+                Some(TargetResult::Failed(f)) => {
+                    let wait = match &f {
+                        Failure::Retryable { retry_after, .. } => *retry_after,
+                        Failure::Permanent { .. } => None,
+                    };
+                    waits.push((name, wait));
+                    failures.push((name, f));
+                }
+                None => failures.push((name, Failure::retryable("not sent (internal)"))),
             }
         }
         if failures.is_empty() {
-            if view.is_resolve() {
+            if o.view.is_resolve() {
                 self.store
-                    .close_episode(&view.key, view.episode_rule(), view.timestamp_ms)
+                    .close_episode(&o.view.key, o.view.episode_rule(), o.view.timestamp_ms)
                     .await?;
             }
-            self.store.complete(lease, defaults.completed_ttl.0).await?;
+            self.store
+                .complete(&o.lease, defaults.completed_ttl.0)
+                .await?;
             return Ok(Outcome::Done { sent, suppressed });
         }
-        self.release(lease).await;
-        Err(MessageError::Delivery {
+        self.release(&o.lease).await;
+        let error = MessageError::Delivery {
             failed: failures.len(),
-            total: targets.len(),
+            total: o.targets.len(),
             retryable: failures.iter().any(|(_, f)| f.is_retryable()),
             summary: failures
                 .iter()
                 .map(|(r, f)| format!("{r}: {f}"))
                 .collect::<Vec<_>>()
                 .join("; "),
-        })
+        };
+        // Deferred only when every failed receiver asked to wait, and not too often.
+        let wait = waits
+            .iter()
+            .map(|(_, w)| *w)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|w| w.into_iter().max());
+        let (Some(wait), Some((sqs, url))) = (wait, self.queues.deferral()) else {
+            return Err(error);
+        };
+        let deferrals = forward::deferrals(o.message);
+        if deferrals >= defaults.max_deferrals {
+            tracing::warn!(
+                deferrals,
+                "deferred {deferrals} times already (max_deferrals): failing the message instead"
+            );
+            return Err(error);
+        }
+        let delay_secs = forward::delay_secs(wait);
+        let attributes = forward::deferred_attributes(o.message);
+        let body = o.message.body.as_deref().unwrap_or_default();
+        if let Err(e) = sqs.send(url, body, &attributes, delay_secs).await {
+            tracing::warn!(error = %e, "deferral not sent: the message fails instead");
+            return Err(error);
+        }
+        for (name, _) in &waits {
+            self.metrics.deferred(
+                name,
+                Duration::from_secs(u64::from(delay_secs)),
+                &error.to_string(),
+            );
+        }
+        Ok(Outcome::Deferred { delay_secs })
+    }
+
+    /// A failed message on its final receive goes to the DLQ with its reason and counts as
+    /// done; else (or if that send fails) it stays failed.
+    async fn dead_letter(
+        &self,
+        message: &SqsMessage,
+        error: MessageError,
+    ) -> Result<Outcome, MessageError> {
+        let Some((sqs, url)) = self.queues.dead_letter() else {
+            return Err(error);
+        };
+        let count = forward::receive_count(message);
+        if count < self.queues.max_receive_count {
+            return Err(error);
+        }
+        let reason = error.to_string();
+        let attributes = forward::dead_letter_attributes(message, &reason);
+        let body = message.body.as_deref().unwrap_or_default();
+        match sqs.send(url, body, &attributes, 0).await {
+            Ok(()) => {
+                tracing::error!(
+                    message_id = message.message_id.as_deref().unwrap_or_default(),
+                    receive_count = count,
+                    reason,
+                    "final receive failed: sent to the dead-letter queue with its failureReason"
+                );
+                Ok(Outcome::DeadLettered)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "dead letter not sent: SQS's redrive policy moves it, without a reason");
+                Err(error)
+            }
+        }
     }
 
     async fn release(&self, lease: &Lease) {
@@ -275,35 +518,33 @@ impl<S: AlertStore> App<S> {
         }
     }
 
-    /// One receiver. `got_trigger`: it got a trigger of the episode this resolve ends, so it
-    /// gets the resolve whatever silences say (it closes what it opened).
-    #[allow(clippy::too_many_arguments)]
-    async fn deliver(
+    /// One receiver's decision: skip, silence, repeat interval, or a plan to send.
+    /// `got_trigger`: it got a trigger of the episode this resolve ends, so it gets the
+    /// resolve whatever silences say (it closes what it opened).
+    async fn decide(
         &self,
         target: &Target,
         view: &AlertView,
-        body: &SqsAlertBody,
         lease: &Lease,
         got_trigger: bool,
         now_ms: i64,
-        deadline: Option<Instant>,
-    ) -> TargetResult {
+    ) -> Result<Plan, TargetResult> {
         let name = target.receiver.as_str();
         if lease.delivered.contains(name) {
             self.metrics
                 .suppressed(name, Suppression::Dedup, "receiver already got this event");
-            return TargetResult::Suppressed;
+            return Err(TargetResult::Suppressed);
         }
         if !got_trigger && let Some(s) = silence::find(&self.routes.silences, view, name, now_ms) {
             self.metrics
                 .suppressed(name, Suppression::Silence, &s.comment);
-            return TargetResult::Suppressed;
+            return Err(TargetResult::Suppressed);
         }
         if let Some(s) = self.silences.find(view, now_ms).await {
             let detail = format!("silence {} by {}: {}", s.id, s.author, s.comment);
             self.metrics.suppressed(name, Suppression::Silence, &detail);
             self.silences.count_hit(&s.id).await;
-            return TargetResult::Suppressed;
+            return Err(TargetResult::Suppressed);
         }
         let rule = view.rule_name();
         let mut last = None;
@@ -312,14 +553,13 @@ impl<S: AlertStore> App<S> {
         if !view.is_resolve() {
             last = match self.store.last_sent(name, &view.key, rule).await {
                 Ok(last) => last,
-                Err(e) => return self.fail(name, Failure::retryable(e.to_string())),
+                Err(e) => return Err(self.fail(name, Failure::retryable(e.to_string()))),
             };
-            let at = view.timestamp_ms;
             match noise::decide(
                 last.as_ref(),
                 view.severity,
                 view.level,
-                at,
+                view.timestamp_ms,
                 target.repeat_interval,
             ) {
                 Repeat::Suppress { until_ms } => {
@@ -328,14 +568,14 @@ impl<S: AlertStore> App<S> {
                         Suppression::Cooldown,
                         &format!("repeat interval runs until {until_ms} ms"),
                     );
-                    return TargetResult::Suppressed;
+                    return Err(TargetResult::Suppressed);
                 }
                 Repeat::Send { escalation: e } => escalation = e,
             }
         }
         let Some(receiver) = self.receivers.get(name) else {
             // Startup checks every routed receiver exists; this is a bug, not a retry.
-            return self.fail(name, Failure::permanent("receiver not configured"));
+            return Err(self.fail(name, Failure::permanent("receiver not configured")));
         };
         let templates = receiver
             .templates
@@ -344,44 +584,123 @@ impl<S: AlertStore> App<S> {
         let text = templates.render(view, &self.routes.links);
         let age = Duration::from_millis(u64::try_from(now_ms - view.timestamp_ms).unwrap_or(0));
         let late = (age > self.routes.defaults.max_age.0).then_some(age);
-        let request = receiver.channel.request(&Notification {
-            view,
-            event: &body.event,
-            text: &text,
+        Ok(Plan {
             escalation,
+            last,
             late,
-            sent_at_ms: now_ms,
-        });
+            text,
+        })
+    }
 
-        let started = Instant::now();
-        let mut result = self.http.send(&request, receiver.timeout).await;
-        if let Err(Failure::Retryable {
-            retry_after: Some(wait),
-            ..
-        }) = &result
-            && self.may_wait(*wait, receiver.timeout, deadline)
-        {
-            tracing::info!(
-                receiver = name,
-                wait_ms = wait.as_millis() as u64,
-                "honouring Retry-After"
-            );
-            tokio::time::sleep(*wait).await;
-            result = self.http.send(&request, receiver.timeout).await;
+    /// Sends one group (one notification listing its members, or one per member for a
+    /// channel that does not group), then remembers each member's delivery.
+    async fn send_group(
+        &self,
+        open: &[Option<Box<Open<'_>>>],
+        members: &[Member],
+        now_ms: i64,
+        deadline: Option<Instant>,
+    ) -> Vec<(Member, TargetResult)> {
+        let mut items = Vec::new();
+        for &(mi, ti) in members {
+            if let Some(o) = open[mi].as_deref()
+                && let Some(plan) = &o.plans[ti]
+            {
+                items.push(((mi, ti), o, plan));
+            }
         }
-        if let Err(f) = result {
-            return self.fail(name, f);
+        let Some(&(_, first, _)) = items.first() else {
+            return Vec::new();
+        };
+        let name = first.targets[members[0].1].receiver.as_str();
+        let Some(receiver) = self.receivers.get(name) else {
+            let f = Failure::permanent("receiver not configured");
+            return items
+                .iter()
+                .map(|(m, ..)| (*m, self.fail(name, f.clone())))
+                .collect();
+        };
+        let notifications: Vec<Notification<'_>> = items
+            .iter()
+            .map(|(_, o, plan)| Notification {
+                view: &o.view,
+                event: &o.body.event,
+                text: &plan.text,
+                escalation: plan.escalation,
+                late: plan.late,
+                sent_at_ms: now_ms,
+            })
+            .collect();
+        let grouped = if notifications.len() > 1 {
+            receiver.channel.group_request(&notifications)
+        } else {
+            None
+        };
+        let event_ids: Vec<String> = items
+            .iter()
+            .map(|(_, o, _)| o.view.event_id.to_string())
+            .collect();
+        let mut out = Vec::new();
+        match grouped {
+            Some(request) => {
+                let span = tracing::info_span!("group", receiver = name, alerts = items.len(), event_ids = %event_ids.join(","));
+                let result = self
+                    .send_paced(receiver, &request, deadline)
+                    .instrument(span)
+                    .await;
+                for (member, o, plan) in &items {
+                    let r = self.record(receiver, o, plan, member.1, &result).await;
+                    out.push((*member, r));
+                }
+            }
+            None => {
+                // One request each (a group of one, or a channel that does not group).
+                let results = join_all(items.iter().zip(&notifications).map(
+                    |((member, o, plan), n)| {
+                        let request = receiver.channel.request(n);
+                        let span = o.span.clone();
+                        async move {
+                            let result = self.send_paced(receiver, &request, deadline).await;
+                            (
+                                *member,
+                                self.record(receiver, o, plan, member.1, &result).await,
+                            )
+                        }
+                        .instrument(span)
+                    },
+                ))
+                .await;
+                out.extend(results);
+            }
         }
-        let latency = started.elapsed();
+        out
+    }
 
+    /// After a send: remembers a delivered member (the delivered receivers of its event, the
+    /// repeat interval, its episode), or says why it was not delivered.
+    async fn record(
+        &self,
+        receiver: &Configured,
+        o: &Open<'_>,
+        plan: &Plan,
+        ti: usize,
+        result: &Result<Duration, SendError>,
+    ) -> TargetResult {
+        let name = receiver.name.as_str();
+        let latency = match result {
+            Ok(latency) => *latency,
+            Err(SendError::Paced(wait)) => return TargetResult::Paced(*wait),
+            Err(SendError::Failed(f)) => return self.fail(name, f.clone()),
+        };
+        let (escalation, late) = (plan.escalation, plan.late);
         let ttl = self.routes.defaults.completed_ttl.0;
-        if let Err(e) = self.store.mark_delivered(lease, name, ttl).await {
+        if let Err(e) = self.store.mark_delivered(&o.lease, name, ttl).await {
             // Delivered but not remembered: a retry may send it again (the Idempotency-Key
             // lets a webhook drop it). Failing is the honest answer.
             self.metrics.delivered(name, latency, escalation, late);
             return self.fail(name, Failure::retryable(e.to_string()));
         }
-        if let Err(e) = self.remember(target, view, last).await {
+        if let Err(e) = self.remember(&o.targets[ti], &o.view, plan.last).await {
             // The receiver has it and it is remembered, so the retry this failure causes will
             // skip it; reporting success would hide a broken store.
             self.metrics.delivered(name, latency, escalation, late);
@@ -389,6 +708,56 @@ impl<S: AlertStore> App<S> {
         }
         self.metrics.delivered(name, latency, escalation, late);
         TargetResult::Sent
+    }
+
+    /// Sends `request` within the receiver's rate limit: waits for a slot (shared through
+    /// Redis, on the wall clock) when it comes within the time the invocation can afford,
+    /// and waits once for a short `Retry-After`. The time spent sending on success.
+    async fn send_paced(
+        &self,
+        receiver: &Configured,
+        request: &Outgoing,
+        deadline: Option<Instant>,
+    ) -> Result<Duration, SendError> {
+        let mut retried = false;
+        loop {
+            let max_wait = self.max_wait(receiver.timeout, deadline);
+            let now_ms = SystemClock.now_ms();
+            match self
+                .store
+                .reserve_slot(&receiver.name, receiver.rate, now_ms, max_wait)
+                .await
+            {
+                Ok(Slot::Reserved(wait)) => {
+                    if !wait.is_zero() {
+                        tracing::debug!(
+                            wait_ms = wait.as_millis() as u64,
+                            "waiting for a rate-limit slot"
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                Ok(Slot::Full(wait)) => return Err(SendError::Paced(wait)),
+                Err(e) => return Err(SendError::Failed(Failure::retryable(e.to_string()))),
+            }
+            let started = Instant::now();
+            match self.http.send(request, receiver.timeout).await {
+                Ok(()) => return Ok(started.elapsed()),
+                Err(Failure::Retryable {
+                    retry_after: Some(wait),
+                    ..
+                }) if !retried && self.may_wait(wait, receiver.timeout, deadline) => {
+                    tracing::info!(
+                        receiver = receiver.name,
+                        wait_ms = wait.as_millis() as u64,
+                        "honouring Retry-After"
+                    );
+                    tokio::time::sleep(wait).await;
+                    retried = true;
+                }
+                Err(f) => return Err(SendError::Failed(f)),
+            }
+        }
     }
 
     /// After a delivery: a trigger starts the repeat interval and joins the receiver to its
@@ -434,6 +803,20 @@ impl<S: AlertStore> App<S> {
         TargetResult::Failed(failure)
     }
 
+    /// The longest wait (for a rate-limit slot) the invocation can afford before a send:
+    /// `max_retry_after`, less when the deadline is nearer.
+    fn max_wait(&self, timeout: Duration, deadline: Option<Instant>) -> Duration {
+        let limit = self.routes.defaults.max_retry_after.0;
+        let margin = Duration::from_secs(1);
+        match deadline {
+            None => limit,
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(timeout + margin)
+                .min(limit),
+        }
+    }
+
     /// Whether waiting `wait` then sending again fits in the remaining time.
     fn may_wait(&self, wait: Duration, timeout: Duration, deadline: Option<Instant>) -> bool {
         if wait > self.routes.defaults.max_retry_after.0 {
@@ -442,6 +825,14 @@ impl<S: AlertStore> App<S> {
         let margin = Duration::from_secs(1);
         deadline.is_none_or(|d| Instant::now() + wait + timeout + margin < d)
     }
+}
+
+/// Why a send did not go out.
+#[derive(Debug, Clone)]
+enum SendError {
+    /// No rate-limit slot within the affordable wait; the next one frees after this.
+    Paced(Duration),
+    Failed(Failure),
 }
 
 /// The message body as the SPEC shapes it.

@@ -14,6 +14,7 @@
 //! - [`secrets`]: where each receiver secret comes from, resolved at cold start from SSM
 //!   (`pulse_adapters::ssm`) or plain values for local runs;
 //! - [`silences`]: silences added with `pulse silence` (Redis), cached 30 s;
+//! - [`forward`]: deferrals back to the alerts queue and dead letters with their reason;
 //! - [`metrics`]: per receiver counters and latency, logged and emitted as EMF lines;
 //! - [`clock`]: the time, injectable for tests;
 //! - [`startup`]: builds the application the same way for `main` and for the tests;
@@ -25,6 +26,7 @@
 pub mod alerting;
 pub mod clock;
 pub mod config;
+pub mod forward;
 pub mod handler;
 pub mod http;
 pub mod metrics;

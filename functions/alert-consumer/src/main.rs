@@ -25,9 +25,10 @@ fn deadline(context: &lambda_runtime::Context) -> Option<Instant> {
 async fn main() -> Result<(), Error> {
     pulse_adapters::telemetry::init_lambda();
     let settings = Settings::from_env()?;
-    let ssm = SsmSecrets::new(&pulse_adapters::aws::config_from_env().await);
+    let aws = pulse_adapters::aws::config_from_env().await;
+    let ssm = SsmSecrets::new(&aws);
     let app = OnceCell::new();
-    let (settings, ssm, app) = (&settings, &ssm, &app);
+    let (settings, ssm, app, aws) = (&settings, &ssm, &app, &aws);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         if pulse_core::smoke::requested(&event.payload) {
             return smoke::run(settings, ssm).await.map_err(Error::from);
@@ -35,7 +36,7 @@ async fn main() -> Result<(), Error> {
         let deadline = deadline(&event.context);
         let batch: SqsEvent = serde_json::from_value(event.payload)?;
         let app = app
-            .get_or_try_init(|| startup::from_settings(settings, ssm))
+            .get_or_try_init(|| startup::from_settings(settings, ssm, aws))
             .await?;
         Ok::<Value, Error>(serde_json::to_value(app.handle(batch, deadline).await)?)
     }))

@@ -34,6 +34,9 @@ pub struct Counts {
     pub suppressed_cooldown: u64,
     pub suppressed_silence: u64,
     pub suppressed_stale: u64,
+    /// Messages sent back to the alerts queue with a delay because this receiver asked to
+    /// wait (`Retry-After`) or its rate limit was reached.
+    pub deferred: u64,
     pub latency_ms: Vec<f64>,
 }
 
@@ -127,6 +130,17 @@ impl Metrics {
         });
     }
 
+    /// A message deferred for `receiver`, for `delay`.
+    pub fn deferred(&self, receiver: &str, delay: Duration, reason: &str) {
+        tracing::info!(
+            receiver,
+            delay_secs = delay.as_secs(),
+            reason,
+            "deferred: back to the alerts queue with a delay"
+        );
+        self.count(receiver, |c| c.deferred += 1);
+    }
+
     pub fn invalid_message(&self, reason: &str) {
         tracing::error!(
             reason,
@@ -173,6 +187,7 @@ impl Metrics {
                     json!(c.suppressed_silence),
                 ),
                 ("SuppressedStale", Unit::Count, json!(c.suppressed_stale)),
+                ("Deferred", Unit::Count, json!(c.deferred)),
             ];
             if !c.latency_ms.is_empty() {
                 names.push(("DeliveryLatency", Unit::Milliseconds, json!(c.latency_ms)));

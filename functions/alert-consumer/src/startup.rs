@@ -47,6 +47,7 @@ pub async fn build<S: AlertStore>(
         clock,
         metrics: Metrics::new(metrics_namespace),
         silences: crate::silences::SilenceCache::disabled(),
+        queues: crate::forward::Queues::disabled(),
     })
 }
 
@@ -88,15 +89,18 @@ fn with_password(url: &str, token: &str) -> String {
 /// The production application: environment, SSM, Redis, system clock.
 pub async fn from_env() -> Result<App<RedisStore>, StartupError> {
     let settings = Settings::from_env()?;
-    let ssm = SsmSecrets::new(&pulse_adapters::aws::config_from_env().await);
-    from_settings(&settings, &ssm).await
+    let aws = pulse_adapters::aws::config_from_env().await;
+    let ssm = SsmSecrets::new(&aws);
+    from_settings(&settings, &ssm, &aws).await
 }
 
-/// The production application from settings and a secret source (SSM): routes file,
-/// secrets, Redis, system clock.
+/// The production application from settings, a secret source (SSM) and the AWS
+/// configuration (SQS, for deferrals and dead letters): routes file, secrets, Redis, system
+/// clock.
 pub async fn from_settings(
     settings: &Settings,
     ssm: &impl SecretSource,
+    aws: &pulse_adapters::aws::SdkConfig,
 ) -> Result<App<RedisStore>, StartupError> {
     let mut routes = RoutesFile::load(&settings.routes_file)?;
     if let Some(retention) = settings.dlq_retention
@@ -120,6 +124,13 @@ pub async fn from_settings(
     )
     .await?;
     app.silences = silences;
+    app.queues = crate::forward::Queues {
+        sqs: (settings.alerts_queue_url.is_some() || settings.dead_letter_queue_url.is_some())
+            .then(|| pulse_adapters::sqs::SqsForward::new(aws)),
+        alerts_queue_url: settings.alerts_queue_url.clone(),
+        dead_letter_queue_url: settings.dead_letter_queue_url.clone(),
+        max_receive_count: settings.max_receive_count,
+    };
     Ok(app)
 }
 

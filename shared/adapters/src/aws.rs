@@ -91,6 +91,9 @@ where
     error.with_source(err)
 }
 
+/// The SDK configuration, named here so that callers need no AWS crate of their own.
+pub use aws_config::SdkConfig;
+
 /// The SDK config of a Lambda function: region, credentials and `AWS_ENDPOINT_URL` (an
 /// emulator, locally) from the environment.
 pub async fn config_from_env() -> aws_config::SdkConfig {

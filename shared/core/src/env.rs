@@ -46,6 +46,7 @@ pub const MAX_REDRIVE_COUNT: &str = "PULSE_MAX_REDRIVE_COUNT";
 pub const SCAN_OVERLAP_SECS: &str = "PULSE_SCAN_OVERLAP_SECS";
 pub const INITIAL_LOOKBACK_SECS: &str = "PULSE_INITIAL_LOOKBACK_SECS";
 pub const DLQ_RETENTION_SECS: &str = "PULSE_DLQ_RETENTION_SECS";
+pub const MAX_RECEIVE_COUNT: &str = "PULSE_MAX_RECEIVE_COUNT";
 pub const TICK_MAX_RECORDS: &str = "PULSE_TICK_MAX_RECORDS";
 pub const TICK_CHUNK_RECORDS: &str = "PULSE_TICK_CHUNK_RECORDS";
 pub const TICK_BUDGET_SECS: &str = "PULSE_TICK_BUDGET_SECS";
@@ -162,6 +163,18 @@ pub const ALERT_CONSUMER: &[EnvVar] = &[
     optional(
         DLQ_RETENTION_SECS,
         "the DLQ's retention: delivered-records live at least this plus a day (Terraform sets it)",
+    ),
+    optional(
+        ALERTS_QUEUE_URL,
+        "the alerts queue: deferred messages (Retry-After, rate limits) go back to it delayed",
+    ),
+    optional(
+        DEAD_LETTER_QUEUE_URL,
+        "the DLQ: a message failing on its final receive goes there with its failureReason",
+    ),
+    optional(
+        MAX_RECEIVE_COUNT,
+        "the alerts queue's maxReceiveCount (default 3): which receive is the final one",
     ),
 ];
 

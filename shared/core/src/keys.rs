@@ -268,6 +268,13 @@ pub const KEYS: &[KeySpec] = &[
         ttl: "none (entries dropped with their silence)",
         what: "silence id → deliveries it suppressed",
     },
+    KeySpec {
+        pattern: "consumer:rate:{receiver}",
+        owner: Owner::AlertConsumer,
+        kind: KeyType::String,
+        ttl: "until the receiver's next free slot + 1 s",
+        what: "a receiver's rate limit shared by every consumer: the next free send slot (ms), GCRA",
+    },
 ];
 
 /// `consumer:silences`: the silences `pulse silence` manages, read by the consumer.
@@ -397,6 +404,11 @@ pub fn last_sent(receiver: &str, rule: &str, alert_key: &str) -> String {
 /// `consumer:episode:{rule}:{alertKey}`, `rule` being the trigger rule.
 pub fn episode(rule: &str, alert_key: &str) -> String {
     join(&["consumer:episode:", &segment(rule), ":", alert_key])
+}
+
+/// `consumer:rate:{receiver}`.
+pub fn rate_limit(receiver: &str) -> String {
+    join(&["consumer:rate:", &segment(receiver)])
 }
 
 /// The pattern of [`KEYS`] that `key` belongs to, if any (for audits of a live Redis).

@@ -21,6 +21,7 @@
 //! - [`shard`]: detection sharded by state key across threads, output as on one thread;
 //! - [`report`]: the backtest report's model (downsampled series, alerts, a config compared);
 //! - [`env`]: environment variable names, shared with Terraform;
+//! - [`rate`]: rate limits (GCRA), the decision the alert consumer's shared limiter makes;
 //! - [`silence`]: silences as data (matchers, window, author), stored in Redis by `pulse silence`;
 //! - [`keys`]: every Redis key the detector and the alert consumer write (owner, type, TTL);
 //! - [`time`]: durations and points in time written for people (one grammar everywhere);
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod parse;
 pub mod pipeline;
 pub mod ports;
+pub mod rate;
 pub mod record;
 pub mod replay;
 pub mod report;

@@ -110,6 +110,15 @@ locals {
       enabled    = true
     },
     {
+      # SendMessage of a deferred message back to the alerts queue (with a delay), and of a
+      # message failing on its final receive to the DLQ (with its failureReason).
+      sid        = "DeferAndDeadLetter"
+      actions    = ["sqs:SendMessage"]
+      resources  = [module.queues.queue_arn, module.queues.dlq_arn]
+      conditions = []
+      enabled    = true
+    },
+    {
       # The consumer reads every secret, and the Redis AUTH token, with GetParameters
       # (plural, ten names a call): IAM authorizes it separately from GetParameter.
       sid        = "ReadSecrets"

@@ -61,6 +61,11 @@ locals {
       PULSE_REDIS_URL          = local.redis_url
       PULSE_ROUTES_FILE        = local.routes_file
       PULSE_DLQ_RETENTION_SECS = tostring(module.queues.dlq_message_retention_seconds)
+      # Deferred messages (Retry-After, rate limits) go back to the alerts queue; a message
+      # failing on its final receive goes to the DLQ with its failureReason.
+      PULSE_ALERTS_QUEUE_URL      = module.queues.queue_url
+      PULSE_DEAD_LETTER_QUEUE_URL = module.queues.dlq_url
+      PULSE_MAX_RECEIVE_COUNT     = tostring(module.queues.max_receive_count)
     },
     {
       for name, value in {

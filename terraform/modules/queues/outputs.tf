@@ -37,3 +37,8 @@ output "dlq_message_retention_seconds" {
   description = "Retention of the dead-letter queue in seconds: the alert consumer keeps its delivered-records at least this long plus a day, so a redrive does not notify twice."
   value       = aws_sqs_queue.dlq.message_retention_seconds
 }
+
+output "max_receive_count" {
+  description = "Receives after which the redrive policy moves a message to the DLQ (the consumer dead-letters it itself on that receive, with its failureReason)."
+  value       = var.max_receive_count
+}

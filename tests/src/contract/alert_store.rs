@@ -45,6 +45,7 @@ pub async fn suite<S: AlertStore>(a: &S, b: &S, expiry: LeaseExpiry) {
     a_completed_event_stays_completed(a, b).await;
     last_sent_survives(a, b).await;
     episodes_remember_triggers_and_resolves(a, b).await;
+    a_rate_limit_is_shared(a, b).await;
     if expiry == LeaseExpiry::Enforced {
         a_lease_expires(a, b).await;
     }
@@ -227,4 +228,39 @@ pub async fn a_lease_expires<S: AlertStore>(a: &S, b: &S) {
         "the expired holder's release leaves the new holder's marker"
     );
     b.release(&next).await.unwrap();
+}
+
+/// One receiver's send slots are shared by every consumer: what `a` reserved, `b` sees; a
+/// refused slot reserves nothing; another receiver has its own.
+pub async fn a_rate_limit_is_shared<S: AlertStore>(a: &S, b: &S) {
+    use pulse_core::rate::{RateLimit, Slot};
+    let limit = RateLimit::new(1.0, 2);
+    let (t0, none) = (5_000_000, Duration::ZERO);
+    let ten = Duration::from_secs(10);
+    assert_eq!(
+        a.reserve_slot("rl", limit, t0, none).await.unwrap(),
+        Slot::Reserved(Duration::ZERO)
+    );
+    assert_eq!(
+        b.reserve_slot("rl", limit, t0, none).await.unwrap(),
+        Slot::Reserved(Duration::ZERO),
+        "the burst of two"
+    );
+    assert_eq!(
+        b.reserve_slot("rl", limit, t0, none).await.unwrap(),
+        Slot::Full(Duration::from_secs(1))
+    );
+    assert_eq!(
+        a.reserve_slot("rl", limit, t0, ten).await.unwrap(),
+        Slot::Reserved(Duration::from_secs(1)),
+        "the refusal reserved nothing"
+    );
+    assert_eq!(
+        b.reserve_slot("rl", limit, t0 + 500, ten).await.unwrap(),
+        Slot::Reserved(Duration::from_millis(1500))
+    );
+    assert_eq!(
+        a.reserve_slot("rl-other", limit, t0, none).await.unwrap(),
+        Slot::Reserved(Duration::ZERO)
+    );
 }

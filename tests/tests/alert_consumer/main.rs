@@ -7,6 +7,7 @@ mod failures;
 mod idempotency;
 mod lifecycle;
 mod noise;
+mod pacing;
 mod secrets;
 mod silences;
 mod tls;

@@ -81,6 +81,14 @@ pub const OPERATIONS: &[(&str, &str, &str, &[Target])] = &[
         "get_parameters",
         &[Target::SecretParameter, Target::RedisAuthParameter],
     ),
+    // alert consumer: a deferred message back to the alerts queue (DelaySeconds), a message
+    // failing on its final receive to the DLQ with its failureReason (sqs/forward.rs)
+    (
+        "alert_consumer",
+        "sqs",
+        "send_message",
+        &[Target::AlertsQueue, Target::DeadLetterQueue],
+    ),
     // dlq-redrive
     (
         "dlq_redrive",

@@ -4,6 +4,7 @@
 //! - [`view`]: any event (alert or not) flattened into the fields routing and templates use;
 //! - [`routing`]: the Alertmanager-like routing tree: matchers, receivers, `continue`, default;
 //! - [`silence`]: silences (matchers plus an expiry) that drop matching alerts;
+//! - [`group`]: which alerts of a batch share one notification (`group_by`);
 //! - [`noise`]: the repeat interval per (receiver, key, rule), unless severity rises;
 //! - [`template`]: the text of a notification (title, body, link) from small templates;
 //!
@@ -11,6 +12,7 @@
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod group;
 pub mod noise;
 pub mod routing;
 pub mod silence;

@@ -1,7 +1,7 @@
 //! Discord webhook: one embed (title, description, link, colour by severity, fields, time);
 //! a resolve's embed is green, without fields.
 
-use super::{Notification, Outgoing, Receiver, colour, title};
+use super::{Notification, Outgoing, Receiver, colour, cut, group_heading, title};
 use crate::alerting::template::fields;
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
@@ -20,37 +20,66 @@ impl Receiver for Discord {
     }
 
     fn request(&self, n: &Notification<'_>) -> Outgoing {
-        let v = n.view;
-        let field = |name: &str, key: &str| json!({"name": name, "value": fields(v, key).unwrap_or_default(), "inline": true});
-        if v.is_resolve() {
-            let embed = json!({
-                "title": title(n),
-                "description": n.text.body,
-                "color": colour(Severity::Info),
-                "timestamp": Timestamp(v.timestamp_ms).to_rfc3339(),
-                "footer": {"text": format!("event {}", v.event_id)},
-            });
-            let body = json!({ "embeds": [embed], "allowed_mentions": {"parse": []} });
-            return Outgoing::json(self.url.clone(), &body);
-        }
-        let mut embed = json!({
-            "title": title(n),
-            "description": n.text.body,
-            "color": colour(v.severity),
-            "timestamp": Timestamp(v.timestamp_ms).to_rfc3339(),
-            "fields": [
-                field("Value", "value"),
-                field("Change", "change"),
-                field("Severity", "severity"),
-            ],
-            "footer": {"text": format!("event {}", v.event_id)},
-        });
-        if let Some(link) = &n.text.link {
-            embed["url"] = json!(link);
-        }
-        let body = json!({ "embeds": [embed], "allowed_mentions": {"parse": []} });
+        let body = json!({ "embeds": [embed(n)], "allowed_mentions": {"parse": []} });
         Outgoing::json(self.url.clone(), &body)
     }
+
+    /// The heading as content and one embed per alert (Discord takes 10 per message: past
+    /// that, the tenth lists the titles of the rest).
+    fn group_request(&self, group: &[Notification<'_>]) -> Option<Outgoing> {
+        let mut embeds: Vec<_> = group.iter().take(GROUP_EMBEDS).map(embed).collect();
+        if group.len() > GROUP_EMBEDS {
+            embeds.truncate(GROUP_EMBEDS - 1);
+            let rest = &group[GROUP_EMBEDS - 1..];
+            let titles: Vec<String> = rest.iter().map(|n| format!("• {}", title(n))).collect();
+            embeds.push(json!({
+                "title": format!("and {} more", rest.len()),
+                "description": cut(&titles.join("\n"), 4096),
+                "color": colour(rest[0].view.severity),
+            }));
+        }
+        let body = json!({
+            "content": group_heading(group),
+            "embeds": embeds,
+            "allowed_mentions": {"parse": []},
+        });
+        Some(Outgoing::json(self.url.clone(), &body))
+    }
+}
+
+/// Embeds of one message (Discord's limit).
+pub const GROUP_EMBEDS: usize = 10;
+
+/// One alert's embed: title, description, link, colour by severity, fields, time; a resolve's
+/// is green, without fields.
+fn embed(n: &Notification<'_>) -> serde_json::Value {
+    let v = n.view;
+    let field = |name: &str, key: &str| json!({"name": name, "value": fields(v, key).unwrap_or_default(), "inline": true});
+    if v.is_resolve() {
+        return json!({
+            "title": title(n),
+            "description": n.text.body,
+            "color": colour(Severity::Info),
+            "timestamp": Timestamp(v.timestamp_ms).to_rfc3339(),
+            "footer": {"text": format!("event {}", v.event_id)},
+        });
+    }
+    let mut embed = json!({
+        "title": title(n),
+        "description": n.text.body,
+        "color": colour(v.severity),
+        "timestamp": Timestamp(v.timestamp_ms).to_rfc3339(),
+        "fields": [
+            field("Value", "value"),
+            field("Change", "change"),
+            field("Severity", "severity"),
+        ],
+        "footer": {"text": format!("event {}", v.event_id)},
+    });
+    if let Some(link) = &n.text.link {
+        embed["url"] = json!(link);
+    }
+    embed
 }
 
 #[cfg(test)]

@@ -65,15 +65,24 @@ pub trait Receiver: Send + Sync + fmt::Debug {
     fn kind(&self) -> ReceiverKind;
     /// The request that delivers `n`.
     fn request(&self, n: &Notification<'_>) -> Outgoing;
+
+    /// One request listing several alerts of one group (`group_by`), or `None` when the
+    /// channel sends each alert on its own (PagerDuty: one event per dedup key).
+    fn group_request(&self, _group: &[Notification<'_>]) -> Option<Outgoing> {
+        None
+    }
 }
 
-/// A configured receiver: the channel plus its timeout and templates.
+/// A configured receiver: the channel plus its timeout, templates, grouping and rate limit.
 #[derive(Debug)]
 pub struct Configured {
     pub name: String,
     pub channel: Box<dyn Receiver>,
     pub timeout: Duration,
     pub templates: Option<Templates>,
+    /// `group_by` fields; `None`: never grouped.
+    pub group_by: Option<Vec<String>>,
+    pub rate: pulse_core::rate::RateLimit,
 }
 
 /// Builds the receiver `name` from its configuration and the resolved secrets.
@@ -120,6 +129,8 @@ pub fn build(
         channel,
         timeout: c.timeout.map_or(default_timeout, |t| t.0),
         templates: c.templates.clone(),
+        group_by: c.grouping(),
+        rate: c.rate(),
     })
 }
 
@@ -143,4 +154,26 @@ pub fn title(n: &Notification<'_>) -> String {
         t.push_str(&format!(" (late: {} old)", format_span(age)));
     }
     t
+}
+
+/// The heading of a grouped notification: `3 alerts` or `3 resolved`.
+pub fn group_heading(group: &[Notification<'_>]) -> String {
+    let resolved = group.first().is_some_and(|n| n.view.is_resolve());
+    format!(
+        "{} {}",
+        group.len(),
+        if resolved { "resolved" } else { "alerts" }
+    )
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…` when cut.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }

@@ -1,7 +1,7 @@
 //! Slack incoming webhook: Block Kit (header, text, context with the link and event id) and a
 //! plain `text` fallback for notifications; a resolve is one short section.
 
-use super::{Notification, Outgoing, Receiver, title};
+use super::{Notification, Outgoing, Receiver, cut, group_heading, title};
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
 use serde_json::json;
@@ -51,7 +51,40 @@ impl Receiver for Slack {
         });
         Outgoing::json(self.url.clone(), &body)
     }
+
+    /// A header (`3 alerts`), one section per alert (title, text, link; at most
+    /// [`GROUP_SECTIONS`], then a line saying how many more), and the event ids.
+    fn group_request(&self, group: &[Notification<'_>]) -> Option<Outgoing> {
+        let heading = group_heading(group);
+        let mut blocks = vec![
+            json!({"type": "header", "text": {"type": "plain_text", "text": heading, "emoji": true}}),
+        ];
+        let mut fallback = heading.clone();
+        for n in group.iter().take(GROUP_SECTIONS) {
+            let title = title(n);
+            let mut text = format!("*{}*\n{}", escape(&title), escape(&n.text.body));
+            if let Some(link) = &n.text.link {
+                text.push_str(&format!("\n<{link}|details>"));
+            }
+            blocks.push(
+                json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 3000)}}),
+            );
+            fallback.push_str(&format!("\n{title}"));
+        }
+        let more = group.len().saturating_sub(GROUP_SECTIONS);
+        let ids: Vec<String> = group.iter().map(|n| n.view.event_id.to_string()).collect();
+        let mut context = format!("events `{}`", ids.join("`, `"));
+        if more > 0 {
+            context = format!("and {more} more; {context}");
+        }
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(&context, 3000)}]}));
+        let body = json!({ "text": cut(&fallback, 3000), "blocks": blocks });
+        Some(Outgoing::json(self.url.clone(), &body))
+    }
 }
+
+/// Sections of one grouped message (Slack allows 50 blocks).
+pub const GROUP_SECTIONS: usize = 20;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! Telegram Bot API `sendMessage`: plain text (no parse mode, so nothing needs escaping) to
 //! one chat. The bot token is part of the URL, which therefore never prints.
 
-use super::{Notification, Outgoing, Receiver, title};
+use super::{Notification, Outgoing, Receiver, cut, group_heading, title};
 use crate::config::ReceiverKind;
 use crate::secrets::Secret;
 use serde_json::json;
@@ -30,11 +30,32 @@ impl Receiver for Telegram {
     }
 
     fn request(&self, n: &Notification<'_>) -> Outgoing {
-        let mut text = format!("{}\n{}", title(n), n.text.body);
-        if let Some(link) = &n.text.link {
-            text.push('\n');
-            text.push_str(link);
+        self.send(text(n))
+    }
+
+    /// The heading (`3 alerts`), then each alert's text, a blank line apart, within
+    /// Telegram's 4096 characters.
+    fn group_request(&self, group: &[Notification<'_>]) -> Option<Outgoing> {
+        let mut all = group_heading(group);
+        for n in group {
+            all.push_str("\n\n");
+            all.push_str(&text(n));
         }
+        Some(self.send(cut(&all, 4096)))
+    }
+}
+
+fn text(n: &Notification<'_>) -> String {
+    let mut text = format!("{}\n{}", title(n), n.text.body);
+    if let Some(link) = &n.text.link {
+        text.push('\n');
+        text.push_str(link);
+    }
+    text
+}
+
+impl Telegram {
+    fn send(&self, text: String) -> Outgoing {
         let body = json!({
             "chat_id": self.chat_id,
             "text": text,

@@ -58,29 +58,59 @@ impl Receiver for Webhook {
     }
 
     fn request(&self, n: &Notification<'_>) -> Outgoing {
-        let v = n.view;
-        let body = json!({
-            "eventId": v.event_id,
-            "severity": v.severity,
-            "status": v.status,
-            "rule": v.rule_name(),
-            "key": v.key,
-            "escalation": n.escalation,
-            "late": n.late.is_some(),
-            "title": title(n),
-            "text": n.text.body,
-            "link": n.text.link,
-            "event": n.event,
-        });
-        let mut out = Outgoing::json(self.url.clone(), &body);
+        let mut out = Outgoing::json(self.url.clone(), &item(n));
         out.headers
-            .push(("idempotency-key", v.event_id.to_string()));
+            .push(("idempotency-key", n.view.event_id.to_string()));
+        self.sign(out, n.sent_at_ms)
+    }
+
+    /// `{status, count, alerts: [...]}`, each alert as a single request's body (as
+    /// Alertmanager's webhook lists its alerts); `Idempotency-Key`: `group-` and the hex
+    /// SHA-256 of the sorted event ids.
+    fn group_request(&self, group: &[Notification<'_>]) -> Option<Outgoing> {
+        let first = group.first()?;
+        let body = json!({
+            "status": first.view.status,
+            "count": group.len(),
+            "alerts": group.iter().map(item).collect::<Vec<_>>(),
+        });
+        let mut ids: Vec<String> = group.iter().map(|n| n.view.event_id.to_string()).collect();
+        ids.sort();
+        let mut out = Outgoing::json(self.url.clone(), &body);
+        let digest = <Sha256 as sha2::Digest>::digest(ids.join(",").as_bytes());
+        out.headers
+            .push(("idempotency-key", format!("group-{}", hex::encode(digest))));
+        Some(self.sign(out, first.sent_at_ms))
+    }
+}
+
+/// One alert as the webhook body carries it.
+fn item(n: &Notification<'_>) -> serde_json::Value {
+    let v = n.view;
+    json!({
+        "eventId": v.event_id,
+        "severity": v.severity,
+        "status": v.status,
+        "rule": v.rule_name(),
+        "key": v.key,
+        "escalation": n.escalation,
+        "late": n.late.is_some(),
+        "title": title(n),
+        "text": n.text.body,
+        "link": n.text.link,
+        "event": n.event,
+    })
+}
+
+impl Webhook {
+    /// The signature headers over the exact body, when a key is configured.
+    fn sign(&self, mut out: Outgoing, sent_at_ms: i64) -> Outgoing {
         if let Some(key) = &self.hmac_key {
             let mut keys = vec![key.expose().as_bytes()];
             if let Some(previous) = &self.previous_key {
                 keys.push(previous.expose().as_bytes());
             }
-            let t = n.sent_at_ms.div_euclid(1000);
+            let t = sent_at_ms.div_euclid(1000);
             let header = timestamped_signature(&keys, t, &out.body);
             out.headers.push(("x-pulse-signature", header));
             let sig = signature(key.expose().as_bytes(), &out.body);

@@ -4,6 +4,7 @@
 //! - `consumer:alert:{eventId}:delivered`: hash of receiver → delivery time (ms), for retries;
 //! - `consumer:alert:{eventId}:done`: the completed marker;
 //! - `consumer:last:{receiver}:{rule}:{key}`: JSON [`LastSent`], for the repeat interval;
+//! - `consumer:rate:{receiver}`: the receiver's next free send slot (ms), for its rate limit;
 //! - `consumer:episode:{rule}:{key}`: hash of `to:{receiver}` → newest trigger time it got and
 //!   `resolved` → newest resolve time, so a resolve reaches every receiver of its trigger and
 //!   an older trigger is dropped.
@@ -17,6 +18,7 @@ use super::{RedisSilences, connection_info, port_error};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use pulse_core::keys;
 use pulse_core::ports::{AlertStore, Claim, Episode, LastSent, Lease, PortError, Secret};
+use pulse_core::rate::{RateLimit, Slot};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -68,6 +70,21 @@ for i = 1, #f, 2 do
   end
 end
 return 1
+";
+
+/// GCRA with reservation (`pulse_core::rate::reserve`, same arithmetic): KEYS[1] holds the
+/// next free slot (ms); ARGV: now, interval, tolerance, max wait (ms). Returns the wait (ms)
+/// when a slot was reserved, else minus one minus the wait until the next slot.
+const RESERVE: &str = r"
+local now = tonumber(ARGV[1])
+local start = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+if start < now then start = now end
+local wait = start - tonumber(ARGV[3]) - now
+if wait < 0 then wait = 0 end
+if wait > tonumber(ARGV[4]) then return -1 - wait end
+local nxt = start + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', string.format('%d', nxt - now + 1000))
+return wait
 ";
 
 /// The field of an episode hash holding the newest resolve's time.
@@ -291,5 +308,30 @@ impl AlertStore for RedisStore {
             .await
             .map(|_| ())
             .map_err(|e| port_error("close episode", e))
+    }
+
+    async fn reserve_slot(
+        &self,
+        receiver: &str,
+        limit: RateLimit,
+        now_ms: i64,
+        max_wait: Duration,
+    ) -> Result<Slot, PortError> {
+        let max_wait_ms = i64::try_from(max_wait.as_millis()).unwrap_or(i64::MAX / 4);
+        let reply: i64 = ::redis::Script::new(RESERVE)
+            .key(keys::rate_limit(receiver))
+            .arg(now_ms)
+            .arg(limit.interval_ms())
+            .arg(limit.tolerance_ms())
+            .arg(max_wait_ms)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| port_error("rate limit", e))?;
+        let ms = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
+        Ok(if reply >= 0 {
+            Slot::Reserved(ms(reply))
+        } else {
+            Slot::Full(ms(-1 - reply))
+        })
     }
 }

@@ -5,6 +5,7 @@
 
 use super::{PortError, lock};
 use crate::event::Severity;
+use crate::rate::{RateLimit, Slot};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -136,6 +137,17 @@ pub trait AlertStore: Send + Sync {
         rule: &str,
         at_ms: i64,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Reserves a send slot of `receiver` under `limit` at `now_ms`, shared by every consumer
+    /// ([`crate::rate::reserve`]): reserved (send after the wait) when the slot is at most
+    /// `max_wait` away, else full (nothing reserved).
+    fn reserve_slot(
+        &self,
+        receiver: &str,
+        limit: RateLimit,
+        now_ms: i64,
+        max_wait: Duration,
+    ) -> impl Future<Output = Result<Slot, PortError>> + Send;
 }
 
 /// Everything in memory; TTLs are not enforced.
@@ -152,6 +164,7 @@ struct MemoryState {
     delivered: BTreeMap<String, BTreeSet<String>>,
     last: BTreeMap<(String, String, String), LastSent>,
     episodes: BTreeMap<(String, String), Episode>,
+    slots: BTreeMap<String, i64>,
 }
 
 impl MemoryAlertStore {
@@ -295,6 +308,23 @@ impl AlertStore for MemoryAlertStore {
             if let Some(e) = s.episodes.get_mut(&(key.to_string(), rule.to_string())) {
                 e.notified.retain(|_, t| *t > at_ms);
             }
+        })
+    }
+
+    async fn reserve_slot(
+        &self,
+        receiver: &str,
+        limit: RateLimit,
+        now_ms: i64,
+        max_wait: Duration,
+    ) -> Result<Slot, PortError> {
+        self.with(|s| {
+            let (slot, next) =
+                crate::rate::reserve(s.slots.get(receiver).copied(), now_ms, limit, max_wait);
+            if let Some(next) = next {
+                s.slots.insert(receiver.to_string(), next);
+            }
+            slot
         })
     }
 }

@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod state;
 pub mod watch;
 
+pub use crate::rate::{RateLimit, Slot};
 pub use alerts::{AlertLedger, AlertSink, Delivery, MemoryAlertLedger, MemoryAlertSink};
 pub use delivery::{AlertStore, Claim, Episode, LastSent, Lease, MemoryAlertStore};
 pub use events::{EventPublisher, MemoryPublisher};
