@@ -9,6 +9,7 @@ use crate::metrics::Metrics;
 use crate::receivers;
 use crate::secrets::{Secret, SecretRef, SecretSource, Secrets};
 use pulse_adapters::redis::RedisStore;
+use pulse_adapters::sqs::SqsForward;
 use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::ports::AlertStore;
 use pulse_core::ports::PortError;
@@ -126,7 +127,7 @@ pub async fn from_settings(
     app.silences = silences;
     app.queues = crate::forward::Queues {
         sqs: (settings.alerts_queue_url.is_some() || settings.dead_letter_queue_url.is_some())
-            .then(|| pulse_adapters::sqs::SqsForward::new(aws)),
+            .then(|| SqsForward::new(aws)),
         alerts_queue_url: settings.alerts_queue_url.clone(),
         dead_letter_queue_url: settings.dead_letter_queue_url.clone(),
         max_receive_count: settings.max_receive_count,
