@@ -21,10 +21,9 @@ fn workspace() -> PathBuf {
 /// The local stack's env file, as `scripts/local-stack.sh up` writes it, for these servers;
 /// the routes file is the shipped local one with the receiver's port.
 fn write_env(stack: &Stack, dir: &Path, receiver_port: u16) -> PathBuf {
-    let routes = std::fs::read_to_string(
-        workspace().join("functions/alert-consumer/routes.local.toml"),
-    )
-    .unwrap();
+    let routes =
+        std::fs::read_to_string(workspace().join("functions/alert-consumer/routes.local.toml"))
+            .unwrap();
     assert!(routes.contains("http://127.0.0.1:9180/webhook"), "{routes}");
     let routes_file = dir.join("routes.toml");
     std::fs::write(
@@ -40,7 +39,10 @@ fn write_env(stack: &Stack, dir: &Path, receiver_port: u16) -> PathBuf {
         ("PULSE_EVENTS_TABLE", EVENTS_TABLE.to_string()),
         ("PULSE_COINS_TABLE", COINS_TABLE.to_string()),
         ("PULSE_ALERTS_QUEUE_URL", stack.queues().url.clone()),
-        ("PULSE_DEAD_LETTER_QUEUE_URL", stack.queues().dlq_url.clone()),
+        (
+            "PULSE_DEAD_LETTER_QUEUE_URL",
+            stack.queues().dlq_url.clone(),
+        ),
         ("PULSE_REDIS_URL", stack.redis().url()),
         ("PULSE_METRICS_MODE", "api".into()),
         ("PULSE_SCAN_SEGMENTS", "2".into()),
@@ -94,7 +96,10 @@ impl Drop for Receiver {
 fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "pulse local receiver did not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "pulse local receiver did not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -131,7 +136,11 @@ async fn an_alert_goes_from_the_sample_to_the_local_receiver_and_is_printed() {
     // No receiver yet: every alert fails, goes back on the queue, and the error says why.
     let (out, stdout, stderr) = run(&env, &["alert"]);
     assert!(!out.status.success());
-    assert_eq!(stdout.matches("failed     ").count() as u64, alerts, "{stdout}");
+    assert_eq!(
+        stdout.matches("failed     ").count() as u64,
+        alerts,
+        "{stdout}"
+    );
     assert!(stdout.contains("local-webhook: delivered 0"), "{stdout}");
     assert!(stderr.contains("pulse local receiver"), "{stderr}");
     assert!(stderr.contains("back on the queue"), "{stderr}");
@@ -146,8 +155,15 @@ async fn an_alert_goes_from_the_sample_to_the_local_receiver_and_is_printed() {
     wait_for_port(port);
     let (out, stdout, _) = run(&env, &["alert"]);
     assert!(out.status.success());
-    assert_eq!(stdout.matches("handled    ").count() as u64, alerts, "{stdout}");
-    assert!(stdout.contains("critical peg_deviation price:coingecko:usd-coin"), "{stdout}");
+    assert_eq!(
+        stdout.matches("handled    ").count() as u64,
+        alerts,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("critical peg_deviation price:coingecko:usd-coin"),
+        "{stdout}"
+    );
     // A trigger handled after its episode's resolve in the same batch is dropped as stale, so
     // the count delivered is what the consumer says, at least one.
     let delivered: u64 = stdout
@@ -158,7 +174,10 @@ async fn an_alert_goes_from_the_sample_to_the_local_receiver_and_is_printed() {
         .unwrap_or_else(|| panic!("no count for local-webhook: {stdout}"));
     assert!(delivered >= 1, "{stdout}");
     assert!(stdout.contains("failed 0"), "{stdout}");
-    assert!(stack.drain_alerts().await.is_empty(), "handled alerts are deleted");
+    assert!(
+        stack.drain_alerts().await.is_empty(),
+        "handled alerts are deleted"
+    );
 
     let _ = receiver.0.kill();
     let mut printed = String::new();
@@ -176,7 +195,10 @@ async fn an_alert_goes_from_the_sample_to_the_local_receiver_and_is_printed() {
         "{printed}"
     );
     assert!(printed.contains("USDC: peg deviation"), "{printed}");
-    assert!(printed.contains("key price:coingecko:usd-coin"), "{printed}");
+    assert!(
+        printed.contains("key price:coingecko:usd-coin"),
+        "{printed}"
+    );
     assert!(printed.contains("signed (X-Pulse-Signature)"), "{printed}");
 
     // Run again: nothing is left, and the error says how to get alerts.

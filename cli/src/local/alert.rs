@@ -107,12 +107,13 @@ pub async fn run(
     })?;
     let aws = pulse_adapters::aws::sdk_config(lookup).await;
     let ssm = SsmSecrets::new(&aws);
-    let mut app = startup::from_settings(&settings, &ssm)
-        .await
-        .map_err(|e| {
-            let text = e.to_string();
-            anyhow::anyhow!("the alert consumer did not start: {text}: {}", startup_hint(&text, &routes))
-        })?;
+    let mut app = startup::from_settings(&settings, &ssm).await.map_err(|e| {
+        let text = e.to_string();
+        anyhow::anyhow!(
+            "the alert consumer did not start: {text}: {}",
+            startup_hint(&text, &routes)
+        )
+    })?;
     // The Lambda prints its metrics as EMF lines for CloudWatch; here they would be noise.
     app.metrics = Metrics::new(&settings.metrics_namespace).without_emf();
     println!("routes {routes}; redis {}", redact(&redis));
@@ -148,7 +149,11 @@ pub async fn run(
                 receipt_handle: m.receipt_handle.clone(),
             };
             if all_failed || failures.contains(m.id.as_str()) {
-                println!("failed     {} (receive {} of 3)", describe(&m.body), m.receive_count);
+                println!(
+                    "failed     {} (receive {} of 3)",
+                    describe(&m.body),
+                    m.receive_count
+                );
                 failed.push(handle);
             } else {
                 println!("handled    {}", describe(&m.body));
@@ -222,10 +227,18 @@ mod tests {
 
     #[test]
     fn the_local_routes_file_parses_and_sends_everything_to_the_local_receiver() {
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(LOCAL_ROUTES))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let routes = alert_consumer::config::RoutesFile::parse(&text).unwrap_or_else(|e| panic!("{e}"));
-        assert!(text.contains(&format!("127.0.0.1:{}", super::super::receiver::DEFAULT_PORT)));
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(LOCAL_ROUTES),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let routes =
+            alert_consumer::config::RoutesFile::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(text.contains(&format!(
+            "127.0.0.1:{}",
+            super::super::receiver::DEFAULT_PORT
+        )));
         assert!(routes.route.routes.is_empty(), "one route: the root");
         assert!(!text.contains("ssm"), "no SSM secrets locally");
     }
@@ -237,10 +250,12 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
         let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(event.records.len(), 1);
-        let body = alert_consumer::handler::parse(&event.records[0])
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(describe(&serde_json::to_string(&body).unwrap_or_default())
-            .starts_with("critical peg_deviation price:coingecko:usd-coin"));
+        let body =
+            alert_consumer::handler::parse(&event.records[0]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            describe(&serde_json::to_string(&body).unwrap_or_default())
+                .starts_with("critical peg_deviation price:coingecko:usd-coin")
+        );
     }
 
     #[test]

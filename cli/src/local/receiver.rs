@@ -39,12 +39,14 @@ pub struct Options {
 
 /// Binds the port, with an error that says what to do when it is taken.
 pub async fn bind(port: u16) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(("127.0.0.1", port)).await.with_context(|| {
-        format!(
-            "cannot listen on 127.0.0.1:{port}: pick a free port with --port N and put \
+    TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{port}: pick a free port with --port N and put \
              http://127.0.0.1:N/webhook in the routes file's receiver url"
-        )
-    })
+            )
+        })
 }
 
 /// Serves until `count` requests were printed (forever without it).
