@@ -90,6 +90,7 @@ pub enum ReceiverKind {
     Discord,
     Telegram,
     Pagerduty,
+    Email,
 }
 
 impl ReceiverKind {
@@ -100,6 +101,7 @@ impl ReceiverKind {
             ReceiverKind::Discord => "discord",
             ReceiverKind::Telegram => "telegram",
             ReceiverKind::Pagerduty => "pagerduty",
+            ReceiverKind::Email => "email",
         }
     }
 }
@@ -110,7 +112,9 @@ impl ReceiverKind {
 /// - `slack`, `discord`: `url` (the incoming webhook);
 /// - `telegram`: `token`, `chat_id`, optional `api_base` (default `https://api.telegram.org`);
 /// - `pagerduty`: `routing_key`, optional `api_base` (default `https://events.pagerduty.com`)
-///   and `source` (default `pulse`).
+///   and `source` (default `pulse`);
+/// - `email`: `from` (an SES-verified identity), `to` (a list), optional `region` (default:
+///   the function's) and `configuration_set`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiverConfig {
@@ -125,6 +129,14 @@ pub struct ReceiverConfig {
     pub routing_key: Option<SecretRef>,
     pub api_base: Option<String>,
     pub source: Option<String>,
+    /// Email: the sender, an identity verified in SES.
+    pub from: Option<String>,
+    /// Email: the recipients.
+    pub to: Option<Vec<String>>,
+    /// Email: the SES region, where it is not the function's.
+    pub region: Option<String>,
+    /// Email: the SES configuration set.
+    pub configuration_set: Option<String>,
     pub timeout: Option<HumanDuration>,
     pub templates: Option<Templates>,
 }
@@ -168,6 +180,20 @@ impl ReceiverConfig {
                 need(self.chat_id.is_some(), "chat_id")
             }
             ReceiverKind::Pagerduty => need(self.routing_key.is_some(), "routing_key"),
+            ReceiverKind::Email => {
+                need(self.from.is_some(), "from")?;
+                let to = self.to.as_deref().unwrap_or_default();
+                need(!to.is_empty(), "to")?;
+                match std::iter::once(self.from.as_deref().unwrap_or_default())
+                    .chain(to.iter().map(String::as_str))
+                    .find(|a| !a.contains('@'))
+                {
+                    Some(bad) => Err(format!(
+                        "receiver `{name}` (email): {bad:?} is not an email address"
+                    )),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -311,6 +337,16 @@ mod tests {
         assert!(e.contains("needs `url`"), "{e}");
         let e = err(&base.replace(r#"["a"]"#, r#"["b"]"#));
         assert!(e.contains("`b`"), "{e}");
+        let email = base.replace("webhook", "email");
+        assert!(err(&email).contains("needs `from`"));
+        let e = err(&format!("{email}\nfrom = \"a@x.org\"\nto = []"));
+        assert!(e.contains("needs `to`"), "{e}");
+        let e = err(&format!("{email}\nfrom = \"a@x.org\"\nto = [\"oncall\"]"));
+        assert!(e.contains("\"oncall\" is not an email address"), "{e}");
+        assert_eq!(
+            err(&format!("{email}\nfrom = \"a@x.org\"\nto = [\"b@x.org\"]")),
+            ""
+        );
     }
 
     #[test]

@@ -344,17 +344,17 @@ impl<S: AlertStore> App<S> {
         let text = templates.render(view, &self.routes.links);
         let age = Duration::from_millis(u64::try_from(now_ms - view.timestamp_ms).unwrap_or(0));
         let late = (age > self.routes.defaults.max_age.0).then_some(age);
-        let request = receiver.channel.request(&Notification {
+        let notification = Notification {
             view,
             event: &body.event,
             text: &text,
             escalation,
             late,
             sent_at_ms: now_ms,
-        });
+        };
 
         let started = Instant::now();
-        let mut result = self.http.send(&request, receiver.timeout).await;
+        let mut result = receiver.send(&notification, &self.http).await;
         if let Err(Failure::Retryable {
             retry_after: Some(wait),
             ..
@@ -367,7 +367,7 @@ impl<S: AlertStore> App<S> {
                 "honouring Retry-After"
             );
             tokio::time::sleep(*wait).await;
-            result = self.http.send(&request, receiver.timeout).await;
+            result = receiver.send(&notification, &self.http).await;
         }
         if let Err(f) = result {
             return self.fail(name, f);

@@ -8,6 +8,7 @@ use crate::http::HttpSender;
 use crate::metrics::Metrics;
 use crate::receivers;
 use crate::secrets::{Secret, SecretRef, SecretSource, Secrets};
+use pulse_adapters::aws::SdkConfig;
 use pulse_adapters::redis::RedisStore;
 use pulse_adapters::ssm::SsmSecrets;
 use pulse_core::ports::AlertStore;
@@ -23,7 +24,8 @@ pub enum StartupError {
     Port(#[from] PortError),
 }
 
-/// The application from a parsed routes file.
+/// The application from a parsed routes file. Email receivers get the AWS config of the
+/// environment (see [`build_with_aws`]).
 pub async fn build<S: AlertStore>(
     routes: RoutesFile,
     secrets_prefix: Option<&str>,
@@ -32,11 +34,43 @@ pub async fn build<S: AlertStore>(
     clock: Arc<dyn Clock>,
     metrics_namespace: &str,
 ) -> Result<App<S>, StartupError> {
+    build_with_aws(
+        routes,
+        secrets_prefix,
+        source,
+        store,
+        clock,
+        metrics_namespace,
+        None,
+    )
+    .await
+}
+
+/// [`build`], with the AWS config email receivers send with (`None`: the environment's,
+/// loaded only when the routes have an email receiver).
+pub async fn build_with_aws<S: AlertStore>(
+    routes: RoutesFile,
+    secrets_prefix: Option<&str>,
+    source: &impl SecretSource,
+    store: S,
+    clock: Arc<dyn Clock>,
+    metrics_namespace: &str,
+    aws: Option<&SdkConfig>,
+) -> Result<App<S>, StartupError> {
     let refs = routes.receivers.values().flat_map(|r| r.secret_refs());
     let secrets = Secrets::resolve(refs, secrets_prefix, source).await?;
+    let has_email = routes
+        .receivers
+        .values()
+        .any(|r| r.kind == crate::config::ReceiverKind::Email);
+    let from_env = match (aws, has_email) {
+        (None, true) => Some(pulse_adapters::aws::config_from_env().await),
+        _ => None,
+    };
+    let aws = aws.or(from_env.as_ref());
     let mut built = BTreeMap::new();
     for (name, config) in &routes.receivers {
-        let r = receivers::build(name, config, &secrets, routes.defaults.timeout.0)?;
+        let r = receivers::build(name, config, &secrets, routes.defaults.timeout.0, aws)?;
         built.insert(name.clone(), r);
     }
     Ok(App {

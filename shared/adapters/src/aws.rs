@@ -2,6 +2,7 @@
 //! (the error types are smithy's, shared by all `aws_sdk_*` crates), and the SDK config of a
 //! variable lookup.
 
+pub use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;

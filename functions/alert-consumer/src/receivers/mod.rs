@@ -1,9 +1,11 @@
 //! Receivers: one module per channel, each turning a notification into an HTTP request
 //! ([`Outgoing`]) behind the [`Receiver`] trait. Sending, timeouts and failure classes are
 //! common ([`crate::http`], [`crate::retry`]). Base URLs are configurable, so tests point
-//! them at loopback servers.
+//! them at loopback servers. [`email`] is the one channel that is not HTTP: it sends through
+//! SES.
 
 pub mod discord;
+pub mod email;
 pub mod pagerduty;
 pub mod slack;
 pub mod telegram;
@@ -11,7 +13,11 @@ pub mod webhook;
 
 use crate::alerting::{AlertView, Templates, Text};
 use crate::config::{ReceiverConfig, ReceiverKind};
+use crate::http::HttpSender;
+use crate::retry::Failure;
 use crate::secrets::{Secret, Secrets};
+use pulse_adapters::aws::SdkConfig;
+use pulse_adapters::ses::SesMailer;
 use pulse_core::event::{Event, Severity};
 use pulse_core::ports::PortError;
 use pulse_core::time::format_span;
@@ -67,28 +73,47 @@ pub trait Receiver: Send + Sync + fmt::Debug {
     fn request(&self, n: &Notification<'_>) -> Outgoing;
 }
 
+/// How a receiver delivers: an HTTP request, or an email through SES.
+#[derive(Debug)]
+pub enum Channel {
+    Http(Box<dyn Receiver>),
+    Email(email::EmailReceiver),
+}
+
 /// A configured receiver: the channel plus its timeout and templates.
 #[derive(Debug)]
 pub struct Configured {
     pub name: String,
-    pub channel: Box<dyn Receiver>,
+    pub channel: Channel,
     pub timeout: Duration,
     pub templates: Option<Templates>,
 }
 
-/// Builds the receiver `name` from its configuration and the resolved secrets.
+impl Configured {
+    /// Delivers `n` over this receiver's channel (HTTP requests through `http`).
+    pub async fn send(&self, n: &Notification<'_>, http: &HttpSender) -> Result<(), Failure> {
+        match &self.channel {
+            Channel::Http(r) => http.send(&r.request(n), self.timeout).await,
+            Channel::Email(e) => e.send(n, self.timeout).await,
+        }
+    }
+}
+
+/// Builds the receiver `name` from its configuration and the resolved secrets; email
+/// receivers need the AWS config (`aws`).
 pub fn build(
     name: &str,
     c: &ReceiverConfig,
     secrets: &Secrets,
     default_timeout: Duration,
+    aws: Option<&SdkConfig>,
 ) -> Result<Configured, PortError> {
     let secret = |r: &Option<crate::secrets::SecretRef>, field: &str| {
         r.as_ref()
             .ok_or_else(|| PortError::permanent(format!("receiver `{name}` needs `{field}`")))
             .and_then(|r| secrets.get(r))
     };
-    let channel: Box<dyn Receiver> = match c.kind {
+    let http: Box<dyn Receiver> = match c.kind {
         ReceiverKind::Webhook => Box::new(webhook::Webhook {
             url: secret(&c.url, "url")?,
             hmac_key: c.secret.as_ref().map(|r| secrets.get(r)).transpose()?,
@@ -114,10 +139,26 @@ pub fn build(
             secret(&c.routing_key, "routing_key")?,
             c.source.clone(),
         )),
+        ReceiverKind::Email => {
+            let aws = aws.ok_or_else(|| {
+                PortError::permanent(format!("receiver `{name}` (email) needs an AWS config"))
+            })?;
+            return Ok(Configured {
+                name: name.to_string(),
+                channel: Channel::Email(email::EmailReceiver {
+                    mailer: SesMailer::new(aws, c.region.as_deref()),
+                    from: c.from.clone().unwrap_or_default(),
+                    to: c.to.clone().unwrap_or_default(),
+                    configuration_set: c.configuration_set.clone(),
+                }),
+                timeout: c.timeout.map_or(default_timeout, |t| t.0),
+                templates: c.templates.clone(),
+            });
+        }
     };
     Ok(Configured {
         name: name.to_string(),
-        channel,
+        channel: Channel::Http(http),
         timeout: c.timeout.map_or(default_timeout, |t| t.0),
         templates: c.templates.clone(),
     })
