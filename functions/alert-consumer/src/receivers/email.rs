@@ -57,7 +57,9 @@ mod tests {
     use pulse_core::event::{AlertRule, Severity};
 
     fn receiver() -> EmailReceiver {
-        let aws = aws_config::SdkConfig::builder().build();
+        let aws = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
         EmailReceiver {
             mailer: SesMailer::new(&aws, Some("eu-west-1")),
             from: "pulse@example.org".into(),
