@@ -125,6 +125,7 @@ export PULSE_REDIS_URL=redis://127.0.0.1:$redis_port/
 export PULSE_METRICS_MODE=api
 export PULSE_SCAN_SEGMENTS=2
 export PULSE_INITIAL_LOOKBACK_SECS=86400
+export PULSE_ROUTES_FILE=$PWD/functions/alert-consumer/routes.local.toml
 export PULSE_LOCAL_REDIS_PORT=$redis_port
 export PULSE_LOCAL_MOTO_PORT=$moto_port
 ENV

@@ -1,14 +1,9 @@
 //! `pulse`: replay market history through the engine locally, and on-call tools (dlq, silence).
-//! Each subcommand lives in its own module; this file only parses arguments and dispatches.
-
-mod dlq;
-mod local;
-mod replay;
-mod report;
-mod sharded;
-mod silence;
+//! Each subcommand lives in its own module of the library (`lib.rs`); this file only parses
+//! arguments and dispatches.
 
 use clap::{Parser, Subcommand};
+use pulse_cli::{dlq, local, replay, silence};
 use std::process::ExitCode;
 
 // A replay makes millions of small strings; mimalloc halves their cost against glibc's malloc.

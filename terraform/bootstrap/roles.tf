@@ -70,6 +70,16 @@ data "aws_iam_policy_document" "boundary" {
     resources = [local.arn_prefix[each.key].params]
   }
   statement {
+    sid = "SendAlertEmail"
+    # The alert consumer's email receivers, from this account's SES identities in any region
+    # (a receiver may name its region); the consumer's own policy names the identities.
+    actions = ["ses:SendEmail"]
+    resources = [
+      "arn:${local.partition}:ses:*:${local.account_id}:identity/*",
+      "arn:${local.partition}:ses:*:${local.account_id}:configuration-set/*",
+    ]
+  }
+  statement {
     sid       = "DecryptParametersViaSsm"
     actions   = ["kms:Decrypt"]
     resources = [local.arn_prefix[each.key].kms_keys]

@@ -97,6 +97,7 @@ pub enum ReceiverKind {
     Discord,
     Telegram,
     Pagerduty,
+    Email,
 }
 
 impl ReceiverKind {
@@ -107,6 +108,7 @@ impl ReceiverKind {
             ReceiverKind::Discord => "discord",
             ReceiverKind::Telegram => "telegram",
             ReceiverKind::Pagerduty => "pagerduty",
+            ReceiverKind::Email => "email",
         }
     }
 }
@@ -117,7 +119,9 @@ impl ReceiverKind {
 /// - `slack`, `discord`: `url` (the incoming webhook);
 /// - `telegram`: `token`, `chat_id`, optional `api_base` (default `https://api.telegram.org`);
 /// - `pagerduty`: `routing_key`, optional `api_base` (default `https://events.pagerduty.com`)
-///   and `source` (default `pulse`).
+///   and `source` (default `pulse`);
+/// - `email`: `from` (an SES-verified identity), `to` (a list), optional `region` (default:
+///   the function's) and `configuration_set`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiverConfig {
@@ -132,6 +136,14 @@ pub struct ReceiverConfig {
     pub routing_key: Option<SecretRef>,
     pub api_base: Option<String>,
     pub source: Option<String>,
+    /// Email: the sender, an identity verified in SES.
+    pub from: Option<String>,
+    /// Email: the recipients.
+    pub to: Option<Vec<String>>,
+    /// Email: the SES region, where it is not the function's.
+    pub region: Option<String>,
+    /// Email: the SES configuration set.
+    pub configuration_set: Option<String>,
     pub timeout: Option<HumanDuration>,
     pub templates: Option<Templates>,
     /// Alerts of one batch for this receiver with equal values of these fields (and equal
@@ -160,7 +172,7 @@ pub const GROUP_FIELDS: &[&str] = &[
 /// limit: Slack incoming webhooks 1 message/s (short bursts tolerated), Discord webhooks 30
 /// per minute per channel (5 per 2 s), Telegram 20 messages per minute in a group, PagerDuty
 /// Events API v2 120 events per minute per integration key; a webhook (our own endpoint) 10/s;
-/// anything else 1/s.
+/// email 1/s (SES's sending rate in the sandbox; an account's own quota may allow more).
 pub fn default_rate(kind: ReceiverKind) -> pulse_core::rate::RateLimit {
     use pulse_core::rate::RateLimit;
     match kind {
@@ -169,8 +181,7 @@ pub fn default_rate(kind: ReceiverKind) -> pulse_core::rate::RateLimit {
         ReceiverKind::Telegram => RateLimit::new(20.0 / 60.0, 1),
         ReceiverKind::Pagerduty => RateLimit::new(2.0, 2),
         ReceiverKind::Webhook => RateLimit::new(10.0, 10),
-        #[allow(unreachable_patterns)]
-        _ => RateLimit::new(1.0, 1),
+        ReceiverKind::Email => RateLimit::new(1.0, 1),
     }
 }
 
@@ -246,6 +257,20 @@ impl ReceiverConfig {
                 need(self.chat_id.is_some(), "chat_id")
             }
             ReceiverKind::Pagerduty => need(self.routing_key.is_some(), "routing_key"),
+            ReceiverKind::Email => {
+                need(self.from.is_some(), "from")?;
+                let to = self.to.as_deref().unwrap_or_default();
+                need(!to.is_empty(), "to")?;
+                match std::iter::once(self.from.as_deref().unwrap_or_default())
+                    .chain(to.iter().map(String::as_str))
+                    .find(|a| !a.contains('@'))
+                {
+                    Some(bad) => Err(format!(
+                        "receiver `{name}` (email): {bad:?} is not an email address"
+                    )),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -447,6 +472,16 @@ mod tests {
         assert!(e.contains("needs `url`"), "{e}");
         let e = err(&base.replace(r#"["a"]"#, r#"["b"]"#));
         assert!(e.contains("`b`"), "{e}");
+        let email = base.replace("webhook", "email");
+        assert!(err(&email).contains("needs `from`"));
+        let e = err(&format!("{email}\nfrom = \"a@x.org\"\nto = []"));
+        assert!(e.contains("needs `to`"), "{e}");
+        let e = err(&format!("{email}\nfrom = \"a@x.org\"\nto = [\"oncall\"]"));
+        assert!(e.contains("\"oncall\" is not an email address"), "{e}");
+        assert_eq!(
+            err(&format!("{email}\nfrom = \"a@x.org\"\nto = [\"b@x.org\"]")),
+            ""
+        );
     }
 
     #[test]

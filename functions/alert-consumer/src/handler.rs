@@ -22,7 +22,7 @@ use crate::config::RoutesFile;
 use crate::forward::{self, Queues};
 use crate::http::HttpSender;
 use crate::metrics::{Metrics, Suppression};
-use crate::receivers::{Configured, Notification, Outgoing};
+use crate::receivers::{Configured, Message, Notification};
 use crate::retry::Failure;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
@@ -632,7 +632,7 @@ impl<S: AlertStore> App<S> {
             })
             .collect();
         let grouped = if notifications.len() > 1 {
-            receiver.channel.group_request(&notifications)
+            receiver.group_message(&notifications)
         } else {
             None
         };
@@ -657,7 +657,7 @@ impl<S: AlertStore> App<S> {
                 // One request each (a group of one, or a channel that does not group).
                 let results = join_all(items.iter().zip(&notifications).map(
                     |((member, o, plan), n)| {
-                        let request = receiver.channel.request(n);
+                        let request = receiver.message(n);
                         let span = o.span.clone();
                         async move {
                             let result = self.send_paced(receiver, &request, deadline).await;
@@ -716,7 +716,7 @@ impl<S: AlertStore> App<S> {
     async fn send_paced(
         &self,
         receiver: &Configured,
-        request: &Outgoing,
+        request: &Message<'_>,
         deadline: Option<Instant>,
     ) -> Result<Duration, SendError> {
         let mut retried = false;
@@ -741,7 +741,7 @@ impl<S: AlertStore> App<S> {
                 Err(e) => return Err(SendError::Failed(Failure::retryable(e.to_string()))),
             }
             let started = Instant::now();
-            match self.http.send(request, receiver.timeout).await {
+            match receiver.deliver(request, &self.http).await {
                 Ok(()) => return Ok(started.elapsed()),
                 Err(Failure::Retryable {
                     retry_after: Some(wait),

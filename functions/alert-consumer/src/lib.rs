@@ -10,7 +10,7 @@
 //! - [`receivers`]: one module per channel (webhook, Slack, Discord, Telegram, PagerDuty),
 //!   each turning a notification into an HTTP request, behind the [`receivers::Receiver`]
 //!   trait; [`http`] sends them (the only module using the HTTP client) and [`retry`] says
-//!   which failures are worth retrying;
+//!   which failures are worth retrying; email goes through SES (`pulse_adapters::ses`);
 //! - [`secrets`]: where each receiver secret comes from, resolved at cold start from SSM
 //!   (`pulse_adapters::ssm`) or plain values for local runs;
 //! - [`silences`]: silences added with `pulse silence` (Redis), cached 30 s;

@@ -53,6 +53,8 @@ struct State {
 pub struct Metrics {
     namespace: String,
     state: Mutex<State>,
+    /// Whether [`Metrics::flush`] prints (off for `pulse local alert`, which prints a summary).
+    emf: bool,
 }
 
 const FUNCTION: &str = "alert-consumer";
@@ -62,7 +64,14 @@ impl Metrics {
         Metrics {
             namespace: namespace.into(),
             state: Mutex::new(State::default()),
+            emf: true,
         }
+    }
+
+    /// The same counters, with no EMF lines printed.
+    pub fn without_emf(mut self) -> Self {
+        self.emf = false;
+        self
     }
 
     fn count(&self, receiver: &str, f: impl Fn(&mut Counts)) {
@@ -212,7 +221,11 @@ impl Metrics {
 
     /// Prints the batch's EMF lines to stdout (CloudWatch Logs extracts the metrics).
     pub fn flush(&self, now_ms: i64) {
-        for doc in self.take_emf(now_ms) {
+        let docs = self.take_emf(now_ms);
+        if !self.emf {
+            return;
+        }
+        for doc in docs {
             println!("{doc}");
         }
     }

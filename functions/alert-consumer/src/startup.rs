@@ -8,6 +8,7 @@ use crate::http::HttpSender;
 use crate::metrics::Metrics;
 use crate::receivers;
 use crate::secrets::{Secret, SecretRef, SecretSource, Secrets};
+use pulse_adapters::aws::SdkConfig;
 use pulse_adapters::redis::RedisStore;
 use pulse_adapters::sqs::SqsForward;
 use pulse_adapters::ssm::SsmSecrets;
@@ -24,7 +25,8 @@ pub enum StartupError {
     Port(#[from] PortError),
 }
 
-/// The application from a parsed routes file.
+/// The application from a parsed routes file. Email receivers get the AWS config of the
+/// environment (see [`build_with_aws`]).
 pub async fn build<S: AlertStore>(
     routes: RoutesFile,
     secrets_prefix: Option<&str>,
@@ -33,11 +35,43 @@ pub async fn build<S: AlertStore>(
     clock: Arc<dyn Clock>,
     metrics_namespace: &str,
 ) -> Result<App<S>, StartupError> {
+    build_with_aws(
+        routes,
+        secrets_prefix,
+        source,
+        store,
+        clock,
+        metrics_namespace,
+        None,
+    )
+    .await
+}
+
+/// [`build`], with the AWS config email receivers send with (`None`: the environment's,
+/// loaded only when the routes have an email receiver).
+pub async fn build_with_aws<S: AlertStore>(
+    routes: RoutesFile,
+    secrets_prefix: Option<&str>,
+    source: &impl SecretSource,
+    store: S,
+    clock: Arc<dyn Clock>,
+    metrics_namespace: &str,
+    aws: Option<&SdkConfig>,
+) -> Result<App<S>, StartupError> {
     let refs = routes.receivers.values().flat_map(|r| r.secret_refs());
     let secrets = Secrets::resolve(refs, secrets_prefix, source).await?;
+    let has_email = routes
+        .receivers
+        .values()
+        .any(|r| r.kind == crate::config::ReceiverKind::Email);
+    let from_env = match (aws, has_email) {
+        (None, true) => Some(pulse_adapters::aws::config_from_env().await),
+        _ => None,
+    };
+    let aws = aws.or(from_env.as_ref());
     let mut built = BTreeMap::new();
     for (name, config) in &routes.receivers {
-        let r = receivers::build(name, config, &secrets, routes.defaults.timeout.0)?;
+        let r = receivers::build(name, config, &secrets, routes.defaults.timeout.0, aws)?;
         built.insert(name.clone(), r);
     }
     Ok(App {
@@ -96,8 +130,8 @@ pub async fn from_env() -> Result<App<RedisStore>, StartupError> {
 }
 
 /// The production application from settings, a secret source (SSM) and the AWS
-/// configuration (SQS, for deferrals and dead letters): routes file, secrets, Redis, system
-/// clock.
+/// configuration (SQS, for deferrals and dead letters; SES, for email receivers): routes
+/// file, secrets, Redis, system clock.
 pub async fn from_settings(
     settings: &Settings,
     ssm: &impl SecretSource,
@@ -115,13 +149,14 @@ pub async fn from_settings(
     let url = redis_url(settings, ssm).await?;
     let store = RedisStore::connect(&url)?;
     let silences = crate::silences::SilenceCache::new(store.silences());
-    let mut app = build(
+    let mut app = build_with_aws(
         routes,
         settings.secrets_parameter_path.as_deref(),
         ssm,
         store,
         Arc::new(crate::clock::SystemClock),
         &settings.metrics_namespace,
+        Some(aws),
     )
     .await?;
     app.silences = silences;

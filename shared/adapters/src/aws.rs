@@ -2,6 +2,7 @@
 //! (the error types are smithy's, shared by all `aws_sdk_*` crates), and the SDK config of a
 //! variable lookup.
 
+pub use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -90,9 +91,6 @@ where
     };
     error.with_source(err)
 }
-
-/// The SDK configuration, named here so that callers need no AWS crate of their own.
-pub use aws_config::SdkConfig;
 
 /// The SDK config of a Lambda function: region, credentials and `AWS_ENDPOINT_URL` (an
 /// emulator, locally) from the environment.

@@ -5,6 +5,7 @@
 //!   and the one Redis error classifier;
 //! - [`aws`]: the one AWS error classifier and SDK configuration;
 //! - [`dynamodb`]: the record source; [`sqs`]: the alert sink; [`ssm`]: secrets;
+//!   [`ses`]: email (the consumer's email receiver);
 //! - [`cloudwatch`] (PutMetricData) and [`emf`] (Embedded Metric Format lines on stdout):
 //!   metrics;
 //! - [`lambda`]: invoking a function (`pulse dlq`);
@@ -16,6 +17,7 @@ pub mod dynamodb;
 pub mod emf;
 pub mod lambda;
 pub mod redis;
+pub mod ses;
 pub mod sqs;
 pub mod ssm;
 pub mod telemetry;

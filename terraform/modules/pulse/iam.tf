@@ -128,6 +128,15 @@ locals {
       enabled    = var.secrets_parameter_path != "" || var.redis_auth_parameter_name != null
     },
     local.decrypt_parameters,
+    {
+      # Email receivers (SES v2 SendEmail is authorized as ses:SendEmail on the sending
+      # identity, and on the configuration set when one is named).
+      sid        = "SendAlertEmail"
+      actions    = ["ses:SendEmail"]
+      resources  = var.ses_identity_arns
+      conditions = []
+      enabled    = length(var.ses_identity_arns) > 0
+    },
   ]
 
   dlq_redrive_statement_candidates = [

@@ -353,6 +353,17 @@ variable "secrets_parameter_path" {
   }
 }
 
+variable "ses_identity_arns" {
+  description = "SES identities the alert consumer's email receivers send from (arn:aws:ses:<region>:<account>:identity/<domain or address>), plus the configuration set ARNs the routes name (...:configuration-set/<name>); the consumer may call ses:SendEmail on these only. Empty: no email receivers."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.ses_identity_arns : can(regex("^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:(identity|configuration-set)/[^*]+$", a))])
+    error_message = "ses_identity_arns must be SES identity or configuration-set ARNs without wildcards, e.g. \"arn:aws:ses:eu-west-1:123456789012:identity/example.org\"."
+  }
+}
+
 variable "parameters_kms_key_arn" {
   description = "Customer managed KMS key of the SecureString parameters; null when they use the AWS managed aws/ssm key."
   type        = string

@@ -38,6 +38,8 @@ pub enum Target {
     SecretParameter,
     /// No resource type: `*`, with `cloudwatch:namespace` set to pulse's.
     MetricsNamespace,
+    /// The SES identity an email receiver sends from.
+    SesIdentity,
 }
 
 /// (function, SDK crate suffix, operation as the SDK names it, what it is called on).
@@ -88,6 +90,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &[Target])] = &[
         "sqs",
         "send_message",
         &[Target::AlertsQueue, Target::DeadLetterQueue],
+    ),
+    // email receivers (shared/adapters/src/ses.rs)
+    (
+        "alert_consumer",
+        "sesv2",
+        "send_email",
+        &[Target::SesIdentity],
     ),
     // dlq-redrive
     (
@@ -201,6 +210,8 @@ pub const USED_BY_LAMBDA: &[(&str, &str)] = &[
 pub fn iam_prefix(sdk: &str) -> &str {
     match sdk {
         "monitoring" => "cloudwatch",
+        // SES v2 operations are authorized under the ses prefix
+        "sesv2" => "ses",
         other => other,
     }
 }
@@ -485,6 +496,7 @@ fn iam_actions_of_sdk_operations() {
         "cloudwatch:PutMetricData"
     );
     assert_eq!(iam_action("lambda", "Invoke"), "lambda:InvokeFunction");
+    assert_eq!(iam_action("sesv2", &pascal("send_email")), "ses:SendEmail");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -28,6 +28,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 const REDIS_TOKEN: &str = "rehearsal-redis-auth-token-0123456789";
+/// The identity the rehearsal's email receiver sends from.
+const SES_IDENTITY: &str = "arn:aws:ses:{region}:{account}:identity/alerts.example.org";
+
+fn ses_identity() -> String {
+    SES_IDENTITY
+        .replace("{region}", REGION)
+        .replace("{account}", ACCOUNT)
+}
 
 fn override_file(endpoint: &str, redis_url: &str) -> String {
     let services = [
@@ -49,6 +57,7 @@ fn override_file(endpoint: &str, redis_url: &str) -> String {
         .iter()
         .map(|s| format!("    {s} = \"{endpoint}\"\n"))
         .collect();
+    let ses_identity = ses_identity();
     format!(
         r#"# Emulator only: written by tests/tests/terraform/rehearsal.rs into a temporary copy.
 terraform {{
@@ -76,6 +85,8 @@ module "pulse" {{
   alert_consumer_batch_size          = 7
   alert_consumer_maximum_concurrency = 3
   queue_depth_threshold              = 500
+  # An email receiver's sending identity: the consumer's role may send from it only.
+  ses_identity_arns = ["{ses_identity}"]
 }}
 "#
     )
@@ -112,6 +123,7 @@ struct Targets {
     tables: Vec<String>,
     redis_auth: String,
     secret: String,
+    ses_identity: String,
 }
 
 impl Targets {
@@ -124,6 +136,7 @@ impl Targets {
             Target::Tables => self.tables.clone(),
             Target::RedisAuthParameter => vec![self.redis_auth.clone()],
             Target::SecretParameter => vec![self.secret.clone()],
+            Target::SesIdentity => vec![self.ses_identity.clone()],
             Target::MetricsNamespace => {
                 context.insert("cloudwatch:namespace".into(), "Pulse".into());
                 vec!["*".into()]
@@ -369,6 +382,7 @@ async fn apply_dev_against_moto_then_smoke_and_iam() {
         ],
         redis_auth: parameter_arn("/pulse/dev/redis-auth"),
         secret: parameter_arn("/pulse/dev/receivers/webhook-url"),
+        ses_identity: ses_identity(),
     };
     let mut denied = Vec::new();
     for (function, sdk, op, on) in OPERATIONS {

@@ -1,9 +1,11 @@
 //! Receivers: one module per channel, each turning a notification into an HTTP request
 //! ([`Outgoing`]) behind the [`Receiver`] trait. Sending, timeouts and failure classes are
 //! common ([`crate::http`], [`crate::retry`]). Base URLs are configurable, so tests point
-//! them at loopback servers.
+//! them at loopback servers. [`email`] is the one channel that is not HTTP: it sends through
+//! SES.
 
 pub mod discord;
+pub mod email;
 pub mod pagerduty;
 pub mod slack;
 pub mod telegram;
@@ -11,7 +13,11 @@ pub mod webhook;
 
 use crate::alerting::{AlertView, Templates, Text};
 use crate::config::{ReceiverConfig, ReceiverKind};
+use crate::http::HttpSender;
+use crate::retry::Failure;
 use crate::secrets::{Secret, Secrets};
+use pulse_adapters::aws::SdkConfig;
+use pulse_adapters::ses::SesMailer;
 use pulse_core::event::{Event, Severity};
 use pulse_core::ports::PortError;
 use pulse_core::time::format_span;
@@ -73,11 +79,18 @@ pub trait Receiver: Send + Sync + fmt::Debug {
     }
 }
 
+/// How a receiver delivers: an HTTP request, or an email through SES.
+#[derive(Debug)]
+pub enum Channel {
+    Http(Box<dyn Receiver>),
+    Email(email::EmailReceiver),
+}
+
 /// A configured receiver: the channel plus its timeout, templates, grouping and rate limit.
 #[derive(Debug)]
 pub struct Configured {
     pub name: String,
-    pub channel: Box<dyn Receiver>,
+    pub channel: Channel,
     pub timeout: Duration,
     pub templates: Option<Templates>,
     /// `group_by` fields; `None`: never grouped.
@@ -85,19 +98,54 @@ pub struct Configured {
     pub rate: pulse_core::rate::RateLimit,
 }
 
-/// Builds the receiver `name` from its configuration and the resolved secrets.
+/// One send over a receiver's channel: an HTTP request, or an email of one notification.
+pub enum Message<'a> {
+    Request(Outgoing),
+    Email(&'a email::EmailReceiver, &'a Notification<'a>),
+}
+
+impl Configured {
+    /// What delivers `n` alone.
+    pub fn message<'a>(&'a self, n: &'a Notification<'a>) -> Message<'a> {
+        match &self.channel {
+            Channel::Http(r) => Message::Request(r.request(n)),
+            Channel::Email(e) => Message::Email(e, n),
+        }
+    }
+
+    /// One message listing a group, or `None` when the channel sends each alert on its own
+    /// (PagerDuty, email).
+    pub fn group_message(&self, group: &[Notification<'_>]) -> Option<Message<'_>> {
+        match &self.channel {
+            Channel::Http(r) => r.group_request(group).map(Message::Request),
+            Channel::Email(_) => None,
+        }
+    }
+
+    /// Sends `m` (HTTP requests through `http`), within this receiver's timeout.
+    pub async fn deliver(&self, m: &Message<'_>, http: &HttpSender) -> Result<(), Failure> {
+        match m {
+            Message::Request(request) => http.send(request, self.timeout).await,
+            Message::Email(e, n) => e.send(n, self.timeout).await,
+        }
+    }
+}
+
+/// Builds the receiver `name` from its configuration and the resolved secrets; email
+/// receivers need the AWS config (`aws`).
 pub fn build(
     name: &str,
     c: &ReceiverConfig,
     secrets: &Secrets,
     default_timeout: Duration,
+    aws: Option<&SdkConfig>,
 ) -> Result<Configured, PortError> {
     let secret = |r: &Option<crate::secrets::SecretRef>, field: &str| {
         r.as_ref()
             .ok_or_else(|| PortError::permanent(format!("receiver `{name}` needs `{field}`")))
             .and_then(|r| secrets.get(r))
     };
-    let channel: Box<dyn Receiver> = match c.kind {
+    let http: Box<dyn Receiver> = match c.kind {
         ReceiverKind::Webhook => Box::new(webhook::Webhook {
             url: secret(&c.url, "url")?,
             hmac_key: c.secret.as_ref().map(|r| secrets.get(r)).transpose()?,
@@ -123,10 +171,28 @@ pub fn build(
             secret(&c.routing_key, "routing_key")?,
             c.source.clone(),
         )),
+        ReceiverKind::Email => {
+            let aws = aws.ok_or_else(|| {
+                PortError::permanent(format!("receiver `{name}` (email) needs an AWS config"))
+            })?;
+            return Ok(Configured {
+                name: name.to_string(),
+                channel: Channel::Email(email::EmailReceiver {
+                    mailer: SesMailer::new(aws, c.region.as_deref()),
+                    from: c.from.clone().unwrap_or_default(),
+                    to: c.to.clone().unwrap_or_default(),
+                    configuration_set: c.configuration_set.clone(),
+                }),
+                timeout: c.timeout.map_or(default_timeout, |t| t.0),
+                templates: c.templates.clone(),
+                group_by: c.grouping(),
+                rate: c.rate(),
+            });
+        }
     };
     Ok(Configured {
         name: name.to_string(),
-        channel,
+        channel: Channel::Http(http),
         timeout: c.timeout.map_or(default_timeout, |t| t.0),
         templates: c.templates.clone(),
         group_by: c.grouping(),

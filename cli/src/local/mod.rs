@@ -4,7 +4,14 @@
 //! - `pulse local load FILE`: write a record file (NDJSON or DynamoDB export lines) to the
 //!   local tables: prices to the coins table, everything else to the events table;
 //! - `pulse local tick`: one scheduled detection tick, exactly as the Lambda runs it;
-//! - `pulse local tail`: print events as they are published on the Redis channels.
+//! - `pulse local tail`: print events as they are published on the Redis channels;
+//! - `pulse local receiver`: a webhook receiver on 127.0.0.1 printing what it gets
+//!   ([`receiver`]);
+//! - `pulse local alert`: the alert consumer on the local queue's alerts, delivering to it
+//!   ([`alert`]).
+
+pub mod alert;
+pub mod receiver;
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
@@ -48,6 +55,34 @@ enum LocalCommand {
         #[arg(long)]
         count: Option<usize>,
     },
+    /// A webhook receiver on 127.0.0.1 that prints every notification it gets (leave it
+    /// running in another terminal while `pulse local alert` delivers).
+    Receiver {
+        /// The port (the local routes file points at 9180).
+        #[arg(long, default_value_t = receiver::DEFAULT_PORT)]
+        port: u16,
+        /// The HTTP status every request gets (e.g. 500 or 429, to see failures and retries).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(200..600))]
+        status: u16,
+        /// Also print each request's whole JSON body.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many requests.
+        #[arg(long)]
+        count: Option<usize>,
+    },
+    /// Run the alert consumer on the alerts waiting on the local queue (after `tick`), as the
+    /// Lambda does: routes file, Redis idempotency and repeat intervals, then the receivers.
+    Alert {
+        /// The routes file (default: $PULSE_ROUTES_FILE, else
+        /// functions/alert-consumer/routes.local.toml, which sends everything to
+        /// `pulse local receiver`).
+        #[arg(long)]
+        routes: Option<PathBuf>,
+        /// Handle at most this many messages.
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
 }
 
 /// `export NAME=value` lines of the env file.
@@ -85,6 +120,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             LocalCommand::Load { file, shift_to_now } => load(&lookup, &file, shift_to_now).await,
             LocalCommand::Tick => tick(&lookup).await,
             LocalCommand::Tail { pattern, count } => tail_events(&lookup, &pattern, count).await,
+            LocalCommand::Receiver {
+                port,
+                status,
+                json,
+                count,
+            } => {
+                let listener = receiver::bind(port).await?;
+                eprintln!(
+                    "receiving on http://127.0.0.1:{port}/ (answering {status}; Ctrl-C to stop)"
+                );
+                let options = receiver::Options {
+                    status,
+                    json,
+                    count,
+                };
+                receiver::serve(listener, &options).await
+            }
+            LocalCommand::Alert { routes, max } => {
+                pulse_adapters::telemetry::init_cli("warn");
+                alert::run(&lookup, routes.as_deref(), max).await
+            }
         }
     })
 }
