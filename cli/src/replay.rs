@@ -51,8 +51,9 @@ pub struct Args {
     #[arg(long, short)]
     quiet: bool,
     /// Threads to parse and detect on (records are split by state key; the output is the
-    /// same for any number). Default: the available cores. With --report, detection runs on
-    /// one thread.
+    /// same for any number). Default: the available cores, or one for inputs under 8 MiB
+    /// (there the threads cost more than they save). With --report, detection runs on one
+    /// thread.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Write a self-contained HTML report here (open it from disk): overview, one chart per
@@ -235,6 +236,20 @@ fn write_events(
     }
 }
 
+/// Inputs smaller than this replay on one thread by default (measured: on 2-3 MB files two
+/// threads cost 10-20 ms more than they save; BENCHMARKS.md, "Both cores").
+const SMALL_INPUT_BYTES: u64 = 8 << 20;
+
+/// The available cores, or one for a small input read from files (standard input's size is
+/// unknown: it gets the cores).
+fn default_threads(files: &[PathBuf], total_bytes: u64) -> usize {
+    let stdin = files.iter().any(|f| f.as_os_str() == "-");
+    if !stdin && total_bytes < SMALL_INPUT_BYTES {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// Reading, parsing and detection on `--threads` threads, writing events alongside (see
 /// [`crate::sharded`]); with `--report`, detection on one thread. The output is the same as
 /// one thread's either way.
@@ -264,10 +279,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (replay, Some(gatherer))
         }
         None => {
-            let threads = args.threads.map_or_else(
-                || std::thread::available_parallelism().map_or(1, usize::from),
-                usize::from,
-            );
+            let threads = args
+                .threads
+                .map_or_else(|| default_threads(&args.files, total_bytes), usize::from);
             let out = to.map(|to| {
                 let name = to.name();
                 let w: Box<dyn Write + Send> = match to {
