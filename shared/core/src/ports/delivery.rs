@@ -167,6 +167,15 @@ struct MemoryState {
     slots: BTreeMap<String, i64>,
 }
 
+impl MemoryState {
+    /// The episode of `rule` on `key`, created empty when new.
+    fn episode_mut(&mut self, key: &str, rule: &str) -> &mut Episode {
+        self.episodes
+            .entry((key.to_string(), rule.to_string()))
+            .or_default()
+    }
+}
+
 impl MemoryAlertStore {
     fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> Result<T, PortError> {
         Ok(f(&mut *lock(&self.state, "alert store")?))
@@ -278,10 +287,7 @@ impl AlertStore for MemoryAlertStore {
         _ttl: Duration,
     ) -> Result<(), PortError> {
         self.with(|s| {
-            let e = s
-                .episodes
-                .entry((key.to_string(), rule.to_string()))
-                .or_default();
+            let e = s.episode_mut(key, rule);
             let t = e.notified.entry(receiver.to_string()).or_insert(at_ms);
             *t = (*t).max(at_ms);
         })
@@ -295,10 +301,7 @@ impl AlertStore for MemoryAlertStore {
         _ttl: Duration,
     ) -> Result<(), PortError> {
         self.with(|s| {
-            let e = s
-                .episodes
-                .entry((key.to_string(), rule.to_string()))
-                .or_default();
+            let e = s.episode_mut(key, rule);
             e.resolved_at = Some(e.resolved_at.map_or(at_ms, |r| r.max(at_ms)));
         })
     }
