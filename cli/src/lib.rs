@@ -2,7 +2,7 @@
 //! tools (dlq, silence). One module per subcommand; `main.rs` only parses and dispatches.
 //!
 //! - [`replay`] (with [`report`], the HTML backtest report, and [`sharded`], the replay on
-//!   every core): record files through the engine;
+//!   every core, and [`single`], on one thread): record files through the engine;
 //! - [`local`]: the local stack: load records, a detection tick, tail events, a local
 //!   receiver and the alert consumer on the local queue;
 //! - [`dlq`]: the alerts dead-letter queue; [`silence`]: silences the consumer applies.
@@ -13,3 +13,4 @@ pub mod replay;
 pub mod report;
 pub mod sharded;
 pub mod silence;
+pub mod single;

@@ -3,6 +3,7 @@
 
 use crate::report;
 use crate::sharded;
+use crate::single;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use pulse_core::Config;
@@ -300,7 +301,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 threads,
                 bar: bar.clone(),
             };
-            (sharded::run(plan, out)?, None)
+            let replay = if threads == 1 {
+                single::run(plan, out)?
+            } else {
+                sharded::run(plan, out)?
+            };
+            (replay, None)
         }
     };
     bar.finish_and_clear();

@@ -292,7 +292,12 @@ fn detect_worker(
             }
             continue;
         };
-        let mut out = back.try_recv().unwrap_or_default();
+        // Sized for a block's events (JSON is about four times the input on TVL data), so
+        // a fresh buffer does not grow by copying.
+        let mut out = back.try_recv().unwrap_or_else(|_| Written {
+            bytes: Vec::with_capacity(4 * BLOCK),
+            marks: Vec::with_capacity(1024),
+        });
         out.bytes.clear();
         out.marks.clear();
         for (seq, parsed) in part {

@@ -35,12 +35,13 @@ fn reference(path: &Path) -> String {
     out
 }
 
-fn run_replay(input: &Path, name: &str) -> (String, serde_json::Value) {
+fn run_replay(input: &Path, name: &str, extra: &[&str]) -> (String, serde_json::Value) {
     let out = temp(&format!("{name}.events.ndjson"));
     let summary = temp(&format!("{name}.summary.json"));
     let status = pulse()
         .arg("replay")
         .arg(input)
+        .args(extra)
         .arg("--out")
         .arg(&out)
         .arg("--summary-json")
@@ -57,7 +58,7 @@ fn run_replay(input: &Path, name: &str) -> (String, serde_json::Value) {
 fn shipped_sample_replays_as_one_thread_does() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../samples/usdc-depeg-2023-03-11.prices.ndjson");
-    let (events, summary) = run_replay(&sample, "sample");
+    let (events, summary) = run_replay(&sample, "sample", &[]);
     assert_eq!(events, reference(&sample));
     assert_eq!(summary["records"], 2400);
     assert_eq!(summary["alerts"][0]["severity"], "critical");
@@ -82,20 +83,24 @@ fn long_input_keeps_its_order_across_chunks() {
         text.push_str("{\"PK\":\"hourlyTvl#bad\",\"SK\":1,\"tvl\":-5}\n\nnot json\n");
     }
     std::fs::write(&input, text).unwrap();
-    let (events, summary) = run_replay(&input, "long");
     let expected = reference(&input);
     assert!(
         expected.lines().count() > 20_000,
         "enough events to cross chunks"
     );
-    assert_eq!(events.lines().count(), expected.lines().count());
-    assert!(
-        events == expected,
-        "the threaded replay reordered or changed events"
-    );
-    assert_eq!(summary["records"], 400 * 31 + 400);
-    assert_eq!(summary["rejected"]["negative"], 400);
-    assert_eq!(summary["rejected"]["malformed"], 400);
+    // One thread (the default for a small file) and the sharded path.
+    for threads in ["1", "2"] {
+        let (events, summary) =
+            run_replay(&input, &format!("long.{threads}"), &["--threads", threads]);
+        assert_eq!(events.lines().count(), expected.lines().count());
+        assert!(
+            events == expected,
+            "{threads} threads: the replay reordered or changed events"
+        );
+        assert_eq!(summary["records"], 400 * 31 + 400);
+        assert_eq!(summary["rejected"]["negative"], 400);
+        assert_eq!(summary["rejected"]["malformed"], 400);
+    }
 }
 
 #[test]
@@ -122,24 +127,26 @@ fn a_closed_pipe_stops_the_replay_quietly() {
         ));
     }
     std::fs::write(&input, text).unwrap();
-    let mut child = pulse()
-        .arg("replay")
-        .arg(&input)
-        .args(["--out", "-", "--quiet"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    assert!(first.starts_with("{\"eventId\""), "{first}");
-    // stdout is dropped here, like `pulse replay ... | head -1`.
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(!err.contains("Broken pipe"), "{err}");
+    for threads in ["1", "2"] {
+        let mut child = pulse()
+            .arg("replay")
+            .arg(&input)
+            .args(["--out", "-", "--quiet", "--threads", threads])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with("{\"eventId\""), "{first}");
+        // stdout is dropped here, like `pulse replay ... | head -1`.
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{threads} threads: {err}");
+        assert!(!err.contains("Broken pipe"), "{threads} threads: {err}");
+    }
 }
 
 fn replay_summary(input: &Path, extra: &[&str]) -> (std::process::Output, serde_json::Value) {
