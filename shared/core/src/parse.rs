@@ -296,11 +296,7 @@ fn flat_plain_item(line: &str) -> Option<Item<'_>> {
                 b'f' if rest.starts_with(b"false") => (Attr::Bool(false), i + 5),
                 b'n' if rest.starts_with(b"null") => (Attr::Null, i + 4),
                 b'-' | b'0'..=b'9' => {
-                    let end = json_number_end(b, i)?;
-                    let v: f64 = line[i..end].parse().ok()?;
-                    if !v.is_finite() {
-                        return None;
-                    }
+                    let (v, end) = json_number(line, i)?;
                     (Attr::Num(v), end)
                 }
                 _ => return None,
@@ -340,41 +336,89 @@ fn flat_str(line: &str, i: usize) -> Option<(&str, usize)> {
     (b[end] == b'"').then(|| (&line[i + 1..end], end + 1))
 }
 
-/// The end of a number in JSON's grammar at `i`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`.
-fn json_number_end(b: &[u8], mut i: usize) -> Option<usize> {
-    let digits = |mut i: usize| {
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        i
-    };
-    if b.get(i) == Some(&b'-') {
+/// Powers of ten that are exact in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A finite number in JSON's grammar at `i`
+/// (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`), and the index after it.
+/// Digits are read once: when they are at most 19, their value at most 2^53 and the scale
+/// at most 10^22, the value is one multiply or divide of two exact `f64`s, which IEEE rounds
+/// correctly, so it equals `str::parse`'s (Clinger's fast path; every platform price and
+/// timestamp takes it). Anything else goes through `str::parse`.
+fn json_number(line: &str, start: usize) -> Option<(f64, usize)> {
+    let b = line.as_bytes();
+    let mut i = start;
+    let negative = b.get(i) == Some(&b'-');
+    if negative {
         i += 1;
     }
+    let mut mantissa = 0u64;
+    let mut digits = 0usize;
+    let mut take = |i: &mut usize| {
+        let from = *i;
+        while let Some(&c) = b.get(*i).filter(|c| c.is_ascii_digit()) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            *i += 1;
+        }
+        digits += *i - from;
+        *i - from
+    };
     match b.get(i)? {
         b'0' => i += 1,
-        b'1'..=b'9' => i = digits(i),
+        b'1'..=b'9' => {
+            take(&mut i);
+        }
         _ => return None,
     }
+    let mut scale = 0i64;
     if b.get(i) == Some(&b'.') {
-        let end = digits(i + 1);
-        if end == i + 1 {
+        i += 1;
+        let n = take(&mut i);
+        if n == 0 {
             return None;
         }
-        i = end;
+        scale = -i64::try_from(n).ok()?;
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
+        let minus = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let from = i;
+        let mut exp = 0i64;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            exp = (exp * 10 + i64::from(c - b'0')).min(1 << 40);
             i += 1;
         }
-        let end = digits(i);
-        if end == i {
+        if i == from {
             return None;
         }
-        i = end;
+        scale += if minus { -exp } else { exp };
     }
-    Some(i)
+    let fast = (digits <= 19 && mantissa <= 1 << 53)
+        .then(|| match usize::try_from(scale.unsigned_abs()) {
+            Ok(e) if e < POW10.len() && scale >= 0 => Some(mantissa as f64 * POW10[e]),
+            Ok(e) if e < POW10.len() => Some(mantissa as f64 / POW10[e]),
+            _ => None,
+        })
+        .flatten();
+    let v = match fast {
+        Some(v) if negative => -v,
+        Some(v) => v,
+        None => line[start..i].parse::<f64>().ok()?,
+    };
+    v.is_finite().then_some((v, i))
 }
 
 /// Parses one DynamoDB-export line.
@@ -613,6 +657,19 @@ mod tests {
             let body = parts.concat();
             let line = if obj { format!("{{{body}}}") } else { body };
             proptest::prop_assert!(flat_agrees_with_serde(&line), "{}", line);
+        }
+
+        #[test]
+        fn numbers_read_as_str_parse_reads_them(
+            text in "-?(0|[1-9][0-9]{0,21})(\\.[0-9]{1,21})?([eE][+-]?[0-9]{1,3})?",
+        ) {
+            let expected: f64 = text.parse().unwrap();
+            let got = json_number(&text, 0);
+            if expected.is_finite() {
+                proptest::prop_assert_eq!(got.map(|(v, end)| (v.to_bits(), end)), Some((expected.to_bits(), text.len())), "{}", text);
+            } else {
+                proptest::prop_assert!(got.is_none(), "{}", text);
+            }
         }
 
         #[test]
