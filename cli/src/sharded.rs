@@ -20,7 +20,7 @@ use pulse_core::replay::{FileDecoder, Replay};
 use pulse_core::shard::{merge_marks, shard_of_record};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
 /// Bytes per block: enough that a block is a few milliseconds of work, small enough that
@@ -150,58 +150,77 @@ fn read_blocks(
 ) -> anyhow::Result<()> {
     let mut index = 0u64;
     for path in &files {
-        let mut input: Box<dyn Read> =
-            if path.as_os_str() == "-" {
-                Box::new(std::io::stdin().lock())
-            } else {
-                Box::new(File::open(path).with_context(|| {
-                    format!("cannot open {} (is the path right?)", path.display())
-                })?)
-            };
+        let mut input = open_input(path)?;
         let mut decoder = FileDecoder::new(format);
         let mut pending = recycle.try_recv().unwrap_or_default();
         pending.clear();
-        let mut total = 0u64;
-        loop {
-            let want = BLOCK;
-            let n = input
-                .by_ref()
-                .take(want as u64)
-                .read_to_end(&mut pending)
-                .with_context(|| format!("reading {} at byte {total}", path.display()))?;
-            total += n as u64;
-            let at_end = n < want;
-            let cut = if at_end {
-                pending.len()
-            } else {
-                match pending.iter().rposition(|&b| b == b'\n') {
-                    Some(i) => i + 1,
-                    None => continue, // a line longer than a block: read on
-                }
-            };
-            if cut > 0 {
-                let mut rest = recycle.try_recv().unwrap_or_default();
-                rest.clear();
-                rest.extend_from_slice(&pending[cut..]);
-                pending.truncate(cut);
-                let text = std::mem::replace(&mut pending, rest);
-                bar.inc(text.len() as u64);
-                let block = cut_block(index, text, &mut decoder, &limits);
-                let worker = (index % to_parse.len() as u64) as usize;
-                index += 1;
-                if to_parse[worker].send(block).is_err() {
-                    return Ok(()); // the workers stopped; they report why
-                }
-            }
-            if at_end {
-                break;
-            }
-        }
-        if total == 0 {
-            eprintln!("warning: {} is empty", path.display());
+        let read = read_in_blocks(&mut *input, path, BLOCK, &mut pending, |pending, cut| {
+            let mut rest = recycle.try_recv().unwrap_or_default();
+            rest.clear();
+            rest.extend_from_slice(&pending[cut..]);
+            pending.truncate(cut);
+            let text = std::mem::replace(pending, rest);
+            bar.inc(text.len() as u64);
+            let block = cut_block(index, text, &mut decoder, &limits);
+            let worker = (index % to_parse.len() as u64) as usize;
+            index += 1;
+            to_parse[worker].send(block).is_ok() // else the workers stopped; they report why
+        })?;
+        match read {
+            None => return Ok(()),
+            Some(0) => eprintln!("warning: {} is empty", path.display()),
+            Some(_) => {}
         }
     }
     Ok(())
+}
+
+/// A record file, or standard input for "-".
+pub(crate) fn open_input(path: &Path) -> anyhow::Result<Box<dyn Read>> {
+    Ok(if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            File::open(path)
+                .with_context(|| format!("cannot open {} (is the path right?)", path.display()))?,
+        )
+    })
+}
+
+/// Reads `input` into `pending` a block of `block` bytes at a time (more when a line is
+/// longer) and hands each block's lines to `take` as `pending[..cut]`, cut after the last
+/// line end. `take` must leave the bytes after `cut` in `pending`, for the next block, and
+/// returns false to stop. The bytes read, or `None` when `take` stopped.
+pub(crate) fn read_in_blocks(
+    input: &mut dyn Read,
+    path: &Path,
+    block: usize,
+    pending: &mut Vec<u8>,
+    mut take: impl FnMut(&mut Vec<u8>, usize) -> bool,
+) -> anyhow::Result<Option<u64>> {
+    let mut total = 0u64;
+    loop {
+        let n = (&mut *input)
+            .take(block as u64)
+            .read_to_end(pending)
+            .with_context(|| format!("reading {} at byte {total}", path.display()))?;
+        total += n as u64;
+        let at_end = n < block;
+        let cut = if at_end {
+            pending.len()
+        } else {
+            match pending.iter().rposition(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None => continue, // a line longer than a block: read on
+            }
+        };
+        if cut > 0 && !take(pending, cut) {
+            return Ok(None);
+        }
+        if at_end {
+            return Ok(Some(total));
+        }
+    }
 }
 
 /// A block of `text`; while the file's format is unknown, its first lines are parsed here

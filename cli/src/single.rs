@@ -4,15 +4,14 @@
 //! there.
 
 use crate::replay::Parsed;
-use crate::sharded::Plan;
+use crate::sharded::{Plan, open_input, read_in_blocks};
 use anyhow::Context as _;
 use indicatif::ProgressBar;
 use pulse_core::config::ValidationConfig;
 use pulse_core::event::Event;
 use pulse_core::parse::Format;
 use pulse_core::replay::{FileDecoder, Replay};
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
@@ -100,50 +99,27 @@ fn read_and_parse(
     let mut pending: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut chunk = fresh(&recycled);
     for path in &files {
-        let mut input: Box<dyn Read> =
-            if path.as_os_str() == "-" {
-                Box::new(std::io::stdin().lock())
-            } else {
-                Box::new(File::open(path).with_context(|| {
-                    format!("cannot open {} (is the path right?)", path.display())
-                })?)
-            };
+        let mut input = open_input(path)?;
         let mut decoder = FileDecoder::new(format);
-        let mut total = 0u64;
         pending.clear();
-        loop {
-            let n = input
-                .by_ref()
-                .take(BLOCK as u64)
-                .read_to_end(&mut pending)
-                .with_context(|| format!("reading {} at byte {total}", path.display()))?;
-            total += n as u64;
-            let at_end = n < BLOCK;
-            let cut = if at_end {
-                pending.len()
-            } else {
-                match pending.iter().rposition(|&b| b == b'\n') {
-                    Some(i) => i + 1,
-                    None => continue, // a line longer than a block: read on
-                }
-            };
+        let read = read_in_blocks(&mut *input, path, BLOCK, &mut pending, |pending, cut| {
             bar.inc(cut as u64);
             for line in pending[..cut].split(|&b| b == b'\n') {
                 decoder.decode(line, &limits, |parsed| chunk.push(parsed));
                 if chunk.len() >= CHUNK {
                     let full = std::mem::replace(&mut chunk, fresh(&recycled));
                     if to_engine.send(full).is_err() {
-                        return Ok(()); // the engine stopped; it reports why
+                        return false; // the engine stopped; it reports why
                     }
                 }
             }
             pending.drain(..cut);
-            if at_end {
-                break;
-            }
-        }
-        if total == 0 {
-            eprintln!("warning: {} is empty", path.display());
+            true
+        })?;
+        match read {
+            None => return Ok(()),
+            Some(0) => eprintln!("warning: {} is empty", path.display()),
+            Some(_) => {}
         }
     }
     if !chunk.is_empty() {
