@@ -7,18 +7,17 @@ use crate::single;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use pulse_core::Config;
-use pulse_core::config::ValidationConfig;
 use pulse_core::event::Event;
 use pulse_core::parse::Format;
 use pulse_core::record::UnixSecs;
-use pulse_core::replay::{FileDecoder, Replay, Summary};
+use pulse_core::replay::{Replay, Summary};
 use pulse_core::report::Gatherer;
 use pulse_core::time::parse_time;
 use pulse_core::{Record, Rejection};
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -150,60 +149,11 @@ fn progress(bytes: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Lines per chunk handed from the reader to the engine, and events per chunk handed on to
-/// the writer: large enough that the channels cost nothing, small enough to stay in cache.
+/// Events per chunk handed on to the writer: large enough that the channel costs nothing,
+/// small enough to stay in cache.
 const CHUNK: usize = 256;
 
 pub(crate) type Parsed = Result<Record, Rejection>;
-
-/// The reader thread: reads the files in order and parses their lines into chunks.
-pub(crate) fn read_and_parse(
-    files: Vec<PathBuf>,
-    format: Option<Format>,
-    limits: ValidationConfig,
-    bar: ProgressBar,
-    to_engine: SyncSender<Vec<Parsed>>,
-) -> anyhow::Result<()> {
-    for path in &files {
-        let mut reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
-            Box::new(BufReader::new(std::io::stdin().lock()))
-        } else {
-            let file = File::open(path)
-                .with_context(|| format!("cannot open {} (is the path right?)", path.display()))?;
-            Box::new(BufReader::with_capacity(1 << 16, file))
-        };
-        let mut decoder = FileDecoder::new(format);
-        let mut line = Vec::new();
-        let mut line_no = 0u64;
-        let mut chunk = Vec::with_capacity(CHUNK);
-        loop {
-            line.clear();
-            // Bytes, not text: a line that is not UTF-8 is a rejected record, not the end.
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .with_context(|| format!("reading {} line {}", path.display(), line_no + 1))?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            bar.inc(n as u64);
-            decoder.decode(&line, &limits, |parsed| chunk.push(parsed));
-            if chunk.len() >= CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                if to_engine.send(full).is_err() {
-                    return Ok(()); // the engine stopped; it reports why
-                }
-            }
-        }
-        if !chunk.is_empty() && to_engine.send(chunk).is_err() {
-            return Ok(());
-        }
-        if line_no == 0 {
-            eprintln!("warning: {} is empty", path.display());
-        }
-    }
-    Ok(())
-}
 
 /// The writer thread: events as NDJSON, buffers handed back for reuse.
 fn write_events(
@@ -345,9 +295,12 @@ fn gathering(
     let mut replay = Replay::new(config);
     replay.set_clock(now);
     let (to_engine, parsed) = sync_channel::<Vec<Parsed>>(8);
+    let (recycle, recycled) = channel::<Vec<Parsed>>();
     let reader = {
         let (files, format, limits) = (args.files.clone(), args.format, *replay.validation());
-        std::thread::spawn(move || read_and_parse(files, format, limits, bar, to_engine))
+        std::thread::spawn(move || {
+            single::read_and_parse(files, format, limits, bar, to_engine, recycled)
+        })
     };
     let (to_writer, back, writer) = match to {
         Some(to) => {
@@ -360,8 +313,8 @@ fn gathering(
     };
     let mut events: Vec<Event> = Vec::with_capacity(CHUNK + 64);
     let mut writer_gone = false;
-    'chunks: for chunk in parsed {
-        for record in chunk {
+    'chunks: for mut chunk in parsed {
+        for record in chunk.drain(..) {
             report::feed(&mut gatherer, &mut replay, record, &mut events);
             if events.len() >= CHUNK {
                 match &to_writer {
@@ -379,6 +332,7 @@ fn gathering(
                 }
             }
         }
+        let _ = recycle.send(chunk);
     }
     if let Some(tx) = to_writer
         && !writer_gone

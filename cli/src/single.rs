@@ -82,8 +82,8 @@ pub fn run(plan: Plan, out: Option<(Box<dyn Write + Send>, String)>) -> anyhow::
 }
 
 /// The reader: reads the files in order, in blocks cut at line ends, and parses their
-/// lines into chunks of records.
-fn read_and_parse(
+/// lines into chunks of records (sent on `to_engine`; spent chunks come back on `recycled`).
+pub(crate) fn read_and_parse(
     files: Vec<PathBuf>,
     format: Option<Format>,
     limits: ValidationConfig,

@@ -4,7 +4,8 @@
 
 pub mod html;
 
-use crate::replay::{Parsed, read_and_parse};
+use crate::replay::Parsed;
+use crate::single::read_and_parse;
 use anyhow::{Context as _, bail};
 use indicatif::ProgressBar;
 use pulse_core::Config;
@@ -14,7 +15,7 @@ use pulse_core::record::UnixSecs;
 use pulse_core::replay::{Replay, Summary};
 use pulse_core::report::{AlertMark, Gatherer, Other, Report};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{channel, sync_channel};
 
 /// Runs one parsed record through the engine, and what the report needs through `g`.
 pub fn feed(g: &mut Gatherer, replay: &mut Replay, parsed: Parsed, events: &mut Vec<Event>) {
@@ -42,19 +43,28 @@ pub fn alerts_under(
     let mut replay = Replay::new(config);
     replay.set_clock(now);
     let (to_engine, parsed) = sync_channel::<Vec<Parsed>>(8);
+    let (recycle, recycled) = channel::<Vec<Parsed>>();
     let reader = {
         let (files, limits) = (files.to_vec(), *replay.validation());
         std::thread::spawn(move || {
-            read_and_parse(files, format, limits, ProgressBar::hidden(), to_engine)
+            read_and_parse(
+                files,
+                format,
+                limits,
+                ProgressBar::hidden(),
+                to_engine,
+                recycled,
+            )
         })
     };
     let mut events = Vec::new();
     let mut alerts = Vec::new();
-    for chunk in parsed {
-        for record in chunk {
+    for mut chunk in parsed {
+        for record in chunk.drain(..) {
             replay.feed(record, &mut events);
             alerts.extend(events.drain(..).filter_map(|e| AlertMark::of(&e)));
         }
+        let _ = recycle.send(chunk);
     }
     reader
         .join()
