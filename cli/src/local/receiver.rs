@@ -183,27 +183,24 @@ pub fn describe(r: &Received, status: u16, json: bool) -> String {
     let mut out = format!("=== {} {} → {status}\n", r.method, r.path);
     match serde_json::from_slice::<Value>(&r.body) {
         Ok(body) => {
-            let (title, text) = title_and_text(&body);
-            if let Some(t) = title {
-                out.push_str(&format!("{t}\n"));
-            }
-            if let Some(t) = text {
-                out.push_str(&format!("{t}\n"));
-            }
-            let mut facts = Vec::new();
-            for field in ["status", "severity", "rule", "key", "eventId"] {
-                if let Some(v) = body.get(field).and_then(Value::as_str) {
-                    facts.push(format!("{field} {v}"));
+            let signed = r.headers.contains_key("x-pulse-signature");
+            // A grouped webhook: `{status, count, alerts: [...]}`, each alert as a single body.
+            if let Some(alerts) = body.get("alerts").and_then(Value::as_array) {
+                out.push_str(&format!(
+                    "{} alerts in one notification{}\n",
+                    alerts.len(),
+                    if signed {
+                        " (signed (X-Pulse-Signature))"
+                    } else {
+                        ""
+                    }
+                ));
+                for alert in alerts {
+                    out.push_str("--- ");
+                    describe_alert(&mut out, alert, false);
                 }
-            }
-            if let Some(true) = body.get("late").and_then(Value::as_bool) {
-                facts.push("late".into());
-            }
-            if r.headers.contains_key("x-pulse-signature") {
-                facts.push("signed (X-Pulse-Signature)".into());
-            }
-            if !facts.is_empty() {
-                out.push_str(&format!("({})\n", facts.join(" · ")));
+            } else {
+                describe_alert(&mut out, &body, signed);
             }
             if json {
                 let pretty = serde_json::to_string_pretty(&body).unwrap_or_default();
@@ -217,6 +214,32 @@ pub fn describe(r: &Received, status: u16, json: bool) -> String {
         }
     }
     out
+}
+
+/// One alert's title, text and facts.
+fn describe_alert(out: &mut String, body: &Value, signed: bool) {
+    let (title, text) = title_and_text(body);
+    if let Some(t) = title {
+        out.push_str(&format!("{t}\n"));
+    }
+    if let Some(t) = text {
+        out.push_str(&format!("{t}\n"));
+    }
+    let mut facts = Vec::new();
+    for field in ["status", "severity", "rule", "key", "eventId"] {
+        if let Some(v) = body.get(field).and_then(Value::as_str) {
+            facts.push(format!("{field} {v}"));
+        }
+    }
+    if let Some(true) = body.get("late").and_then(Value::as_bool) {
+        facts.push("late".into());
+    }
+    if signed {
+        facts.push("signed (X-Pulse-Signature)".into());
+    }
+    if !facts.is_empty() {
+        out.push_str(&format!("({})\n", facts.join(" · ")));
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +265,35 @@ mod tests {
         assert!(text.contains("eventId e-1"), "{text}");
         assert!(!text.contains('{'), "no JSON without --json: {text}");
         assert!(describe(&r, 200, true).contains("\"eventId\": \"e-1\""));
+    }
+
+    #[test]
+    fn a_grouped_webhook_prints_each_alert() {
+        let alert = |id: &str, severity: &str| {
+            serde_json::json!({"eventId": id, "severity": severity, "status": "firing",
+                "title": format!("[{severity}] USDC: peg deviation"), "text": "off its peg"})
+        };
+        let body = serde_json::json!({"status": "firing", "count": 2,
+            "alerts": [alert("e-1", "warning"), alert("e-2", "critical")]});
+        let mut headers = BTreeMap::new();
+        headers.insert("x-pulse-signature".to_string(), "t=1,v1=00".to_string());
+        let r = Received {
+            method: "POST".into(),
+            path: "/webhook".into(),
+            headers,
+            body: body.to_string().into_bytes(),
+        };
+        let text = describe(&r, 200, false);
+        assert!(
+            text.contains("2 alerts in one notification (signed (X-Pulse-Signature))\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("--- [").count(), 2, "{text}");
+        assert!(
+            text.contains("[critical] USDC: peg deviation\noff its peg\n"),
+            "{text}"
+        );
+        assert!(text.contains("eventId e-2"), "{text}");
     }
 
     #[test]

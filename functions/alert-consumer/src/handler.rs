@@ -1,6 +1,7 @@
 //! The batch handler and the life of a message.
 //!
-//! A batch goes in three steps. **Open** each message concurrently (in a span with its message
+//! A batch goes in three steps (twice when it holds both triggers and resolves: triggers
+//! first, so that a resolve follows the triggers beside it). **Open** each message concurrently (in a span with its message
 //! id and event id): parse the body (unparseable: permanent failure, reported so that the
 //! queue's maxReceiveCount moves it to the DLQ) → route → claim the event (completed:
 //! acknowledge; in progress elsewhere: fail, SQS retries later) → its episode (a trigger older
@@ -171,14 +172,49 @@ impl<S: AlertStore> App<S> {
             .unwrap_or(Ok(Outcome::Duplicate))
     }
 
-    /// Open, send (grouped, paced), finish: one result per message, in order.
+    /// One result per message, in order. A batch holding both triggers and resolves goes in
+    /// two rounds, triggers first: a resolve then finds every receiver its episode's triggers
+    /// in the same batch reached, and a trigger is never dropped as stale because a resolve
+    /// beside it happened to be opened first.
     pub async fn handle_messages(
         &self,
         messages: &[SqsMessage],
         deadline: Option<Instant>,
     ) -> Vec<Result<Outcome, MessageError>> {
+        let resolve: Vec<bool> = messages
+            .iter()
+            .map(|m| parse(m).is_ok_and(|b| AlertView::from_body(&b).is_resolve()))
+            .collect();
+        let rounds: Vec<Vec<usize>> = [false, true]
+            .iter()
+            .map(|&second| {
+                (0..messages.len())
+                    .filter(|&i| resolve[i] == second)
+                    .collect()
+            })
+            .collect();
+        let mut results: Vec<Option<Result<Outcome, MessageError>>> =
+            messages.iter().map(|_| None).collect();
+        for round in rounds.iter().filter(|r| !r.is_empty()) {
+            let batch: Vec<&SqsMessage> = round.iter().map(|&i| &messages[i]).collect();
+            for (&i, r) in round.iter().zip(self.handle_round(&batch, deadline).await) {
+                results[i] = Some(r);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Ok(Outcome::Duplicate)))
+            .collect()
+    }
+
+    /// Open, send (grouped, paced), finish: one result per message, in order.
+    async fn handle_round(
+        &self,
+        messages: &[&SqsMessage],
+        deadline: Option<Instant>,
+    ) -> Vec<Result<Outcome, MessageError>> {
         let now_ms = self.clock.now_ms();
-        let opened = join_all(messages.iter().map(|message| {
+        let opened = join_all(messages.iter().map(|&message| {
             let span = tracing::info_span!(
                 "message",
                 message_id = %message.message_id.as_deref().unwrap_or_default(),
@@ -334,8 +370,8 @@ impl<S: AlertStore> App<S> {
     }
 
     /// The episode's part: a trigger older than the episode's newest resolve is dropped
-    /// (`None`, the event completed); a resolve is noted and also goes to every receiver that
-    /// got a trigger of the episode up to it. Returns the targets and those receivers.
+    /// (`None`, the event completed); a resolve also goes to every receiver that got a trigger
+    /// of the episode up to it (it is noted once delivered, in [`Self::finish`]). Returns the targets and those receivers.
     async fn episode(
         &self,
         view: &AlertView,
@@ -363,9 +399,6 @@ impl<S: AlertStore> App<S> {
             }
             return Ok(Some((targets, BTreeSet::new())));
         }
-        self.store
-            .note_resolve(key, rule, at, defaults.completed_ttl.0)
-            .await?;
         let notified: BTreeSet<String> = episode
             .notified
             .into_iter()
@@ -420,6 +453,18 @@ impl<S: AlertStore> App<S> {
                 }
                 None => failures.push((name, Failure::retryable("not sent (internal)"))),
             }
+        }
+        // A resolve some receiver saw makes older triggers of its episode stale; one nobody
+        // saw yet does not, so a trigger retried meanwhile still goes out before it.
+        if o.view.is_resolve() && o.view.rule.is_some() && (sent > 0 || failures.is_empty()) {
+            self.store
+                .note_resolve(
+                    &o.view.key,
+                    o.view.episode_rule(),
+                    o.view.timestamp_ms,
+                    defaults.completed_ttl.0,
+                )
+                .await?;
         }
         if failures.is_empty() {
             if o.view.is_resolve() {

@@ -124,3 +124,38 @@ async fn a_resolve_skips_receivers_that_never_got_the_trigger_but_follows_routin
         .await;
     assert_eq!((pager.count(), hook.count(), slack.count()), (0, 2, 2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_and_its_resolve_in_one_batch_both_reach_every_receiver() {
+    let redis = RedisServer::start();
+    let (pager, hook, slack) = (
+        FakeReceiver::start().await,
+        FakeReceiver::start().await,
+        FakeReceiver::start().await,
+    );
+    let (app, _clock) = consumer(&routes(&pager, &hook, &slack), &redis.url()).await;
+    let key = "price:coingecko:dai";
+    // The resolve first in the batch, as SQS may hand them out: the trigger is still news, and
+    // PagerDuty, which only the critical trigger is routed to, gets the resolve as well.
+    let trigger = alert(AlertRule::PriceMove, Severity::Critical, key, 10);
+    let resolve = resolve_of(key, 600);
+    let response = app
+        .handle(
+            batch(vec![
+                message("r", &body(&resolve)),
+                message("t", &body(&trigger)),
+            ]),
+            None,
+        )
+        .await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!((pager.count(), hook.count(), slack.count()), (2, 2, 2));
+    let actions: Vec<_> = pager
+        .requests()
+        .iter()
+        .map(|r| r.json()["event_action"].clone())
+        .collect();
+    assert_eq!(actions, ["trigger", "resolve"]);
+    assert_eq!(hook.requests()[1].json()["status"], "resolved");
+    assert_eq!(app.metrics.totals()["pager"].suppressed_stale, 0);
+}
