@@ -305,8 +305,8 @@ fn detect_worker(
             break;
         };
         let Some(tx) = &to_writer else {
-            for (seq, parsed) in part {
-                replay.feed_at(seq, parsed, &mut events);
+            for (seq, parsed) in &part {
+                replay.feed_at(*seq, parsed, &mut events);
                 events.clear();
             }
             continue;
@@ -319,8 +319,8 @@ fn detect_worker(
         });
         out.bytes.clear();
         out.marks.clear();
-        for (seq, parsed) in part {
-            replay.feed_at(seq, parsed, &mut events);
+        for (seq, parsed) in &part {
+            replay.feed_at(*seq, parsed, &mut events);
             if events.is_empty() {
                 continue;
             }
@@ -328,7 +328,7 @@ fn detect_worker(
                 event.write_json(&mut out.bytes);
                 out.bytes.push(b'\n');
             }
-            out.marks.push((seq, out.bytes.len()));
+            out.marks.push((*seq, out.bytes.len()));
         }
         if tx.send(out).is_err() {
             break; // the writer stopped (a closed pipe, or a write error it reports)

@@ -41,8 +41,8 @@ pub fn run(plan: Plan, out: Option<(Box<dyn Write + Send>, String)>) -> anyhow::
         let mut bytes: Vec<u8> = Vec::with_capacity(if writing { FLUSH + (64 << 10) } else { 0 });
         let mut events: Vec<Event> = Vec::with_capacity(64);
         let mut stopped = false;
-        for mut chunk in chunks {
-            for parsed in chunk.drain(..) {
+        for chunk in chunks {
+            for parsed in &chunk {
                 replay.feed(parsed, &mut events);
                 if writing {
                     for event in &events {
@@ -91,10 +91,14 @@ pub(crate) fn read_and_parse(
     to_engine: SyncSender<Vec<Parsed>>,
     recycled: Receiver<Vec<Parsed>>,
 ) -> anyhow::Result<()> {
-    let fresh = |recycled: &Receiver<Vec<Parsed>>| {
-        recycled
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK + 64))
+    // A spent chunk still holds its records: they are freed here, on the thread that
+    // allocated them.
+    let fresh = |recycled: &Receiver<Vec<Parsed>>| match recycled.try_recv() {
+        Ok(mut chunk) => {
+            chunk.clear();
+            chunk
+        }
+        Err(_) => Vec::with_capacity(CHUNK + 64),
     };
     let mut pending: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut chunk = fresh(&recycled);

@@ -24,7 +24,7 @@ pub fn feed(g: &mut Gatherer, replay: &mut Replay, parsed: Parsed, events: &mut 
     }
     let applied = replay.tally.applied;
     let start = events.len();
-    replay.feed(parsed, events);
+    replay.feed(&parsed, events);
     g.commit(replay.tally.applied > applied, &events[start..]);
 }
 
@@ -59,8 +59,8 @@ pub fn alerts_under(
     };
     let mut events = Vec::new();
     let mut alerts = Vec::new();
-    for mut chunk in parsed {
-        for record in chunk.drain(..) {
+    for chunk in parsed {
+        for record in &chunk {
             replay.feed(record, &mut events);
             alerts.extend(events.drain(..).filter_map(|e| AlertMark::of(&e)));
         }

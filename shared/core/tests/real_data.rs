@@ -423,7 +423,7 @@ fn sharded_replays_merge_into_the_one_thread_summary() {
                 Ok(r) => shard_of_record(r, &mut key, 3),
                 Err(_) => 0,
             };
-            shards[shard].feed_at(seq as u64, p, &mut out);
+            shards[shard].feed_at(seq as u64, &p, &mut out);
             out.clear();
         }
         let mut got = shards.remove(0);

@@ -480,7 +480,7 @@ mod tests {
                 }
                 let before = replay.tally.applied;
                 events.clear();
-                replay.feed(r, &mut events);
+                replay.feed(&r, &mut events);
                 g.commit(replay.tally.applied > before, &events);
             }
         }
