@@ -74,7 +74,11 @@ pub fn run(plan: Plan, out: Option<(Box<dyn Write + Send>, String)>) -> anyhow::
         // parse worker p -> detect worker s: parts[s][p]
         let mut parts_rx: Vec<Vec<Receiver<Part>>> = (0..threads).map(|_| Vec::new()).collect();
         let mut parsers = Vec::with_capacity(threads);
+        // detect workers -> parse worker p: spent parts, freed where they were allocated
+        let mut spent_tx = Vec::with_capacity(threads);
         for _ in 0..threads {
+            let (stx, spent) = channel::<Part>();
+            spent_tx.push(stx);
             let (tx, rx) = sync_channel::<Block>(2);
             to_parse.push(tx);
             let mut outs = Vec::with_capacity(threads);
@@ -84,7 +88,7 @@ pub fn run(plan: Plan, out: Option<(Box<dyn Write + Send>, String)>) -> anyhow::
                 shard_rx.push(prx);
             }
             let recycle = recycle_tx.clone();
-            parsers.push(scope.spawn(move || parse_worker(rx, outs, limits, recycle)));
+            parsers.push(scope.spawn(move || parse_worker(rx, outs, limits, recycle, spent)));
         }
         drop(recycle_tx);
         let (files, format, bar) = (plan.files, plan.format, plan.bar);
@@ -106,8 +110,11 @@ pub fn run(plan: Plan, out: Option<(Box<dyn Write + Send>, String)>) -> anyhow::
             let (btx, back) = channel::<Written>();
             written_rx.extend(from_detect);
             back_tx.push(btx);
-            detectors.push(scope.spawn(move || detect_worker(replay, inputs, to_writer, back)));
+            let spent = spent_tx.clone();
+            detectors
+                .push(scope.spawn(move || detect_worker(replay, inputs, spent, to_writer, back)));
         }
+        drop(spent_tx);
         let writer =
             out.map(|(w, name)| scope.spawn(move || write_in_order(w, &name, written_rx, back_tx)));
 
@@ -252,17 +259,27 @@ fn cut_block(
     }
 }
 
-/// A parse worker: parses its blocks' lines and splits the records by shard.
+/// A parse worker: parses its blocks' lines and splits the records by shard. The detect
+/// workers hand the parts back on `spent`, and their records are freed here, on the thread
+/// that allocated them (a free from another thread costs the allocator more).
 fn parse_worker(
     blocks: Receiver<Block>,
     to_shards: Vec<SyncSender<Part>>,
     limits: ValidationConfig,
     recycle: Sender<Vec<u8>>,
+    spent: Receiver<Part>,
 ) {
     let shards = to_shards.len();
     let mut key = String::new();
+    let fresh = || match spent.try_recv() {
+        Ok(mut part) => {
+            part.clear();
+            part
+        }
+        Err(_) => Vec::with_capacity(1024),
+    };
     for block in blocks {
-        let mut parts: Vec<Part> = (0..shards).map(|_| Vec::with_capacity(1024)).collect();
+        let mut parts: Vec<Part> = (0..shards).map(|_| fresh()).collect();
         let mut n = 0u64;
         let base = block.index << 32;
         let mut place = |parsed: Parsed| {
@@ -296,12 +313,14 @@ fn parse_worker(
 fn detect_worker(
     mut replay: Replay,
     inputs: Vec<Receiver<Part>>,
+    spent: Vec<Sender<Part>>,
     to_writer: Option<SyncSender<Written>>,
     back: Receiver<Written>,
 ) -> Replay {
     let mut events: Vec<Event> = Vec::with_capacity(64);
     for b in 0.. {
-        let Ok(part) = inputs[b % inputs.len()].recv() else {
+        let from = b % inputs.len();
+        let Ok(part) = inputs[from].recv() else {
             break;
         };
         let Some(tx) = &to_writer else {
@@ -309,6 +328,7 @@ fn detect_worker(
                 replay.feed_at(*seq, parsed, &mut events);
                 events.clear();
             }
+            let _ = spent[from].send(part);
             continue;
         };
         // Sized for a block's events (JSON is about four times the input on TVL data), so
@@ -330,6 +350,7 @@ fn detect_worker(
             }
             out.marks.push((*seq, out.bytes.len()));
         }
+        let _ = spent[from].send(part);
         if tx.send(out).is_err() {
             break; // the writer stopped (a closed pipe, or a write error it reports)
         }
