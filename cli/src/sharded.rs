@@ -159,10 +159,10 @@ fn read_blocks(
     for path in &files {
         let mut input = open_input(path)?;
         let mut decoder = FileDecoder::new(format);
-        let mut pending = recycle.try_recv().unwrap_or_default();
+        let mut pending = recycle.try_recv().unwrap_or_else(|_| block_buffer());
         pending.clear();
         let read = read_in_blocks(&mut *input, path, BLOCK, &mut pending, |pending, cut| {
-            let mut rest = recycle.try_recv().unwrap_or_default();
+            let mut rest = recycle.try_recv().unwrap_or_else(|_| block_buffer());
             rest.clear();
             rest.extend_from_slice(&pending[cut..]);
             pending.truncate(cut);
@@ -180,6 +180,12 @@ fn read_blocks(
         }
     }
     Ok(())
+}
+
+/// A buffer for one block and the line begun before it, so that reading into it does not
+/// grow it by doubling from nothing (each step a copy into fresh, kernel-zeroed pages).
+fn block_buffer() -> Vec<u8> {
+    Vec::with_capacity(BLOCK + (BLOCK >> 3))
 }
 
 /// A record file, or standard input for "-".
