@@ -188,6 +188,18 @@ fn block_buffer() -> Vec<u8> {
     Vec::with_capacity(BLOCK + (BLOCK >> 3))
 }
 
+/// A spent vector cleared for reuse (its elements freed here, on the thread that allocated
+/// them; a free from another thread costs the allocator more), or a new one.
+pub(crate) fn reuse<T>(spent: Option<Vec<T>>, capacity: usize) -> Vec<T> {
+    match spent {
+        Some(mut v) => {
+            v.clear();
+            v
+        }
+        None => Vec::with_capacity(capacity),
+    }
+}
+
 /// A record file, or standard input for "-".
 pub(crate) fn open_input(path: &Path) -> anyhow::Result<Box<dyn Read>> {
     Ok(if path.as_os_str() == "-" {
@@ -266,8 +278,7 @@ fn cut_block(
 }
 
 /// A parse worker: parses its blocks' lines and splits the records by shard. The detect
-/// workers hand the parts back on `spent`, and their records are freed here, on the thread
-/// that allocated them (a free from another thread costs the allocator more).
+/// workers hand the parts back on `spent`, and their records are freed here ([`reuse`]).
 fn parse_worker(
     blocks: Receiver<Block>,
     to_shards: Vec<SyncSender<Part>>,
@@ -277,13 +288,7 @@ fn parse_worker(
 ) {
     let shards = to_shards.len();
     let mut key = String::new();
-    let fresh = || match spent.try_recv() {
-        Ok(mut part) => {
-            part.clear();
-            part
-        }
-        Err(_) => Vec::with_capacity(1024),
-    };
+    let fresh = || reuse(spent.try_recv().ok(), 1024);
     for block in blocks {
         let mut parts: Vec<Part> = (0..shards).map(|_| fresh()).collect();
         let mut n = 0u64;

@@ -4,7 +4,7 @@
 //! there.
 
 use crate::replay::Parsed;
-use crate::sharded::{Plan, open_input, read_in_blocks};
+use crate::sharded::{Plan, open_input, read_in_blocks, reuse};
 use anyhow::Context as _;
 use indicatif::ProgressBar;
 use pulse_core::config::ValidationConfig;
@@ -91,15 +91,8 @@ pub(crate) fn read_and_parse(
     to_engine: SyncSender<Vec<Parsed>>,
     recycled: Receiver<Vec<Parsed>>,
 ) -> anyhow::Result<()> {
-    // A spent chunk still holds its records: they are freed here, on the thread that
-    // allocated them.
-    let fresh = |recycled: &Receiver<Vec<Parsed>>| match recycled.try_recv() {
-        Ok(mut chunk) => {
-            chunk.clear();
-            chunk
-        }
-        Err(_) => Vec::with_capacity(CHUNK + 64),
-    };
+    // A spent chunk still holds its records: they are freed here.
+    let fresh = |recycled: &Receiver<Vec<Parsed>>| reuse(recycled.try_recv().ok(), CHUNK + 64);
     let mut pending: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut chunk = fresh(&recycled);
     for path in &files {

@@ -1,9 +1,9 @@
 //! The batch handler and the life of a message.
 //!
 //! A batch goes in three steps (twice when it holds both triggers and resolves: triggers
-//! first, so that a resolve follows the triggers beside it). **Open** each message concurrently (in a span with its message
-//! id and event id): parse the body (unparseable: permanent failure, reported so that the
-//! queue's maxReceiveCount moves it to the DLQ) → route → claim the event (completed:
+//! first, so that a resolve follows the triggers beside it). **Open** each message
+//! concurrently (in a span with its message id and event id): parse the body (unparseable:
+//! permanent failure, reported so that the queue's maxReceiveCount moves it to the DLQ) → route → claim the event (completed:
 //! acknowledge; in progress elsewhere: fail, SQS retries later) → its episode (a trigger older
 //! than the episode's resolve: drop; a resolve: add every receiver that got the trigger) → for
 //! each receiver: skip if it already got the event, drop if silenced, drop if within the repeat
@@ -181,30 +181,20 @@ impl<S: AlertStore> App<S> {
         messages: &[SqsMessage],
         deadline: Option<Instant>,
     ) -> Vec<Result<Outcome, MessageError>> {
-        let resolve: Vec<bool> = messages
-            .iter()
-            .map(|m| parse(m).is_ok_and(|b| AlertView::from_body(&b).is_resolve()))
-            .collect();
-        let rounds: Vec<Vec<usize>> = [false, true]
-            .iter()
-            .map(|&second| {
-                (0..messages.len())
-                    .filter(|&i| resolve[i] == second)
-                    .collect()
-            })
-            .collect();
-        let mut results: Vec<Option<Result<Outcome, MessageError>>> =
-            messages.iter().map(|_| None).collect();
-        for round in rounds.iter().filter(|r| !r.is_empty()) {
-            let batch: Vec<&SqsMessage> = round.iter().map(|&i| &messages[i]).collect();
-            for (&i, r) in round.iter().zip(self.handle_round(&batch, deadline).await) {
-                results[i] = Some(r);
+        let (resolves, triggers): (Vec<usize>, Vec<usize>) = (0..messages.len()).partition(|&i| {
+            parse(&messages[i]).is_ok_and(|b| AlertView::from_body(&b).is_resolve())
+        });
+        let mut results = Vec::with_capacity(messages.len());
+        for round in [triggers, resolves] {
+            if round.is_empty() {
+                continue;
             }
+            let batch: Vec<&SqsMessage> = round.iter().map(|&i| &messages[i]).collect();
+            let done = self.handle_round(&batch, deadline).await;
+            results.extend(round.into_iter().zip(done));
         }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or(Ok(Outcome::Duplicate)))
-            .collect()
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
     }
 
     /// Open, send (grouped, paced), finish: one result per message, in order.
@@ -371,7 +361,8 @@ impl<S: AlertStore> App<S> {
 
     /// The episode's part: a trigger older than the episode's newest resolve is dropped
     /// (`None`, the event completed); a resolve also goes to every receiver that got a trigger
-    /// of the episode up to it (it is noted once delivered, in [`Self::finish`]). Returns the targets and those receivers.
+    /// of the episode up to it (it is noted once delivered, in [`Self::finish`]). Returns the
+    /// targets and those receivers.
     async fn episode(
         &self,
         view: &AlertView,

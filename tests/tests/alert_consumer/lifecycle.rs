@@ -7,6 +7,32 @@ use pulse_tests::RedisServer;
 use pulse_tests::fixtures::{alert, batch, body, failed_ids, message, with_alert};
 use pulse_tests::{FakeReceiver, consumer};
 
+/// A consumer on its own Redis with the three receivers of [`routes`].
+struct Setup {
+    redis: RedisServer,
+    pager: FakeReceiver,
+    hook: FakeReceiver,
+    slack: FakeReceiver,
+    app: alert_consumer::App<pulse_adapters::redis::RedisStore>,
+}
+
+async fn start() -> Setup {
+    let redis = RedisServer::start();
+    let (pager, hook, slack) = (
+        FakeReceiver::start().await,
+        FakeReceiver::start().await,
+        FakeReceiver::start().await,
+    );
+    let (app, _clock) = consumer(&routes(&pager, &hook, &slack), &redis.url()).await;
+    Setup {
+        redis,
+        pager,
+        hook,
+        slack,
+        app,
+    }
+}
+
 /// PagerDuty gets critical alerts only; the webhook and Slack get everything.
 fn routes(pager: &FakeReceiver, hook: &FakeReceiver, slack: &FakeReceiver) -> String {
     format!(
@@ -49,13 +75,13 @@ fn resolve_of(key: &str, n: i64) -> Event {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cleared_window_alert_resolves_the_incident_its_trigger_opened() {
-    let redis = RedisServer::start();
-    let (pager, hook, slack) = (
-        FakeReceiver::start().await,
-        FakeReceiver::start().await,
-        FakeReceiver::start().await,
-    );
-    let (app, _clock) = consumer(&routes(&pager, &hook, &slack), &redis.url()).await;
+    let Setup {
+        redis: _redis,
+        pager,
+        hook,
+        slack,
+        app,
+    } = start().await;
     let key = "price:coingecko:weth";
     let send = |e: &Event, id: &str| app.handle(batch(vec![message(id, &body(e))]), None);
 
@@ -107,13 +133,13 @@ async fn a_cleared_window_alert_resolves_the_incident_its_trigger_opened() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resolve_skips_receivers_that_never_got_the_trigger_but_follows_routing() {
-    let redis = RedisServer::start();
-    let (pager, hook, slack) = (
-        FakeReceiver::start().await,
-        FakeReceiver::start().await,
-        FakeReceiver::start().await,
-    );
-    let (app, _clock) = consumer(&routes(&pager, &hook, &slack), &redis.url()).await;
+    let Setup {
+        redis: _redis,
+        pager,
+        hook,
+        slack,
+        app,
+    } = start().await;
     let key = "price:coingecko:wbtc";
     // A warning trigger never reached PagerDuty: its resolve does not go there either.
     let trigger = alert(AlertRule::PriceMove, Severity::Warning, key, 10);
@@ -127,13 +153,13 @@ async fn a_resolve_skips_receivers_that_never_got_the_trigger_but_follows_routin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trigger_and_its_resolve_in_one_batch_both_reach_every_receiver() {
-    let redis = RedisServer::start();
-    let (pager, hook, slack) = (
-        FakeReceiver::start().await,
-        FakeReceiver::start().await,
-        FakeReceiver::start().await,
-    );
-    let (app, _clock) = consumer(&routes(&pager, &hook, &slack), &redis.url()).await;
+    let Setup {
+        redis: _redis,
+        pager,
+        hook,
+        slack,
+        app,
+    } = start().await;
     let key = "price:coingecko:dai";
     // The resolve first in the batch, as SQS may hand them out: the trigger is still news, and
     // PagerDuty, which only the critical trigger is routed to, gets the resolve as well.
