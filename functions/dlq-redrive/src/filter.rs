@@ -54,8 +54,18 @@ fn from_event(
             a.token_id.clone(),
             a.chain.clone(),
         ),
-        Payload::PriceUpdate(p) => (None, None, Some(p.token_id.clone()), p.chain.clone()),
-        Payload::TvlChange(t) => (None, Some(t.protocol_id.clone()), None, t.chain.clone()),
+        Payload::PriceUpdate(p) => (
+            None,
+            None,
+            Some(p.token_id.to_string()),
+            p.chain.as_deref().map(str::to_string),
+        ),
+        Payload::TvlChange(t) => (
+            None,
+            Some(t.protocol_id.to_string()),
+            None,
+            t.chain.as_deref().map(str::to_string),
+        ),
         Payload::ProtocolUpdate(p) => (None, Some(p.protocol_id.clone()), None, None),
     }
 }

@@ -3,7 +3,7 @@
 //! pub/sub channels an event goes to (SPEC section 3). `schema/event.schema.json` describes
 //! the same envelope; a test checks every kind of event against it.
 
-use crate::record::UnixSecs;
+use crate::record::{Text, UnixSecs};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -147,15 +147,15 @@ pub struct Metadata {
     pub processing_time: i64,
     pub retry_count: u32,
     /// Fixed tags (`type:tvl`, `heartbeat`) are borrowed; the rest are owned.
-    pub tags: Vec<Cow<'static, str>>,
+    pub tags: Vec<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceUpdate {
-    pub token_id: String,
-    pub symbol: Option<String>,
-    pub chain: Option<String>,
+    pub token_id: Text,
+    pub symbol: Option<Text>,
+    pub chain: Option<Text>,
     pub previous_price: f64,
     pub current_price: f64,
     pub change_percent: f64,
@@ -166,10 +166,10 @@ pub struct PriceUpdate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TvlChange {
-    pub protocol_id: String,
-    pub protocol_name: String,
+    pub protocol_id: Text,
+    pub protocol_name: Text,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chain: Option<String>,
+    pub chain: Option<Text>,
     pub previous_tvl: f64,
     pub current_tvl: f64,
     pub change_percent: f64,
@@ -180,11 +180,11 @@ pub struct TvlChange {
 
 /// A TVL breakdown by chain or section, sorted by key; a JSON object on the wire.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Breakdown(pub Vec<(String, f64)>);
+pub struct Breakdown(pub Vec<(Text, f64)>);
 
 impl Breakdown {
     /// From pairs in any order (a later duplicate key wins, as in a map).
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, f64)>) -> Self {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (Text, f64)>) -> Self {
         Breakdown(
             pairs
                 .into_iter()
@@ -211,7 +211,7 @@ impl Serialize for Breakdown {
 
 impl<'de> Deserialize<'de> for Breakdown {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BTreeMap::<String, f64>::deserialize(d).map(Breakdown::from_pairs)
+        BTreeMap::<Text, f64>::deserialize(d).map(Breakdown::from_pairs)
     }
 }
 

@@ -624,8 +624,11 @@ mod tests {
 
     fn token() -> impl Strategy<Value = TokenId> {
         prop_oneof![
-            id().prop_map(TokenId::Coingecko),
-            (id(), id()).prop_map(|(chain, address)| TokenId::Asset { chain, address }),
+            id().prop_map(|id| TokenId::Coingecko(id.into())),
+            (id(), id()).prop_map(|(chain, address)| TokenId::Asset {
+                chain: chain.into(),
+                address: address.into()
+            }),
         ]
     }
 

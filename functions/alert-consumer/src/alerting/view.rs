@@ -99,9 +99,9 @@ impl AlertView {
             }
             Payload::PriceUpdate(p) => {
                 v.key = format!("price:{}", p.token_id);
-                v.token_id = Some(p.token_id.clone());
-                v.chain = p.chain.clone();
-                v.symbol = p.symbol.clone();
+                v.token_id = Some(p.token_id.to_string());
+                v.chain = p.chain.as_deref().map(str::to_string);
+                v.symbol = p.symbol.as_deref().map(str::to_string);
                 v.value = Some(p.current_price);
                 v.reference = Some(p.previous_price);
                 v.change_percent = Some(p.change_percent);
@@ -116,9 +116,9 @@ impl AlertView {
                     Some(c) => format!("tvl:{}:{c}", t.protocol_id),
                     None => format!("tvl:{}", t.protocol_id),
                 };
-                v.protocol_id = Some(t.protocol_id.clone());
-                v.name = Some(t.protocol_name.clone());
-                v.chain = t.chain.clone();
+                v.protocol_id = Some(t.protocol_id.to_string());
+                v.name = Some(t.protocol_name.to_string());
+                v.chain = t.chain.as_deref().map(str::to_string);
                 v.value = Some(t.current_tvl);
                 v.reference = Some(t.previous_tvl);
                 v.change_percent = Some(t.change_percent);

@@ -7,7 +7,7 @@ use crate::engine::Context;
 use crate::event::{
     self, Alert, AlertRule, AlertStatus, ENVELOPE_VERSION, Event, Metadata, Payload, Severity,
 };
-use crate::record::{Record, UnixSecs};
+use crate::record::{Record, Text, UnixSecs};
 use crate::rules::cooldown::{self, Decision, Observation};
 use crate::rules::window::{self, WindowHit};
 use crate::state::SeriesState;
@@ -70,11 +70,20 @@ impl<'a> Emit<'a> {
     }
 }
 
-pub(super) type Tag = Cow<'static, str>;
+pub(super) type Tag = Text;
 
-/// `{prefix}{value}` without the formatting machinery (tags are built for every event).
+/// A fixed tag (no allocation).
+pub(super) const fn fixed(tag: &'static str) -> Tag {
+    Text::const_new(tag)
+}
+
+/// `{prefix}{value}` without the formatting machinery (tags are built for every event);
+/// inline, no allocation, up to 24 bytes.
 pub(super) fn tag(prefix: &str, value: &str) -> Tag {
-    Cow::Owned(text(prefix, value))
+    let mut t = Text::with_capacity(prefix.len() + value.len());
+    t.push_str(prefix);
+    t.push_str(value);
+    t
 }
 
 pub(super) fn text(prefix: &str, value: &str) -> String {
@@ -86,7 +95,7 @@ pub(super) fn text(prefix: &str, value: &str) -> String {
 
 pub(super) fn push_magnitude(tags: &mut Vec<Tag>, change_percent: f64) {
     if let Some(tag) = event::magnitude_tag(change_percent) {
-        tags.push(Cow::Borrowed(tag));
+        tags.push(fixed(tag));
     }
 }
 
@@ -119,7 +128,7 @@ pub(super) struct Subject<'a> {
 pub(super) fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) -> Event {
     let mut tags = Vec::with_capacity(8);
     tags.extend([
-        Cow::Borrowed("type:alert"),
+        fixed("type:alert"),
         tag("rule:", f.rule.as_str()),
         tag("severity:", f.severity.as_str()),
     ]);
@@ -133,11 +142,11 @@ pub(super) fn alert_event(emit: &mut Emit<'_>, f: Finding, who: &Subject<'_>) ->
         tags.push(tag("chain:", c));
     }
     if who.stablecoin {
-        tags.push(Cow::Borrowed("stablecoin"));
+        tags.push(fixed("stablecoin"));
     }
     push_magnitude(&mut tags, f.change_percent);
     if f.status == AlertStatus::Resolved {
-        tags.push(Cow::Borrowed("resolved"));
+        tags.push(fixed("resolved"));
     }
     let rule_id = match (f.rule, f.status) {
         (AlertRule::PriceMove, AlertStatus::Firing) => "alert:price_move",

@@ -2,16 +2,15 @@
 //! recovery alerts for pegged assets, window move alerts for the others.
 
 use super::Engine;
-use super::emit::{Emit, Finding, Subject, alert_event, price_text, push_magnitude, tag, text};
+use super::emit::{Emit, fixed, Finding, Subject, alert_event, price_text, push_magnitude, tag, text};
 use crate::event::Event;
 use crate::event::{self, AlertRule, AlertStatus, Payload, PriceUpdate, Severity};
-use crate::record::PriceRecord;
+use crate::record::{PriceRecord, Text};
 use crate::rules::cooldown::{self, Decision};
 use crate::rules::peg;
 use crate::rules::publish::{self, PublishDecision, Published};
 use crate::rules::window;
 use crate::state::EntityState;
-use std::borrow::Cow;
 
 impl Engine {
     /// Ids and strings are built only when a price record yields an event.
@@ -53,21 +52,21 @@ impl Engine {
                 let token_id = p.token.id_string();
                 let change = publish::change_percent(previous.value, p.price);
                 let mut tags = Vec::with_capacity(6);
-                tags.extend([Cow::Borrowed("type:price"), tag("token:", &token_id)]);
+                tags.extend([fixed("type:price"), tag("token:", &token_id)]);
                 if let Some(chain) = p.token.chain() {
                     tags.push(tag("chain:", chain));
                 }
                 if pegged {
-                    tags.push(Cow::Borrowed("stablecoin"));
+                    tags.push(fixed("stablecoin"));
                 }
                 if heartbeat {
-                    tags.push(Cow::Borrowed("heartbeat"));
+                    tags.push(fixed("heartbeat"));
                 }
                 push_magnitude(&mut tags, change);
                 let data = PriceUpdate {
                     token_id,
                     symbol: p.symbol.clone(),
-                    chain: p.token.chain().map(str::to_string),
+                    chain: p.token.chain().map(Text::from),
                     previous_price: previous.value,
                     current_price: p.price,
                     change_percent: event::stated_percent(change),
@@ -93,7 +92,7 @@ impl Engine {
             ) {
                 decision @ (Decision::Fire | Decision::Recovered) => {
                     let (token_id, key) = ids();
-                    let name = p.symbol.clone().unwrap_or_else(|| token_id.clone());
+                    let name = p.symbol.as_ref().unwrap_or(&token_id).to_string();
                     let deviation = peg::deviation_percent(peg_cfg, p.price);
                     let mut f = Finding {
                         rule: AlertRule::PegDeviation,
@@ -153,7 +152,7 @@ impl Engine {
                 t,
                 || {
                     let (token_id, key) = ids();
-                    let name = p.symbol.clone().unwrap_or_else(|| token_id.clone());
+                    let name = p.symbol.as_ref().unwrap_or(&token_id).to_string();
                     token = Some(token_id);
                     (key, name)
                 },

@@ -1,10 +1,9 @@
 //! Token removal records: one metadata update listing what was removed.
 
 use super::Engine;
-use super::emit::{Emit, tag};
+use super::emit::{Emit, fixed, tag};
 use crate::event::{Event, FieldChange, Payload, ProtocolUpdate, UpdateType};
 use crate::record::TokenRemovalRecord;
-use std::borrow::Cow;
 
 impl Engine {
     pub(super) fn observe_removal(
@@ -31,9 +30,9 @@ impl Engine {
             });
         }
         let tags = vec![
-            Cow::Borrowed("type:protocol"),
+            fixed("type:protocol"),
             tag("protocol:", &r.protocol_id),
-            Cow::Borrowed("update:token_removal"),
+            fixed("update:token_removal"),
         ];
         let data = ProtocolUpdate {
             protocol_id: r.protocol_id.clone(),

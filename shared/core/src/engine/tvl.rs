@@ -3,16 +3,15 @@
 //! chain list is compared for `chain_added` / `chain_removed`.
 
 use super::Engine;
-use super::emit::{Emit, Subject, alert_event, push_magnitude, tag, tvl_key, tvl_key_parts};
+use super::emit::{Emit, fixed, Subject, alert_event, push_magnitude, tag, tvl_key, tvl_key_parts};
 use crate::event::{
     self, AlertRule, Breakdown, Event, FieldChange, Payload, ProtocolUpdate, TvlChange, UpdateType,
 };
-use crate::record::TvlRecord;
+use crate::record::{Text, TvlRecord};
 use crate::rules::publish::{self, PublishDecision, Published};
 use crate::rules::tvl::{self as rules, Role};
 use crate::rules::window;
 use crate::state::{EntityState, SeriesState};
-use std::borrow::Cow;
 
 /// One TVL series to run: the total, a chain or a section.
 struct TvlSeries<'a> {
@@ -23,7 +22,7 @@ struct TvlSeries<'a> {
     /// on the total).
     chain: Option<&'a str>,
     value: f64,
-    breakdown: Option<&'a [(String, f64)]>,
+    breakdown: Option<&'a [(Text, f64)]>,
     role: Role,
 }
 
@@ -56,18 +55,18 @@ impl Engine {
             } => {
                 let change = publish::change_percent(previous.value, value);
                 let mut tags = Vec::with_capacity(5);
-                tags.extend([Cow::Borrowed("type:tvl"), tag("protocol:", protocol_id)]);
+                tags.extend([fixed("type:tvl"), tag("protocol:", protocol_id)]);
                 if let Some(c) = s.chain {
                     tags.push(tag("chain:", c));
                 }
                 if heartbeat {
-                    tags.push(Cow::Borrowed("heartbeat"));
+                    tags.push(fixed("heartbeat"));
                 }
                 push_magnitude(&mut tags, change);
                 let data = TvlChange {
-                    protocol_id: protocol_id.to_string(),
-                    protocol_name: protocol_id.to_string(),
-                    chain: s.chain.map(str::to_string),
+                    protocol_id: Text::from(protocol_id),
+                    protocol_name: Text::from(protocol_id),
+                    chain: s.chain.map(Text::from),
                     previous_tvl: previous.value,
                     current_tvl: value,
                     change_percent: event::stated_percent(change),
@@ -237,7 +236,7 @@ impl Engine {
                     })
                     .collect();
                 let tags = vec![
-                    Cow::Borrowed("type:protocol"),
+                    fixed("type:protocol"),
                     tag("protocol:", pid),
                     tag("update:", rule),
                 ];

@@ -393,8 +393,8 @@ mod tests {
             change_percent: -100.0,
             change_absolute: -1e12,
             breakdown: Some(Breakdown::from_pairs([
-                ("b\"".to_string(), 2.5),
-                ("a".to_string(), 1.0),
+                ("b\"".into(), 2.5),
+                ("a".into(), 1.0),
             ])),
         };
         let price = PriceUpdate {

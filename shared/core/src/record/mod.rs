@@ -10,11 +10,15 @@ use std::fmt;
 
 pub use crate::time::UnixSecs;
 
+/// A record's names (PK, token id parts, symbol, protocol id, chain keys): a string kept
+/// inline up to 24 bytes, so most records parse without allocating them.
+pub type Text = compact_str::CompactString;
+
 /// A token, named the way the coins API names it: `coingecko:usd-coin`, `ethereum:0xa0b8...`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TokenId {
-    Coingecko(String),
-    Asset { chain: String, address: String },
+    Coingecko(Text),
+    Asset { chain: Text, address: Text },
 }
 
 impl TokenId {
@@ -27,12 +31,16 @@ impl TokenId {
     }
 
     /// The id as the coins API writes it (the same text as `Display`, built directly).
-    pub fn id_string(&self) -> String {
+    pub fn id_string(&self) -> Text {
         let parts: [&str; 3] = match self {
             TokenId::Coingecko(id) => ["coingecko:", id, ""],
             TokenId::Asset { chain, address } => [chain, ":", address],
         };
-        parts.concat()
+        let mut id = Text::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            id.push_str(part);
+        }
+        id
     }
 
     /// The coingecko id, when this is one.
@@ -58,12 +66,12 @@ impl fmt::Display for TokenId {
 pub struct PriceRecord {
     pub token: TokenId,
     pub price: f64,
-    pub symbol: Option<String>,
+    pub symbol: Option<Text>,
     pub decimals: Option<u32>,
     /// The source's own confidence, 0..1.
     pub confidence: Option<f64>,
     /// `coingecko#<id>` this asset redirects to, if any.
-    pub redirect: Option<String>,
+    pub redirect: Option<Text>,
 }
 
 /// Whether a TVL row came from an hourly or a daily adapter run.
@@ -76,12 +84,12 @@ pub enum TvlGranularity {
 /// A protocol TVL row with its per-chain (or per-section) breakdown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TvlRecord {
-    pub protocol_id: String,
+    pub protocol_id: Text,
     pub granularity: TvlGranularity,
     pub tvl: f64,
     /// Every chain and section key as written (`ethereum`, `bsc`, `ethereum-staking`,
     /// `borrowed`), sorted by name; [`TvlRecord::split`] tells chains from sections.
-    pub chains: Vec<(String, f64)>,
+    pub chains: Vec<(Text, f64)>,
 }
 
 /// A TVL row's keys, told apart: real chains, and sections (parts of the TVL that are not
@@ -168,7 +176,7 @@ pub enum RecordBody {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// The raw partition key, as written.
-    pub pk: String,
+    pub pk: Text,
     /// The record's time (SK, or `timestamp` on a latest-price row whose SK is 0).
     pub time: UnixSecs,
     pub body: RecordBody,

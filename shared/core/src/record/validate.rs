@@ -2,7 +2,7 @@
 //! partition key, each rejecting with a typed reason and the field to blame.
 
 use super::{
-    DimensionRecord, PriceRecord, Record, RecordBody, RejectReason, Rejection, TokenId,
+    DimensionRecord, PriceRecord, Record, RecordBody, RejectReason, Rejection, Text, TokenId,
     TokenRemovalRecord, TvlGranularity, TvlRecord, UnixSecs,
 };
 use crate::config::ValidationConfig;
@@ -46,7 +46,7 @@ impl Record {
         };
         let time = record_time(item)?;
         Ok(Record {
-            pk: pk.to_string(),
+            pk: Text::from(pk),
             time,
             body,
         })
@@ -61,19 +61,17 @@ fn price(
     limits: &ValidationConfig,
 ) -> Result<RecordBody, Rejection> {
     let token = match kind {
-        "coingecko" => TokenId::Coingecko(
-            non_empty(rest)
-                .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?
-                .to_string(),
-        ),
+        "coingecko" => TokenId::Coingecko(Text::from(
+            non_empty(rest).ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?,
+        )),
         _ => {
             let (chain, address) = rest
                 .split_once(':')
                 .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
             match (non_empty(chain), non_empty(address)) {
                 (Some(chain), Some(address)) => TokenId::Asset {
-                    chain: chain.to_string(),
-                    address: address.to_string(),
+                    chain: Text::from(chain),
+                    address: Text::from(address),
                 },
                 _ => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
             }
@@ -111,9 +109,8 @@ fn tvl(
     item: &Item<'_>,
     limits: &ValidationConfig,
 ) -> Result<RecordBody, Rejection> {
-    let protocol_id = non_empty(rest)
-        .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?
-        .to_string();
+    let protocol_id =
+        Text::from(non_empty(rest).ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?);
     let tvl = number(item, "tvl")?.ok_or(Rejection::at(RejectReason::MissingValue, "tvl"))?;
     let tvl = amount("tvl", tvl, limits.max_tvl_usd)?;
     let mut chains = Vec::new();
@@ -121,7 +118,7 @@ fn tvl(
         if let Attr::Num(v) = value
             && !TVL_NON_CHAIN_FIELDS.contains(&name)
         {
-            chains.push((name.to_string(), amount(name, *v, limits.max_tvl_usd)?));
+            chains.push((Text::from(name), amount(name, *v, limits.max_tvl_usd)?));
         }
     }
     chains.sort_by(|a, b| a.0.cmp(&b.0));
@@ -233,9 +230,9 @@ fn number(item: &Item<'_>, field: &str) -> Result<Option<f64>, Rejection> {
     }
 }
 
-fn text(item: &Item<'_>, field: &str) -> Option<String> {
+fn text(item: &Item<'_>, field: &str) -> Option<Text> {
     match item.get(field) {
-        Some(Attr::Str(s)) => Some(s.to_string()),
+        Some(Attr::Str(s)) => Some(Text::from(s.as_ref())),
         _ => None,
     }
 }
