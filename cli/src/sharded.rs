@@ -234,7 +234,7 @@ pub(crate) fn read_in_blocks(
         let cut = if at_end {
             pending.len()
         } else {
-            match pending.iter().rposition(|&b| b == b'\n') {
+            match memchr::memrchr(b'\n', pending) {
                 Some(i) => i + 1,
                 None => continue, // a line longer than a block: read on
             }
@@ -244,6 +244,34 @@ pub(crate) fn read_in_blocks(
         }
         if at_end {
             return Ok(Some(total));
+        }
+    }
+}
+
+/// The lines of `text`, split at `\n` as `split` would (the piece after the last `\n`
+/// included), with the line ends found by `memchr`.
+pub(crate) fn lines(text: &[u8]) -> Lines<'_> {
+    Lines { rest: Some(text) }
+}
+
+pub(crate) struct Lines<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                self.rest = Some(&rest[i + 1..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
         }
     }
 }
@@ -259,10 +287,7 @@ fn cut_block(
     let mut parsed = Vec::new();
     let mut start = 0;
     while decoder.format().is_none() && start < text.len() {
-        let end = text[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(text.len(), |i| start + i + 1);
+        let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i + 1);
         decoder.decode(&text[start..end], limits, |p| parsed.push(p));
         start = end;
     }
@@ -306,7 +331,7 @@ fn parse_worker(
         }
         if !block.text.is_empty() {
             let mut decoder = FileDecoder::new(block.format);
-            for line in block.text.split(|&b| b == b'\n') {
+            for line in lines(&block.text) {
                 decoder.decode(line, &limits, &mut place);
             }
         }
@@ -411,5 +436,25 @@ fn write_in_order(
     match w.flush() {
         Err(e) if broken(&e) => Ok(()),
         r => r.with_context(|| format!("cannot write events to {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines_are_split_as_split_splits_them() {
+        for text in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\nbc",
+            b"a\n\nbc\n",
+            b"\n\n{\"PK\":1}\r\n",
+        ] {
+            let ours: Vec<&[u8]> = super::lines(text).collect();
+            let std: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+            assert_eq!(ours, std, "{:?}", String::from_utf8_lossy(text));
+        }
     }
 }

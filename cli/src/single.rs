@@ -4,7 +4,7 @@
 //! there.
 
 use crate::replay::Parsed;
-use crate::sharded::{Plan, open_input, read_in_blocks, reuse};
+use crate::sharded::{Plan, lines, open_input, read_in_blocks, reuse};
 use anyhow::Context as _;
 use indicatif::ProgressBar;
 use pulse_core::config::ValidationConfig;
@@ -101,7 +101,7 @@ pub(crate) fn read_and_parse(
         pending.clear();
         let read = read_in_blocks(&mut *input, path, BLOCK, &mut pending, |pending, cut| {
             bar.inc(cut as u64);
-            for line in pending[..cut].split(|&b| b == b'\n') {
+            for line in lines(&pending[..cut]) {
                 decoder.decode(line, &limits, |parsed| chunk.push(parsed));
                 if chunk.len() >= CHUNK {
                     let full = std::mem::replace(&mut chunk, fresh(&recycled));

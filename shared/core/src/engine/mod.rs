@@ -123,7 +123,8 @@ impl BatchOutput {
 #[derive(Debug, Clone)]
 pub struct Engine {
     config: Config,
-    pegged: HashSet<String>,
+    /// Looked up for every price record: foldhash, not the default SipHash.
+    pegged: HashSet<String, foldhash::fast::RandomState>,
     /// Whether any pegged entry is a token id (`chain:address`) rather than a coingecko id.
     pegged_token_ids: bool,
     sections: Sections,
@@ -171,7 +172,7 @@ impl Engine {
                 .as_deref()
                 .and_then(|r| r.strip_prefix("coingecko#"))
                 .is_some_and(by_id)
-            || (self.pegged_token_ids && self.pegged.contains(&price.token.to_string()))
+            || (self.pegged_token_ids && self.pegged.contains(price.token.id_string().as_str()))
     }
 
     /// The newest record time the detection clock accepts (`None` without a clock).
