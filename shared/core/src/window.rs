@@ -102,14 +102,21 @@ impl Side {
     }
 }
 
+/// The buckets of `resolution` seconds that `p` falls in, as a range of times (one division,
+/// made once for both deques).
+fn bucket_of(p: &Point, resolution: i64) -> std::ops::Range<UnixSecs> {
+    let start = p.t - p.t.rem_euclid(resolution);
+    start..start + resolution
+}
+
 /// Appends `p` (newer than every entry) to a monotonic deque, folding it into the back entry
-/// when both fall in one bucket of `resolution` seconds.
-fn insert(deque: &mut VecDeque<Point>, side: Side, p: Point, resolution: i64) {
+/// when both fall in one bucket (`bucket`, from [`bucket_of`]).
+fn insert(deque: &mut VecDeque<Point>, side: Side, p: Point, bucket: &std::ops::Range<UnixSecs>) {
     while deque.back().is_some_and(|b| side.dominated(b.v, p.v)) {
         deque.pop_back();
     }
     match deque.back_mut() {
-        Some(b) if b.t.div_euclid(resolution) == p.t.div_euclid(resolution) => {
+        Some(b) if bucket.contains(&b.t) => {
             b.to = Some(p.newest());
             b.next = p.next;
         }
@@ -183,9 +190,10 @@ impl WindowTracker {
             _ => None,
         };
         if let Some(p) = newest {
+            let bucket = bucket_of(&p, resolution);
             for (deque, side) in [(&mut self.mins, Side::Min), (&mut self.maxs, Side::Max)] {
                 if deque.back().is_none_or(|b| b.newest() < p.newest()) {
-                    insert(deque, side, p, resolution);
+                    insert(deque, side, p, &bucket);
                 }
             }
         }
@@ -201,11 +209,12 @@ impl WindowTracker {
             to: None,
             next: None,
         };
+        let bucket = bucket_of(&point, resolution);
         for (deque, side) in [(&mut self.mins, Side::Min), (&mut self.maxs, Side::Max)] {
             if let Some(last) = deque.back_mut() {
                 last.next = Some(t);
             }
-            insert(deque, side, point, resolution);
+            insert(deque, side, point, &bucket);
         }
     }
 
