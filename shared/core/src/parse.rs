@@ -623,11 +623,15 @@ mod tests {
 
     #[test]
     fn eight_digits_reads_eight_ascii_digits_and_nothing_else() {
-        for n in [0u64, 1, 9, 10, 12_345_678, 99_999_999, 10_000_000, 90_807_060] {
+        for n in [
+            0u64, 1, 9, 10, 12_345_678, 99_999_999, 10_000_000, 90_807_060,
+        ] {
             let text = format!("{n:08}");
             assert_eq!(eight_digits(text.as_bytes()), Some(n), "{text}");
         }
-        for text in ["1234567a", "/2345678", "1234567:", "12 45678", "-1234567", "1234.678"] {
+        for text in [
+            "1234567a", "/2345678", "1234567:", "12 45678", "-1234567", "1234.678",
+        ] {
             assert_eq!(eight_digits(text.as_bytes()), None, "{text}");
         }
         // Every byte value in every position: only '0'..='9' pass.
@@ -635,7 +639,11 @@ mod tests {
             for byte in 0..=255u8 {
                 let mut text = *b"55555555";
                 text[pos] = byte;
-                assert_eq!(eight_digits(&text).is_some(), byte.is_ascii_digit(), "{pos} {byte}");
+                assert_eq!(
+                    eight_digits(&text).is_some(),
+                    byte.is_ascii_digit(),
+                    "{pos} {byte}"
+                );
             }
         }
     }

@@ -2,7 +2,9 @@
 //! recovery alerts for pegged assets, window move alerts for the others.
 
 use super::Engine;
-use super::emit::{Emit, fixed, Finding, Subject, alert_event, price_text, push_magnitude, tag, text};
+use super::emit::{
+    Emit, Finding, Subject, alert_event, fixed, price_text, push_magnitude, tag, text,
+};
 use crate::event::Event;
 use crate::event::{self, AlertRule, AlertStatus, Payload, PriceUpdate, Severity};
 use crate::record::{PriceRecord, Text};

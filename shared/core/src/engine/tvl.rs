@@ -3,7 +3,7 @@
 //! chain list is compared for `chain_added` / `chain_removed`.
 
 use super::Engine;
-use super::emit::{Emit, fixed, Subject, alert_event, push_magnitude, tag, tvl_key, tvl_key_parts};
+use super::emit::{Emit, Subject, alert_event, fixed, push_magnitude, tag, tvl_key, tvl_key_parts};
 use crate::event::{
     self, AlertRule, Breakdown, Event, FieldChange, Payload, ProtocolUpdate, TvlChange, UpdateType,
 };
