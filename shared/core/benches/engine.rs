@@ -40,7 +40,8 @@ fn records(lines: &[String]) -> Vec<Record> {
 
 fn detect(engine: &Engine, records: &[Record]) -> usize {
     let mut states = StateMap::default();
-    let mut events = Vec::with_capacity(1024);
+    // Reused across records, as `pulse replay` does (a record makes a few events at most).
+    let mut events = Vec::with_capacity(64);
     let ctx = Context::replay();
     let mut key = String::new();
     let mut n = 0;
