@@ -195,17 +195,32 @@ impl Record {
     /// large enough).
     pub fn write_state_key(&self, key: &mut String) {
         key.clear();
-        let parts: [&str; 4] = match &self.body {
+        // Only the parts there are: this runs for every record.
+        match &self.body {
             RecordBody::Price(p) => match &p.token {
-                TokenId::Coingecko(id) => ["price:coingecko:", id, "", ""],
-                TokenId::Asset { chain, address } => ["price:", chain, ":", address],
+                TokenId::Coingecko(id) => {
+                    key.push_str("price:coingecko:");
+                    key.push_str(id);
+                }
+                TokenId::Asset { chain, address } => {
+                    for part in ["price:", chain, ":", address] {
+                        key.push_str(part);
+                    }
+                }
             },
-            RecordBody::Tvl(t) => ["tvl:", &t.protocol_id, "", ""],
-            RecordBody::Dimension(d) => ["dimension:", &d.metric, ":", &d.protocol_id],
-            RecordBody::TokenRemoval(r) => ["removal:", &r.target, "", ""],
-        };
-        for part in parts {
-            key.push_str(part);
+            RecordBody::Tvl(t) => {
+                key.push_str("tvl:");
+                key.push_str(&t.protocol_id);
+            }
+            RecordBody::Dimension(d) => {
+                for part in ["dimension:", &d.metric, ":", &d.protocol_id] {
+                    key.push_str(part);
+                }
+            }
+            RecordBody::TokenRemoval(r) => {
+                key.push_str("removal:");
+                key.push_str(&r.target);
+            }
         }
     }
 }
