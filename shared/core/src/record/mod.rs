@@ -308,6 +308,72 @@ impl Rejection {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_state_key() {
+        let record = |body| Record {
+            pk: Text::default(),
+            time: 1_700_000_000,
+            body,
+        };
+        let price = |token| {
+            RecordBody::Price(PriceRecord {
+                token,
+                price: 1.0,
+                symbol: None,
+                decimals: None,
+                confidence: None,
+                redirect: None,
+            })
+        };
+        for (body, key) in [
+            (
+                price(TokenId::Coingecko("usd-coin".into())),
+                "price:coingecko:usd-coin",
+            ),
+            (
+                price(TokenId::Asset {
+                    chain: "ethereum".into(),
+                    address: "0xa0b8".into(),
+                }),
+                "price:ethereum:0xa0b8",
+            ),
+            (
+                RecordBody::Tvl(TvlRecord {
+                    protocol_id: "aave".into(),
+                    granularity: TvlGranularity::Daily,
+                    tvl: 1.0,
+                    chains: Vec::new(),
+                }),
+                "tvl:aave",
+            ),
+            (
+                RecordBody::Dimension(DimensionRecord {
+                    metric: "fees".into(),
+                    protocol_id: "uniswap".into(),
+                    values: Vec::new(),
+                }),
+                "dimension:fees:uniswap",
+            ),
+            (
+                RecordBody::TokenRemoval(TokenRemovalRecord {
+                    target: "hourlyTvl#111".into(),
+                    protocol_id: "111".into(),
+                    fields: Vec::new(),
+                }),
+                "removal:hourlyTvl#111",
+            ),
+        ] {
+            let r = record(body);
+            assert_eq!(r.state_key(), key);
+            // The reused buffer is cleared first.
+            let mut buf = String::from("stale text");
+            r.write_state_key(&mut buf);
+            assert_eq!(buf, key);
+        }
+    }
+
     #[test]
     fn sections_are_told_from_chains() {
         let sections = super::Sections::new(&crate::config::DEFAULT_SECTIONS.map(String::from));
