@@ -7,7 +7,7 @@ use crate::engine::Context;
 use crate::event::{
     self, Alert, AlertRule, AlertStatus, ENVELOPE_VERSION, Event, Metadata, Payload, Severity,
 };
-use crate::record::{Record, Text, UnixSecs};
+use crate::record::{Record, Text, UnixSecs, concat_text};
 use crate::rules::cooldown::{self, Decision, Observation};
 use crate::rules::window::{self, WindowHit};
 use crate::state::SeriesState;
@@ -80,17 +80,7 @@ pub(super) const fn fixed(tag: &'static str) -> Tag {
 /// `{prefix}{value}` without the formatting machinery (tags are built for every event);
 /// inline, no allocation, up to 24 bytes.
 pub(super) fn tag(prefix: &str, value: &str) -> Tag {
-    let mut t = Text::with_capacity(prefix.len() + value.len());
-    t.push_str(prefix);
-    t.push_str(value);
-    t
-}
-
-pub(super) fn text(prefix: &str, value: &str) -> String {
-    let mut t = String::with_capacity(prefix.len() + value.len());
-    t.push_str(prefix);
-    t.push_str(value);
-    t
+    concat_text(&[prefix, value])
 }
 
 pub(super) fn push_magnitude(tags: &mut Vec<Tag>, change_percent: f64) {

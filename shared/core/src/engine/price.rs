@@ -2,9 +2,7 @@
 //! recovery alerts for pegged assets, window move alerts for the others.
 
 use super::Engine;
-use super::emit::{
-    Emit, Finding, Subject, alert_event, fixed, price_text, push_magnitude, tag, text,
-};
+use super::emit::{Emit, Finding, Subject, alert_event, fixed, price_text, push_magnitude, tag};
 use crate::event::Event;
 use crate::event::{self, AlertRule, AlertStatus, Payload, PriceUpdate, Severity};
 use crate::record::{PriceRecord, Text};
@@ -29,7 +27,7 @@ impl Engine {
         let pegged = self.is_pegged(p);
         let ids = || {
             let token_id = p.token.id_string();
-            let key = text("price:", &token_id);
+            let key = ["price:", &token_id].concat();
             (token_id, key)
         };
 

@@ -14,6 +14,16 @@ pub use crate::time::UnixSecs;
 /// inline up to 24 bytes, so most records parse without allocating them.
 pub type Text = compact_str::CompactString;
 
+/// `parts` joined into a [`Text`], with room for all of them made once (ids and tags are
+/// built this way for every event).
+pub fn concat_text(parts: &[&str]) -> Text {
+    let mut text = Text::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        text.push_str(part);
+    }
+    text
+}
+
 /// A token, named the way the coins API names it: `coingecko:usd-coin`, `ethereum:0xa0b8...`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TokenId {
@@ -36,11 +46,7 @@ impl TokenId {
             TokenId::Coingecko(id) => ["coingecko:", id, ""],
             TokenId::Asset { chain, address } => [chain, ":", address],
         };
-        let mut id = Text::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for part in parts {
-            id.push_str(part);
-        }
-        id
+        concat_text(&parts)
     }
 
     /// The coingecko id, when this is one.
