@@ -8,6 +8,7 @@
 //! - [`price`], [`tvl`], [`removal`]: one record kind each.
 
 mod emit;
+mod ids;
 mod price;
 mod removal;
 mod tvl;
@@ -18,7 +19,7 @@ use crate::record::{PriceRecord, Record, RecordBody, RejectReason, Sections, Uni
 use crate::state::{EntityState, StateMap};
 use crate::tally::Tally;
 use emit::Emit;
-use std::collections::HashSet;
+use ids::IdSet;
 
 /// Where and when a batch is detected.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,8 +124,8 @@ impl BatchOutput {
 #[derive(Debug, Clone)]
 pub struct Engine {
     config: Config,
-    /// Looked up for every price record: foldhash, not the default SipHash.
-    pegged: HashSet<String, foldhash::fast::RandomState>,
+    /// Looked up for every price record.
+    pegged: IdSet,
     /// Whether any pegged entry is a token id (`chain:address`) rather than a coingecko id.
     pegged_token_ids: bool,
     sections: Sections,
@@ -135,7 +136,7 @@ pub struct Engine {
 impl Engine {
     /// An engine with a validated config.
     pub fn new(config: Config) -> Self {
-        let pegged = config.peg.assets.iter().cloned().collect();
+        let pegged = IdSet::new(&config.peg.assets);
         let pegged_token_ids = config.peg.assets.iter().any(|a| a.contains(':'));
         let sections = Sections::new(&config.tvl.sections);
         Engine {
