@@ -22,6 +22,18 @@ pub enum Attr<'a> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Item<'a>(pub Vec<(Cow<'a, str>, Attr<'a>)>);
 
+/// Named fields a validator reads: an [`Item`], or the few a price reads, kept apart by
+/// [`crate::parse`]'s flat-line path. The first field of a repeated name is the one seen.
+pub trait Fields<'a> {
+    fn get(&self, name: &str) -> Option<&Attr<'a>>;
+}
+
+impl<'a> Fields<'a> for Item<'a> {
+    fn get(&self, name: &str) -> Option<&Attr<'a>> {
+        Item::get(self, name)
+    }
+}
+
 impl<'a> Item<'a> {
     pub fn get(&self, name: &str) -> Option<&Attr<'a>> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)

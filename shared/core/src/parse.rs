@@ -5,7 +5,7 @@
 
 use crate::config::ValidationConfig;
 use crate::item::{Attr, Item};
-use crate::record::{Record, RejectReason, Rejection};
+use crate::record::{PriceFields, Record, RejectReason, Rejection};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -269,13 +269,40 @@ fn serde_plain_item(line: &str) -> Result<Item<'_>, Rejection> {
 /// to serde_json, which decides. Where both answer, the items are identical (a property test
 /// holds them to it): numbers go through `str::parse`, which `float_roundtrip` matches.
 fn flat_plain_item(line: &str) -> Option<Item<'_>> {
+    let mut fields = Vec::with_capacity(8);
+    scan_flat(line, |name, value| {
+        fields.push((Cow::Borrowed(name), value));
+        true
+    })?;
+    Some(Item(fields))
+}
+
+/// A flat line (as [`flat_plain_item`] reads it) whose PK is a price's, validated from the
+/// fields a price reads without building an [`Item`]: the same record or rejection as
+/// [`Record::from_item`] (the same validator reads them; a property test compares the two).
+/// `None` when the line is not flat or not a price, for the general path to decide.
+fn flat_price(line: &str, limits: &ValidationConfig) -> Option<Result<Record, Rejection>> {
+    let mut fields = PriceFields::default();
+    scan_flat(line, |name, value| {
+        // Any other PK (it leads in every line the platform writes) ends the scan at once.
+        if name == "PK" && !matches!(&value, Attr::Str(pk) if PriceFields::is_price_pk(pk)) {
+            return false;
+        }
+        fields.keep(name, value);
+        true
+    })?;
+    Record::from_price_fields(&fields, limits)
+}
+
+/// Scans a flat object, handing each field to `field` in order; `None` when the line is not
+/// one (see [`flat_plain_item`]) or `field` returned `false`.
+fn scan_flat<'a>(line: &'a str, mut field: impl FnMut(&'a str, Attr<'a>) -> bool) -> Option<()> {
     let b = line.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
     }
     i = skip_ws(b, i + 1);
-    let mut fields = Vec::with_capacity(8);
     if b.get(i) == Some(&b'}') {
         i += 1;
     } else {
@@ -301,7 +328,9 @@ fn flat_plain_item(line: &str) -> Option<Item<'_>> {
                 }
                 _ => return None,
             };
-            fields.push((Cow::Borrowed(key), value));
+            if !field(key, value) {
+                return None;
+            }
             i = skip_ws(b, next);
             match b.get(i)? {
                 b',' => i = skip_ws(b, i + 1),
@@ -313,7 +342,7 @@ fn flat_plain_item(line: &str) -> Option<Item<'_>> {
             }
         }
     }
-    (skip_ws(b, i) == b.len()).then_some(Item(fields))
+    (skip_ws(b, i) == b.len()).then_some(())
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -561,7 +590,10 @@ pub fn parse_line(
     mut sink: impl FnMut(Result<Record, Rejection>),
 ) {
     match format {
-        Format::Plain => sink(plain_item(line).and_then(|item| Record::from_item(&item, limits))),
+        Format::Plain => sink(match flat_price(line, limits) {
+            Some(record) => record,
+            None => plain_item(line).and_then(|item| Record::from_item(&item, limits)),
+        }),
         Format::DdbExport => {
             sink(export_item(line).and_then(|item| Record::from_item(&item, limits)))
         }
@@ -727,6 +759,94 @@ mod tests {
             let body: Vec<String> = values.iter().enumerate().map(|(i, v)| format!("\"k{i}\":{v:?}")).collect();
             let line = format!("{{{}}}", body.join(","));
             proptest::prop_assert!(flat_agrees_with_serde(&line), "{}", line);
+        }
+    }
+
+    /// The general path: an `Item`, then `Record::from_item`.
+    fn through_item(line: &str) -> Result<Record, Rejection> {
+        plain_item(line).and_then(|item| Record::from_item(&item, &limits()))
+    }
+
+    #[test]
+    fn price_lines_take_the_flat_price_path() {
+        for line in [
+            r#"{"PK":"coingecko#usd-coin","SK":1678543259,"price":0.9121,"symbol":"USDC","decimals":6,"timestamp":1678543259,"confidence":0.99,"adapter":"binance-kline"}"#,
+            r#"{"PK":"asset#ethereum:0xa0b8","SK":0,"timestamp":1678543259,"price":1.0,"redirect":"coingecko#usd-coin"}"#,
+            r#"{"PK":"coingecko#dai","SK":1678543259,"price":-1}"#,
+        ] {
+            let fast = flat_price(line, &limits()).expect(line);
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{:?}", through_item(line)),
+                "{line}"
+            );
+        }
+        for line in [
+            r#"{"PK":"hourlyTvl#chain-ethereum","SK":1530230400,"tvl":1.5,"ethereum":1.5}"#,
+            r#"{"PK":"coingecko#dai","SK":1678543259,"price":1,"x":{"nested":1}}"#,
+            r#"{"PK":"coingecko#d\u0061i","SK":1678543259,"price":1}"#,
+            r#"{"SK":1678543259,"price":1}"#,
+        ] {
+            assert!(flat_price(line, &limits()).is_none(), "{line}");
+        }
+    }
+
+    /// Values of every type for any field, valid ones for a price or a time among them.
+    fn any_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        proptest::prop_oneof![
+            4 => proptest::sample::select(vec![
+                "\"coingecko#usd-coin\"", "\"coingecko#\"", "\"asset#ethereum:0xa0\"",
+                "\"asset#ethereum\"", "\"hourlyTvl#p\"", "\"\"", "\"USDC\"", "true", "false",
+                "null", "0", "-0.0", "1e-13", "1e-12", "0.9121", "1", "-1", "255", "256", "6.5",
+                "1e9", "1000000001", "1678543259", "946684799", "4102444800", "1e400",
+            ]).prop_map(str::to_string),
+            1 => proptest::num::f64::ANY.prop_map(|f| format!("{f:?}")),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
+
+        /// Price lines (a PK, SK and price, mostly valid) with any other fields, repeated
+        /// names and any order: where the flat price path answers, it answers as the general
+        /// path does (the same record, or the same rejection and field).
+        #[test]
+        fn flat_price_path_agrees_with_the_item_path(
+            pk in proptest::sample::select(vec![
+                "\"coingecko#usd-coin\"", "\"asset#ethereum:0xa0b8\"", "\"coingecko#a#b\"",
+                "\"coingecko#\"", "\"asset#ethereum\"", "\"asset#:0xa0\"",
+            ]),
+            sk in proptest::prop_oneof![3 => proptest::strategy::Just("1678543259".to_string()), 1 => any_value()],
+            price in proptest::prop_oneof![
+                3 => proptest::sample::select(vec!["0.9121", "1", "6.5"]).prop_map(str::to_string),
+                1 => any_value(),
+            ],
+            extra in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "PK", "SK", "timestamp", "timestamp", "price", "confidence",
+                        "confidence", "decimals", "decimals", "symbol", "symbol", "redirect",
+                        "redirect", "adapter", "tvl",
+                    ]),
+                    proptest::prop_oneof![
+                        1 => proptest::strategy::Just("\"USDC\"".to_string()),
+                        3 => any_value(),
+                    ],
+                ),
+                0..8,
+            ),
+            rotate in proptest::prop_oneof![3 => proptest::strategy::Just(0usize), 1 => 0usize..12],
+        ) {
+            let mut fields = vec![("PK", pk.to_string()), ("SK", sk), ("price", price)];
+            fields.extend(extra);
+            let n = fields.len();
+            fields.rotate_left(rotate % n);
+            let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            let line = format!("{{{}}}", body.join(","));
+            if let Some(fast) = flat_price(&line, &limits()) {
+                proptest::prop_assert_eq!(format!("{fast:?}"), format!("{:?}", through_item(&line)), "{}", line);
+            }
         }
     }
 

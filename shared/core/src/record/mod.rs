@@ -5,6 +5,7 @@
 mod validate;
 
 pub use validate::PK_PREFIXES;
+pub(crate) use validate::PriceFields;
 
 use std::fmt;
 

@@ -6,7 +6,7 @@ use super::{
     TokenRemovalRecord, TvlGranularity, TvlRecord, UnixSecs,
 };
 use crate::config::ValidationConfig;
-use crate::item::{Attr, Item};
+use crate::item::{Attr, Fields, Item};
 
 /// The partition key prefixes a record can have (one per kind); any other PK is rejected.
 pub const PK_PREFIXES: &[&str] = &[
@@ -27,37 +27,122 @@ impl Record {
     /// Validates one DynamoDB item (already decoded from any encoding) into a record: the PK
     /// says the kind, each kind has its own checks.
     pub fn from_item(item: &Item<'_>, limits: &ValidationConfig) -> Result<Record, Rejection> {
-        let pk = match item.get("PK") {
-            Some(Attr::Str(s)) if !s.is_empty() => s.as_ref(),
-            Some(Attr::Str(_)) | None | Some(Attr::Null) => {
-                return Err(Rejection::at(RejectReason::MissingPk, "PK"));
-            }
-            Some(_) => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
-        };
-        let (kind, rest) = pk
-            .split_once('#')
-            .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
-        let body = match kind {
-            "coingecko" | "asset" => price(kind, rest, item, limits)?,
-            "hourlyTvl" | "dailyTvl" => tvl(kind, rest, item, limits)?,
-            "daily" => dimension(rest, item, limits)?,
-            "delete" => token_removal(rest, item)?,
-            _ => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
-        };
-        let time = record_time(item)?;
-        Ok(Record {
-            pk: Text::from(pk),
-            time,
-            body,
+        from_fields(item, limits, |kind, rest| match kind {
+            "hourlyTvl" | "dailyTvl" => tvl(kind, rest, item, limits),
+            "daily" => dimension(rest, item, limits),
+            "delete" => token_removal(rest, item),
+            _ => Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
         })
+    }
+
+    /// [`Record::from_item`] for a price item whose fields were kept in [`PriceFields`]
+    /// (every field a price reads): `None` when its PK is not a price's, for the whole item
+    /// to decide.
+    pub(crate) fn from_price_fields(
+        fields: &PriceFields<'_>,
+        limits: &ValidationConfig,
+    ) -> Option<Result<Record, Rejection>> {
+        match &fields.pk {
+            Some(Attr::Str(pk)) if PriceFields::is_price_pk(pk) => {
+                Some(from_fields(fields, limits, |_, _| {
+                    Err(Rejection::at(RejectReason::UnknownPkShape, "PK"))
+                }))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The PK says the kind: prices are read here, any other kind by `other(kind, rest)`.
+fn from_fields<'a>(
+    item: &impl Fields<'a>,
+    limits: &ValidationConfig,
+    other: impl FnOnce(&str, &str) -> Result<RecordBody, Rejection>,
+) -> Result<Record, Rejection> {
+    let pk = match item.get("PK") {
+        Some(Attr::Str(s)) if !s.is_empty() => s.as_ref(),
+        Some(Attr::Str(_)) | None | Some(Attr::Null) => {
+            return Err(Rejection::at(RejectReason::MissingPk, "PK"));
+        }
+        Some(_) => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
+    };
+    let (kind, rest) = pk
+        .split_once('#')
+        .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
+    let body = match kind {
+        "coingecko" | "asset" => price(kind, rest, item, limits)?,
+        _ => other(kind, rest)?,
+    };
+    let time = record_time(item)?;
+    Ok(Record {
+        pk: Text::from(pk),
+        time,
+        body,
+    })
+}
+
+/// Every field [`price`] and [`record_time`] read, each the first of its name in the item:
+/// the flat-line path of [`crate::parse`] keeps these instead of building an [`Item`]. A
+/// field read by a price must be listed here (the parser's property test compares both).
+#[derive(Debug, Default)]
+pub(crate) struct PriceFields<'a> {
+    pk: Option<Attr<'a>>,
+    sk: Option<Attr<'a>>,
+    timestamp: Option<Attr<'a>>,
+    price: Option<Attr<'a>>,
+    confidence: Option<Attr<'a>>,
+    decimals: Option<Attr<'a>>,
+    symbol: Option<Attr<'a>>,
+    redirect: Option<Attr<'a>>,
+}
+
+impl<'a> PriceFields<'a> {
+    /// Keeps `value` if a price reads `name` and no field of that name came before.
+    pub(crate) fn keep(&mut self, name: &str, value: Attr<'a>) {
+        let slot = match name {
+            "PK" => &mut self.pk,
+            "SK" => &mut self.sk,
+            "timestamp" => &mut self.timestamp,
+            "price" => &mut self.price,
+            "confidence" => &mut self.confidence,
+            "decimals" => &mut self.decimals,
+            "symbol" => &mut self.symbol,
+            "redirect" => &mut self.redirect,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = Some(value);
+        }
+    }
+
+    /// Whether a PK names a price (`coingecko#...`, `asset#...`).
+    pub(crate) fn is_price_pk(pk: &str) -> bool {
+        pk.starts_with("coingecko#") || pk.starts_with("asset#")
+    }
+}
+
+impl<'a> Fields<'a> for PriceFields<'a> {
+    fn get(&self, name: &str) -> Option<&Attr<'a>> {
+        match name {
+            "PK" => &self.pk,
+            "SK" => &self.sk,
+            "timestamp" => &self.timestamp,
+            "price" => &self.price,
+            "confidence" => &self.confidence,
+            "decimals" => &self.decimals,
+            "symbol" => &self.symbol,
+            "redirect" => &self.redirect,
+            _ => return None,
+        }
+        .as_ref()
     }
 }
 
 /// `coingecko#{id}` or `asset#{chain}:{address}`: a price.
-fn price(
+fn price<'a>(
     kind: &str,
     rest: &str,
-    item: &Item<'_>,
+    item: &impl Fields<'a>,
     limits: &ValidationConfig,
 ) -> Result<RecordBody, Rejection> {
     let token = match kind {
@@ -222,7 +307,7 @@ const TVL_NON_CHAIN_FIELDS: &[&str] = &[
     "timeBucket",
 ];
 
-fn number(item: &Item<'_>, field: &str) -> Result<Option<f64>, Rejection> {
+fn number<'a>(item: &impl Fields<'a>, field: &str) -> Result<Option<f64>, Rejection> {
     match item.get(field) {
         None | Some(Attr::Null) => Ok(None),
         Some(Attr::Num(n)) => Ok(Some(*n)),
@@ -230,7 +315,7 @@ fn number(item: &Item<'_>, field: &str) -> Result<Option<f64>, Rejection> {
     }
 }
 
-fn text(item: &Item<'_>, field: &str) -> Option<Text> {
+fn text<'a>(item: &impl Fields<'a>, field: &str) -> Option<Text> {
     match item.get(field) {
         Some(Attr::Str(s)) => Some(Text::from(s.as_ref())),
         _ => None,
@@ -251,7 +336,7 @@ fn amount(field: &str, v: f64, max: f64) -> Result<f64, Rejection> {
     Ok(v)
 }
 
-fn record_time(item: &Item<'_>) -> Result<UnixSecs, Rejection> {
+fn record_time<'a>(item: &impl Fields<'a>) -> Result<UnixSecs, Rejection> {
     let sk = number(item, "SK").map_err(|_| Rejection::at(RejectReason::MissingTime, "SK"))?;
     let ts = number(item, "timestamp")
         .map_err(|_| Rejection::at(RejectReason::MissingTime, "timestamp"))?;
