@@ -22,15 +22,27 @@ pub enum Attr<'a> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Item<'a>(pub Vec<(Cow<'a, str>, Attr<'a>)>);
 
-/// Named fields a validator reads: an [`Item`], or the few a price reads, kept apart by
-/// [`crate::parse`]'s flat-line path. The first field of a repeated name is the one seen.
+/// Named fields a validator reads: an [`Item`], or those a price or TVL row reads, kept
+/// apart by [`crate::parse`]'s flat-line path.
 pub trait Fields<'a> {
+    /// The first field of this name.
     fn get(&self, name: &str) -> Option<&Attr<'a>>;
+    /// The fields in input order (a flat line's keeps only those a TVL row may take as chains).
+    fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
+    where
+        'a: 's;
 }
 
 impl<'a> Fields<'a> for Item<'a> {
     fn get(&self, name: &str) -> Option<&Attr<'a>> {
         Item::get(self, name)
+    }
+
+    fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
+    where
+        'a: 's,
+    {
+        Item::fields(self)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::config::ValidationConfig;
 use crate::item::{Attr, Item};
-use crate::record::{PriceFields, Record, RejectReason, Rejection};
+use crate::record::{PriceFields, Record, RejectReason, Rejection, TvlFields};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -277,21 +277,40 @@ fn flat_plain_item(line: &str) -> Option<Item<'_>> {
     Some(Item(fields))
 }
 
-/// A flat line (as [`flat_plain_item`] reads it) whose PK is a price's, validated from the
-/// fields a price reads without building an [`Item`]: the same record or rejection as
-/// [`Record::from_item`] (the same validator reads them; a property test compares the two).
-/// `None` when the line is not flat or not a price, for the general path to decide.
-fn flat_price(line: &str, limits: &ValidationConfig) -> Option<Result<Record, Rejection>> {
-    let mut fields = PriceFields::default();
-    scan_flat(line, |name, value| {
-        // Any other PK (it leads in every line the platform writes) ends the scan at once.
-        if name == "PK" && !matches!(&value, Attr::Str(pk) if PriceFields::is_price_pk(pk)) {
-            return false;
-        }
-        fields.keep(name, value);
-        true
-    })?;
-    Record::from_price_fields(&fields, limits)
+/// A flat line (as [`flat_plain_item`] reads it) that leads with the PK of a price or a TVL
+/// row (as every line the platform writes does), validated from the fields that kind reads
+/// without building an [`Item`]: the same record or rejection as [`Record::from_item`] (the
+/// same validator reads them; a property test compares the two). `None` for any other line,
+/// for the general path to decide.
+fn flat_record(line: &str, limits: &ValidationConfig) -> Option<Result<Record, Rejection>> {
+    let b = line.as_bytes();
+    let i = skip_ws(b, 0);
+    let i = skip_ws(b, i + usize::from(b.get(i) == Some(&b'{')));
+    let (key, next) = flat_str(line, i)?;
+    let i = skip_ws(b, next);
+    let i = skip_ws(b, i + usize::from(b.get(i) == Some(&b':')));
+    let (pk, _) = flat_str(line, i)?;
+    if key != "PK" {
+        return None;
+    }
+    // The first PK is the one the validator reads, so its kind holds for the line.
+    if pk.starts_with("coingecko#") || pk.starts_with("asset#") {
+        let mut fields = PriceFields::default();
+        scan_flat(line, |name, value| {
+            fields.keep(name, value);
+            true
+        })?;
+        Some(Record::from_flat_fields(&fields, limits))
+    } else if pk.starts_with("hourlyTvl#") || pk.starts_with("dailyTvl#") {
+        let mut fields = TvlFields::default();
+        scan_flat(line, |name, value| {
+            fields.keep(name, value);
+            true
+        })?;
+        Some(Record::from_flat_fields(&fields, limits))
+    } else {
+        None
+    }
 }
 
 /// Scans a flat object, handing each field to `field` in order; `None` when the line is not
@@ -590,7 +609,7 @@ pub fn parse_line(
     mut sink: impl FnMut(Result<Record, Rejection>),
 ) {
     match format {
-        Format::Plain => sink(match flat_price(line, limits) {
+        Format::Plain => sink(match flat_record(line, limits) {
             Some(record) => record,
             None => plain_item(line).and_then(|item| Record::from_item(&item, limits)),
         }),
@@ -768,13 +787,15 @@ mod tests {
     }
 
     #[test]
-    fn price_lines_take_the_flat_price_path() {
+    fn price_and_tvl_lines_take_the_flat_path() {
         for line in [
             r#"{"PK":"coingecko#usd-coin","SK":1678543259,"price":0.9121,"symbol":"USDC","decimals":6,"timestamp":1678543259,"confidence":0.99,"adapter":"binance-kline"}"#,
             r#"{"PK":"asset#ethereum:0xa0b8","SK":0,"timestamp":1678543259,"price":1.0,"redirect":"coingecko#usd-coin"}"#,
             r#"{"PK":"coingecko#dai","SK":1678543259,"price":-1}"#,
+            r#"{"PK":"hourlyTvl#chain-ethereum","SK":1530230400,"SK_ORIGNAL":1530230400,"source":"tvl-adapter","tvl":1.5,"ethereum":1.5}"#,
+            r#"{"PK":"dailyTvl#uniswap","SK":1530230400,"tvl":3,"bsc":1,"ethereum":2,"ethereum-borrowed":4,"bsc":-1}"#,
         ] {
-            let fast = flat_price(line, &limits()).expect(line);
+            let fast = flat_record(line, &limits()).expect(line);
             assert_eq!(
                 format!("{fast:?}"),
                 format!("{:?}", through_item(line)),
@@ -782,12 +803,12 @@ mod tests {
             );
         }
         for line in [
-            r#"{"PK":"hourlyTvl#chain-ethereum","SK":1530230400,"tvl":1.5,"ethereum":1.5}"#,
+            r#"{"PK":"daily#dexs#uniswap","SK":1530230400,"total24h":1}"#,
             r#"{"PK":"coingecko#dai","SK":1678543259,"price":1,"x":{"nested":1}}"#,
             r#"{"PK":"coingecko#d\u0061i","SK":1678543259,"price":1}"#,
             r#"{"SK":1678543259,"price":1}"#,
         ] {
-            assert!(flat_price(line, &limits()).is_none(), "{line}");
+            assert!(flat_record(line, &limits()).is_none(), "{line}");
         }
     }
 
@@ -808,14 +829,17 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
 
-        /// Price lines (a PK, SK and price, mostly valid) with any other fields, repeated
-        /// names and any order: where the flat price path answers, it answers as the general
-        /// path does (the same record, or the same rejection and field).
+        /// Price and TVL lines (a PK, SK, price and TVL, mostly valid) with any other fields
+        /// (chains, TVL, the fields a row never takes as a chain), repeated names and any
+        /// order: where the flat path answers, it answers as the general path does (the same
+        /// record, or the same rejection and field).
         #[test]
-        fn flat_price_path_agrees_with_the_item_path(
+        fn flat_record_path_agrees_with_the_item_path(
             pk in proptest::sample::select(vec![
                 "\"coingecko#usd-coin\"", "\"asset#ethereum:0xa0b8\"", "\"coingecko#a#b\"",
                 "\"coingecko#\"", "\"asset#ethereum\"", "\"asset#:0xa0\"",
+                "\"hourlyTvl#uniswap\"", "\"dailyTvl#chain-bsc\"", "\"hourlyTvl#\"",
+                "\"delete#uniswap\"",
             ]),
             sk in proptest::prop_oneof![3 => proptest::strategy::Just("1678543259".to_string()), 1 => any_value()],
             price in proptest::prop_oneof![
@@ -827,7 +851,8 @@ mod tests {
                     proptest::sample::select(vec![
                         "PK", "SK", "timestamp", "timestamp", "price", "confidence",
                         "confidence", "decimals", "decimals", "symbol", "symbol", "redirect",
-                        "redirect", "adapter", "tvl",
+                        "redirect", "adapter", "tvl", "tvl", "ethereum", "ethereum", "bsc",
+                        "ethereum-borrowed", "SK_ORIGNAL", "source", "tvlPrev1Day",
                     ]),
                     proptest::prop_oneof![
                         1 => proptest::strategy::Just("\"USDC\"".to_string()),
@@ -838,13 +863,13 @@ mod tests {
             ),
             rotate in proptest::prop_oneof![3 => proptest::strategy::Just(0usize), 1 => 0usize..12],
         ) {
-            let mut fields = vec![("PK", pk.to_string()), ("SK", sk), ("price", price)];
+            let mut fields = vec![("PK", pk.to_string()), ("SK", sk), ("price", price.clone()), ("tvl", price)];
             fields.extend(extra);
             let n = fields.len();
             fields.rotate_left(rotate % n);
             let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
             let line = format!("{{{}}}", body.join(","));
-            if let Some(fast) = flat_price(&line, &limits()) {
+            if let Some(fast) = flat_record(&line, &limits()) {
                 proptest::prop_assert_eq!(format!("{fast:?}"), format!("{:?}", through_item(&line)), "{}", line);
             }
         }

@@ -5,7 +5,7 @@
 mod validate;
 
 pub use validate::PK_PREFIXES;
-pub(crate) use validate::PriceFields;
+pub(crate) use validate::{PriceFields, TvlFields};
 
 use std::fmt;
 

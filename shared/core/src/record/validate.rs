@@ -28,32 +28,26 @@ impl Record {
     /// says the kind, each kind has its own checks.
     pub fn from_item(item: &Item<'_>, limits: &ValidationConfig) -> Result<Record, Rejection> {
         from_fields(item, limits, |kind, rest| match kind {
-            "hourlyTvl" | "dailyTvl" => tvl(kind, rest, item, limits),
             "daily" => dimension(rest, item, limits),
             "delete" => token_removal(rest, item),
             _ => Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
         })
     }
 
-    /// [`Record::from_item`] for a price item whose fields were kept in [`PriceFields`]
-    /// (every field a price reads): `None` when its PK is not a price's, for the whole item
-    /// to decide.
-    pub(crate) fn from_price_fields(
-        fields: &PriceFields<'_>,
+    /// [`Record::from_item`] for a price or a TVL row whose fields were kept in
+    /// [`PriceFields`] or [`TvlFields`] (chosen by its PK's kind).
+    pub(crate) fn from_flat_fields<'a>(
+        fields: &impl Fields<'a>,
         limits: &ValidationConfig,
-    ) -> Option<Result<Record, Rejection>> {
-        match &fields.pk {
-            Some(Attr::Str(pk)) if PriceFields::is_price_pk(pk) => {
-                Some(from_fields(fields, limits, |_, _| {
-                    Err(Rejection::at(RejectReason::UnknownPkShape, "PK"))
-                }))
-            }
-            _ => None,
-        }
+    ) -> Result<Record, Rejection> {
+        from_fields(fields, limits, |_, _| {
+            Err(Rejection::at(RejectReason::UnknownPkShape, "PK"))
+        })
     }
 }
 
-/// The PK says the kind: prices are read here, any other kind by `other(kind, rest)`.
+/// The PK says the kind: prices and TVL rows are read here, any other kind by
+/// `other(kind, rest)`.
 fn from_fields<'a>(
     item: &impl Fields<'a>,
     limits: &ValidationConfig,
@@ -71,6 +65,7 @@ fn from_fields<'a>(
         .ok_or(Rejection::at(RejectReason::UnknownPkShape, "PK"))?;
     let body = match kind {
         "coingecko" | "asset" => price(kind, rest, item, limits)?,
+        "hourlyTvl" | "dailyTvl" => tvl(kind, rest, item, limits)?,
         _ => other(kind, rest)?,
     };
     let time = record_time(item)?;
@@ -81,9 +76,9 @@ fn from_fields<'a>(
     })
 }
 
-/// Every field [`price`] and [`record_time`] read, each the first of its name in the item:
-/// the flat-line path of [`crate::parse`] keeps these instead of building an [`Item`]. A
-/// field read by a price must be listed here (the parser's property test compares both).
+/// Every field [`price`] and [`record_time`] read, the first of each name: the flat-line
+/// path of [`crate::parse`] keeps these for a price instead of building an [`Item`]. A
+/// field a price reads must be kept here (the parser's property test compares both paths).
 #[derive(Debug, Default)]
 pub(crate) struct PriceFields<'a> {
     pk: Option<Attr<'a>>,
@@ -97,9 +92,8 @@ pub(crate) struct PriceFields<'a> {
 }
 
 impl<'a> PriceFields<'a> {
-    /// Keeps `value` if a price reads `name` and no field of that name came before.
-    pub(crate) fn keep(&mut self, name: &str, value: Attr<'a>) {
-        let slot = match name {
+    fn slot(&mut self, name: &str) -> Option<&mut Option<Attr<'a>>> {
+        Some(match name {
             "PK" => &mut self.pk,
             "SK" => &mut self.sk,
             "timestamp" => &mut self.timestamp,
@@ -108,16 +102,15 @@ impl<'a> PriceFields<'a> {
             "decimals" => &mut self.decimals,
             "symbol" => &mut self.symbol,
             "redirect" => &mut self.redirect,
-            _ => return,
-        };
-        if slot.is_none() {
-            *slot = Some(value);
-        }
+            _ => return None,
+        })
     }
 
-    /// Whether a PK names a price (`coingecko#...`, `asset#...`).
-    pub(crate) fn is_price_pk(pk: &str) -> bool {
-        pk.starts_with("coingecko#") || pk.starts_with("asset#")
+    /// Keeps `value` if a price reads `name` and no field of that name came before.
+    pub(crate) fn keep(&mut self, name: &str, value: Attr<'a>) {
+        if let Some(slot @ None) = self.slot(name) {
+            *slot = Some(value);
+        }
     }
 }
 
@@ -135,6 +128,68 @@ impl<'a> Fields<'a> for PriceFields<'a> {
             _ => return None,
         }
         .as_ref()
+    }
+
+    /// A price reads no field by iterating.
+    fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
+    where
+        'a: 's,
+    {
+        std::iter::empty()
+    }
+}
+
+/// Every field [`tvl`] and [`record_time`] read: the first of each name, and in order every
+/// number a TVL row may take as a chain. The flat-line path of [`crate::parse`] keeps these
+/// for a TVL row instead of building an [`Item`] (the parser's property test compares both).
+#[derive(Debug, Default)]
+pub(crate) struct TvlFields<'a> {
+    pk: Option<Attr<'a>>,
+    sk: Option<Attr<'a>>,
+    timestamp: Option<Attr<'a>>,
+    tvl: Option<Attr<'a>>,
+    chains: smallvec::SmallVec<[(&'a str, Attr<'a>); 6]>,
+}
+
+impl<'a> TvlFields<'a> {
+    /// Keeps `value` if a TVL row reads `name` and no field of that name came before, or if
+    /// it is a number the row may take as a chain.
+    pub(crate) fn keep(&mut self, name: &'a str, value: Attr<'a>) {
+        let slot = match name {
+            "PK" => &mut self.pk,
+            "SK" => &mut self.sk,
+            "timestamp" => &mut self.timestamp,
+            "tvl" => &mut self.tvl,
+            _ => {
+                if matches!(value, Attr::Num(_)) && !TVL_NON_CHAIN_FIELDS.contains(&name) {
+                    self.chains.push((name, value));
+                }
+                return;
+            }
+        };
+        if slot.is_none() {
+            *slot = Some(value);
+        }
+    }
+}
+
+impl<'a> Fields<'a> for TvlFields<'a> {
+    fn get(&self, name: &str) -> Option<&Attr<'a>> {
+        match name {
+            "PK" => &self.pk,
+            "SK" => &self.sk,
+            "timestamp" => &self.timestamp,
+            "tvl" => &self.tvl,
+            _ => return None,
+        }
+        .as_ref()
+    }
+
+    fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
+    where
+        'a: 's,
+    {
+        self.chains.iter().map(|(name, value)| (*name, value))
     }
 }
 
@@ -188,10 +243,10 @@ fn price<'a>(
 
 /// `hourlyTvl#{protocolId}` or `dailyTvl#{protocolId}`: a protocol's TVL with its chain and
 /// section keys.
-fn tvl(
+fn tvl<'a>(
     kind: &str,
     rest: &str,
-    item: &Item<'_>,
+    item: &impl Fields<'a>,
     limits: &ValidationConfig,
 ) -> Result<RecordBody, Rejection> {
     let protocol_id =
