@@ -1,7 +1,9 @@
 //! The three encodings of a DynamoDB item (SPEC section 1) decoded into one [`Item`], then
 //! validated into a [`Record`]: plain JSON lines, DynamoDB-export JSON lines
 //! (`{"Item":{"PK":{"S":..}}}`), and DynamoDB Streams records (`dynamodb.NewImage`).
-//! Strings are borrowed from the input where JSON allows it, so parsing allocates little.
+//! Strings are borrowed from the input where JSON allows it, so parsing allocates little; a
+//! flat plain line of a price or a TVL row skips the `Item` and hands the validator only the
+//! fields it reads (`record::PriceFields`, `record::TvlFields`).
 
 use crate::config::ValidationConfig;
 use crate::item::{Attr, Item};
