@@ -80,35 +80,26 @@ fn from_fields<'a>(
 /// path of [`crate::parse`] keeps these for a price instead of building an [`Item`]. A
 /// field a price reads must be kept here (the parser's property test compares both paths).
 #[derive(Debug, Default)]
-pub(crate) struct PriceFields<'a> {
-    pk: Option<Attr<'a>>,
-    sk: Option<Attr<'a>>,
-    timestamp: Option<Attr<'a>>,
-    price: Option<Attr<'a>>,
-    confidence: Option<Attr<'a>>,
-    decimals: Option<Attr<'a>>,
-    symbol: Option<Attr<'a>>,
-    redirect: Option<Attr<'a>>,
-}
+pub(crate) struct PriceFields<'a>([Option<Attr<'a>>; 8]);
 
 impl<'a> PriceFields<'a> {
-    fn slot(&mut self, name: &str) -> Option<&mut Option<Attr<'a>>> {
+    fn slot(name: &str) -> Option<usize> {
         Some(match name {
-            "PK" => &mut self.pk,
-            "SK" => &mut self.sk,
-            "timestamp" => &mut self.timestamp,
-            "price" => &mut self.price,
-            "confidence" => &mut self.confidence,
-            "decimals" => &mut self.decimals,
-            "symbol" => &mut self.symbol,
-            "redirect" => &mut self.redirect,
+            "PK" => 0,
+            "SK" => 1,
+            "timestamp" => 2,
+            "price" => 3,
+            "confidence" => 4,
+            "decimals" => 5,
+            "symbol" => 6,
+            "redirect" => 7,
             _ => return None,
         })
     }
 
     /// Keeps `value` if a price reads `name` and no field of that name came before.
     pub(crate) fn keep(&mut self, name: &str, value: Attr<'a>) {
-        if let Some(slot @ None) = self.slot(name) {
+        if let Some(slot @ None) = Self::slot(name).and_then(|i| self.0.get_mut(i)) {
             *slot = Some(value);
         }
     }
@@ -116,18 +107,7 @@ impl<'a> PriceFields<'a> {
 
 impl<'a> Fields<'a> for PriceFields<'a> {
     fn get(&self, name: &str) -> Option<&Attr<'a>> {
-        match name {
-            "PK" => &self.pk,
-            "SK" => &self.sk,
-            "timestamp" => &self.timestamp,
-            "price" => &self.price,
-            "confidence" => &self.confidence,
-            "decimals" => &self.decimals,
-            "symbol" => &self.symbol,
-            "redirect" => &self.redirect,
-            _ => return None,
-        }
-        .as_ref()
+        Self::slot(name).and_then(|i| self.0.get(i)?.as_ref())
     }
 
     /// A price reads no field by iterating.
@@ -144,45 +124,39 @@ impl<'a> Fields<'a> for PriceFields<'a> {
 /// for a TVL row instead of building an [`Item`] (the parser's property test compares both).
 #[derive(Debug, Default)]
 pub(crate) struct TvlFields<'a> {
-    pk: Option<Attr<'a>>,
-    sk: Option<Attr<'a>>,
-    timestamp: Option<Attr<'a>>,
-    tvl: Option<Attr<'a>>,
+    named: [Option<Attr<'a>>; 4],
     chains: smallvec::SmallVec<[(&'a str, Attr<'a>); 6]>,
 }
 
 impl<'a> TvlFields<'a> {
+    fn slot(name: &str) -> Option<usize> {
+        Some(match name {
+            "PK" => 0,
+            "SK" => 1,
+            "timestamp" => 2,
+            "tvl" => 3,
+            _ => return None,
+        })
+    }
+
     /// Keeps `value` if a TVL row reads `name` and no field of that name came before, or if
     /// it is a number the row may take as a chain.
     pub(crate) fn keep(&mut self, name: &'a str, value: Attr<'a>) {
-        let slot = match name {
-            "PK" => &mut self.pk,
-            "SK" => &mut self.sk,
-            "timestamp" => &mut self.timestamp,
-            "tvl" => &mut self.tvl,
-            _ => {
+        match Self::slot(name).and_then(|i| self.named.get_mut(i)) {
+            Some(slot @ None) => *slot = Some(value),
+            Some(Some(_)) => {}
+            None => {
                 if matches!(value, Attr::Num(_)) && !TVL_NON_CHAIN_FIELDS.contains(&name) {
                     self.chains.push((name, value));
                 }
-                return;
             }
-        };
-        if slot.is_none() {
-            *slot = Some(value);
         }
     }
 }
 
 impl<'a> Fields<'a> for TvlFields<'a> {
     fn get(&self, name: &str) -> Option<&Attr<'a>> {
-        match name {
-            "PK" => &self.pk,
-            "SK" => &self.sk,
-            "timestamp" => &self.timestamp,
-            "tvl" => &self.tvl,
-            _ => return None,
-        }
-        .as_ref()
+        Self::slot(name).and_then(|i| self.named.get(i)?.as_ref())
     }
 
     fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
