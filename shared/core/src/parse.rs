@@ -273,8 +273,7 @@ fn serde_plain_item(line: &str) -> Result<Item<'_>, Rejection> {
 fn flat_plain_item(line: &str) -> Option<Item<'_>> {
     let mut fields = Vec::with_capacity(8);
     scan_flat(line, |name, value| {
-        fields.push((Cow::Borrowed(name), value));
-        true
+        fields.push((Cow::Borrowed(name), value))
     })?;
     Some(Item(fields))
 }
@@ -285,6 +284,7 @@ fn flat_plain_item(line: &str) -> Option<Item<'_>> {
 /// same validator reads them; a property test compares the two). `None` for any other line,
 /// for the general path to decide.
 fn flat_record(line: &str, limits: &ValidationConfig) -> Option<Result<Record, Rejection>> {
+    // A peek at the leading field's name and string value; `scan_flat` checks the syntax.
     let b = line.as_bytes();
     let i = skip_ws(b, 0);
     let i = skip_ws(b, i + usize::from(b.get(i) == Some(&b'{')));
@@ -298,17 +298,11 @@ fn flat_record(line: &str, limits: &ValidationConfig) -> Option<Result<Record, R
     // The first PK is the one the validator reads, so its kind holds for the line.
     if pk.starts_with("coingecko#") || pk.starts_with("asset#") {
         let mut fields = PriceFields::default();
-        scan_flat(line, |name, value| {
-            fields.keep(name, value);
-            true
-        })?;
+        scan_flat(line, |name, value| fields.keep(name, value))?;
         Some(Record::from_flat_fields(&fields, limits))
     } else if pk.starts_with("hourlyTvl#") || pk.starts_with("dailyTvl#") {
         let mut fields = TvlFields::default();
-        scan_flat(line, |name, value| {
-            fields.keep(name, value);
-            true
-        })?;
+        scan_flat(line, |name, value| fields.keep(name, value))?;
         Some(Record::from_flat_fields(&fields, limits))
     } else {
         None
@@ -316,8 +310,8 @@ fn flat_record(line: &str, limits: &ValidationConfig) -> Option<Result<Record, R
 }
 
 /// Scans a flat object, handing each field to `field` in order; `None` when the line is not
-/// one (see [`flat_plain_item`]) or `field` returned `false`.
-fn scan_flat<'a>(line: &'a str, mut field: impl FnMut(&'a str, Attr<'a>) -> bool) -> Option<()> {
+/// one (see [`flat_plain_item`]).
+fn scan_flat<'a>(line: &'a str, mut field: impl FnMut(&'a str, Attr<'a>)) -> Option<()> {
     let b = line.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -349,9 +343,7 @@ fn scan_flat<'a>(line: &'a str, mut field: impl FnMut(&'a str, Attr<'a>) -> bool
                 }
                 _ => return None,
             };
-            if !field(key, value) {
-                return None;
-            }
+            field(key, value);
             i = skip_ws(b, next);
             match b.get(i)? {
                 b',' => i = skip_ws(b, i + 1),
