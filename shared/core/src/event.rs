@@ -146,7 +146,7 @@ pub struct Metadata {
     /// Milliseconds from the record's time to its detection.
     pub processing_time: i64,
     pub retry_count: u32,
-    /// Fixed tags (`type:tvl`, `heartbeat`) are borrowed; the rest are owned.
+    /// Fixed tags (`type:tvl`, `heartbeat`) are static; the rest are inline up to 24 bytes.
     pub tags: Vec<Text>,
 }
 

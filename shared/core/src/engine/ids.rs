@@ -32,25 +32,20 @@ impl IdSet {
 
 /// `a == b` for slices of the same length: up to 16 bytes as two overlapping word compares.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() <= 16 {
-        if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
-            a.first_chunk::<8>(),
-            b.first_chunk::<8>(),
-            a.last_chunk::<8>(),
-            b.last_chunk::<8>(),
-        ) {
-            return a0 == b0 && a1 == b1;
-        }
-        if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
-            a.first_chunk::<4>(),
-            b.first_chunk::<4>(),
-            a.last_chunk::<4>(),
-            b.last_chunk::<4>(),
-        ) {
-            return a0 == b0 && a1 == b1;
-        }
+    if a.len() <= 16
+        && let Some(same) = same_ends::<8>(a, b).or_else(|| same_ends::<4>(a, b))
+    {
+        return same;
     }
     a == b
+}
+
+/// Whether the first and the last `N` bytes agree; `None` when shorter than `N`.
+fn same_ends<const N: usize>(a: &[u8], b: &[u8]) -> Option<bool> {
+    Some(
+        a.first_chunk::<N>()? == b.first_chunk::<N>()?
+            && a.last_chunk::<N>()? == b.last_chunk::<N>()?,
+    )
 }
 
 #[cfg(test)]
