@@ -23,15 +23,19 @@ pub fn event_id(key: &str, record_time: UnixSecs, rule: &str) -> Uuid {
 
 /// [`event_id`] of the key made by joining `key_parts`, without building it.
 pub fn event_id_of_parts(key_parts: &[&str], record_time: UnixSecs, rule: &str) -> Uuid {
-    let mut digits = itoa::Buffer::new();
-    let time = digits.format(record_time).as_bytes();
+    event_id_at(key_parts, &IdTime::new(record_time), rule)
+}
+
+/// [`event_id_of_parts`] with the record time already written (once for every id made from
+/// one record).
+pub fn event_id_at(key_parts: &[&str], time: &IdTime, rule: &str) -> Uuid {
     let mut name = Name::new();
     for part in key_parts {
-        name.push(part.as_bytes());
+        if !part.is_empty() {
+            name.push(part.as_bytes());
+        }
     }
-    name.push(b"|");
-    name.push(time);
-    name.push(b"|");
+    name.push(time.between_bars());
     name.push(rule.as_bytes());
     name.uuid()
 }
@@ -40,12 +44,46 @@ pub fn event_id_of_parts(key_parts: &[&str], record_time: UnixSecs, rule: &str) 
 /// XXH3 of `{pk}|{time}`. It names the record and is not a deduplication key; its name never
 /// equals an event id's (those end in `|{rule}`, which is not a number).
 pub fn correlation_id(pk: &str, record_time: UnixSecs) -> Uuid {
-    let mut digits = itoa::Buffer::new();
+    correlation_id_at(pk, &IdTime::new(record_time))
+}
+
+/// [`correlation_id`] with the record time already written.
+pub fn correlation_id_at(pk: &str, time: &IdTime) -> Uuid {
     let mut name = Name::new();
     name.push(pk.as_bytes());
-    name.push(b"|");
-    name.push(digits.format(record_time).as_bytes());
+    name.push(time.after_bar());
     name.uuid()
+}
+
+/// A record time as ids spell it, `|{time}|`, written once.
+#[derive(Debug, Clone, Copy)]
+pub struct IdTime {
+    /// `|`, up to 20 digits and a sign, `|`.
+    bytes: [u8; 22],
+    len: usize,
+}
+
+impl IdTime {
+    pub fn new(time: UnixSecs) -> Self {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(time).as_bytes();
+        let mut bytes = [b'|'; 22];
+        bytes[1..=digits.len()].copy_from_slice(digits);
+        IdTime {
+            bytes,
+            len: digits.len() + 2,
+        }
+    }
+
+    /// `|{time}|`
+    fn between_bars(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// `|{time}`
+    fn after_bar(&self) -> &[u8] {
+        &self.bytes[..self.len - 1]
+    }
 }
 
 /// The name an id is hashed from, built on the stack unless it is long.

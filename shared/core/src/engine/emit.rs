@@ -5,7 +5,8 @@ use super::Engine;
 use crate::config::WindowThreshold;
 use crate::engine::Context;
 use crate::event::{
-    self, Alert, AlertRule, AlertStatus, ENVELOPE_VERSION, Event, Metadata, Payload, Severity,
+    self, Alert, AlertRule, AlertStatus, ENVELOPE_VERSION, Event, IdTime, Metadata, Payload,
+    Severity,
 };
 use crate::record::{Record, Text, UnixSecs, concat_text};
 use crate::rules::cooldown::{self, Decision, Observation};
@@ -20,6 +21,8 @@ pub(super) struct Emit<'a> {
     pub(super) record: &'a Record,
     pub(super) ctx: &'a Context,
     pub(super) correlation_id: Option<Uuid>,
+    /// The record time as ids spell it, written at the first id.
+    time: Option<IdTime>,
     pub(super) source_confidence: Option<f64>,
     pub(super) window_gaps: u32,
 }
@@ -30,14 +33,20 @@ impl<'a> Emit<'a> {
             record,
             ctx,
             correlation_id: None,
+            time: None,
             source_confidence: None,
             window_gaps: 0,
         }
     }
 
     /// The id of the event `rule` makes for the state key made of `key_parts` joined.
-    pub(super) fn id(&self, key_parts: &[&str], rule: &str) -> Uuid {
-        event::event_id_of_parts(key_parts, self.record.time, rule)
+    pub(super) fn id(&mut self, key_parts: &[&str], rule: &str) -> Uuid {
+        event::event_id_at(key_parts, self.time(), rule)
+    }
+
+    fn time(&mut self) -> &IdTime {
+        let time = self.record.time;
+        self.time.get_or_insert_with(|| IdTime::new(time))
     }
 
     pub(super) fn event(
@@ -49,10 +58,13 @@ impl<'a> Emit<'a> {
     ) -> Event {
         let time = self.record.time;
         let age = self.ctx.age(time);
-        let pk = &self.record.pk;
-        let correlation_id = *self
-            .correlation_id
-            .get_or_insert_with(|| event::correlation_id(pk, time));
+        let correlation_id = match self.correlation_id {
+            Some(id) => id,
+            None => {
+                let id = event::correlation_id_at(&self.record.pk, self.time());
+                *self.correlation_id.insert(id)
+            }
+        };
         Event {
             event_id,
             payload,

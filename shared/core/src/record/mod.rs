@@ -145,8 +145,9 @@ impl Sections {
         if self.is_name(key) {
             return Some(key);
         }
-        match key.rsplit_once('-') {
-            Some((chain, section)) if !chain.is_empty() && self.is_name(section) => Some(section),
+        // A byte loop: keys are short, and this runs for every key of every TVL row.
+        match key.bytes().rposition(|b| b == b'-') {
+            Some(dash) if dash > 0 => Some(&key[dash + 1..]).filter(|s| self.is_name(s)),
             _ => None,
         }
     }
