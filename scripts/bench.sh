@@ -3,8 +3,13 @@
 # sets, timed from outside (process start included), best of N runs, side by side with a plain
 # Python `json.loads` loop over the same file as a yardstick (runs interleaved, so a noisy
 # machine slows both). Prints a Markdown table; not a test, nothing is asserted.
-# Usage: scripts/bench.sh [--runs N] [--engine] [--scale] [--no-build]
+# Usage: scripts/bench.sh [--runs N] [--engine] [--instructions] [--scale] [--no-build]
 #   --engine    also run the criterion engine benchmark (about a minute more)
+#   --instructions  also count instructions per record under valgrind's callgrind: the replay
+#               on one thread (start-up included) and detection alone (the `detect` example of
+#               pulse-core). The same count on every run of the same binary, so a change of a
+#               few percent shows on a machine whose timings swing by more (a minute; needs
+#               valgrind)
 #   --scale     also the scale sets (scripts/scale-set.py, written to $TMPDIR and removed):
 #               USDC minutes as 1,000 tokens (13.6 M records), and 1k / 10k / 100k keys, with
 #               peak RSS per key (a few minutes, ~5 GB of temporary disk)
@@ -14,11 +19,12 @@
 # Data: $PULSE_DATA_DIR or ../shared/data (see its README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=5 engine=0 build=1 scale=0
+runs=5 engine=0 build=1 scale=0 instructions=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift ;;
     --engine) engine=1 ;;
+    --instructions) instructions=1 ;;
     --scale) scale=1 ;;
     --no-build) build=0 ;;
     *) echo "unknown argument $1 (see the usage at the top of $0)" >&2; exit 2 ;;
@@ -93,6 +99,35 @@ if [ "$engine" = 1 ]; then
   echo "criterion, one thread (cargo bench -p pulse-core --bench engine):"
   cargo bench --quiet -p pulse-core --bench engine 2>/dev/null |
     awk '/^[a-z_]+\/[a-z_]+/ {name = $1} /thrpt:/ {sub(/.*thrpt: */, ""); print "  " name " " $0}'
+fi
+if [ "$instructions" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "--instructions needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+  # With symbols, so callgrind finds `detect_all` by name; in a target directory of its own,
+  # so the release build above is not rebuilt.
+  CARGO_TARGET_DIR=target/instructions CARGO_PROFILE_RELEASE_STRIP=none \
+    cargo build --quiet --release -p pulse-core --example detect
+  itmp="$(mktemp -d "${TMPDIR:-/tmp}/pulse-instr.XXXXXX")"
+  counted() { # instructions callgrind counted (all, or inside the function named by $1)
+    local toggle=$1; shift
+    valgrind --tool=callgrind --callgrind-out-file="$itmp/out" ${toggle:+--toggle-collect="$toggle"} \
+      "$@" >/dev/null 2>"$itmp/err" || { cat "$itmp/err" >&2; return 1; }
+    awk '/^(summary|totals):/ {print $2; exit}' "$itmp/out"
+  }
+  echo
+  echo "instructions per record (valgrind --tool=callgrind):"
+  echo
+  echo "| input | records | replay, one thread, start-up included | detection alone |"
+  echo "|---|---|---|---|"
+  for file in chains-2018-2023.tvl.ndjson usdc-depeg-2023-03.prices.ndjson stablecoins-2020-2023.prices.ndjson; do
+    path="$data/$file"
+    [ -f "$path" ] || { echo "| $file | missing | | |"; continue; }
+    records=$(grep -c . "$path")
+    replay=$(counted "" "$bin" replay "$path" --threads 1 --out /dev/null --quiet --now 1700000000)
+    detect=$(counted '*detect_all*' target/instructions/release/examples/detect "$path")
+    awk -v f="$file" -v r="$records" -v a="$replay" -v d="$detect" 'BEGIN {
+      printf "| %s | %\047d | %\047d | %\047d |\n", f, r, a / r, d / r }'
+  done
+  rm -rf "$itmp"
 fi
 if [ "$scale" = 1 ]; then
   [ -x /usr/bin/time ] || { echo "--scale needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
