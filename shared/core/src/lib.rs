@@ -43,6 +43,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod rules;
+mod scan;
 pub mod shard;
 pub mod silence;
 pub mod smoke;

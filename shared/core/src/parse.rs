@@ -371,9 +371,7 @@ fn flat_str(line: &str, i: usize) -> Option<(&str, usize)> {
     if b.get(i) != Some(&b'"') {
         return None;
     }
-    let len = b[i + 1..]
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let len = crate::scan::first_special(&b[i + 1..])?;
     let end = i + 1 + len;
     (b[end] == b'"').then(|| (&line[i + 1..end], end + 1))
 }

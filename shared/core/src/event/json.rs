@@ -230,11 +230,9 @@ fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
 fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.extend_from_slice(bytes);
-    } else {
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
+    let mut start = 0;
+    if let Some(first) = crate::scan::first_special(bytes) {
+        for (i, &b) in bytes.iter().enumerate().skip(first) {
             let esc: &[u8] = match b {
                 b'"' => b"\\\"",
                 b'\\' => b"\\\\",
@@ -258,8 +256,8 @@ fn string(out: &mut Vec<u8>, s: &str) {
             out.extend_from_slice(esc);
             start = i + 1;
         }
-        out.extend_from_slice(&bytes[start..]);
     }
+    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
