@@ -124,8 +124,11 @@ if [ "$instructions" = 1 ]; then
     records=$(grep -c . "$path")
     replay=$(counted "" "$bin" replay "$path" --threads 1 --out /dev/null --quiet --now 1700000000)
     detect=$(counted '*detect_all*' target/instructions/release/examples/detect "$path")
-    awk -v f="$file" -v r="$records" -v a="$replay" -v d="$detect" 'BEGIN {
-      printf "| %s | %\047d | %\047d | %\047d |\n", f, r, a / r, d / r }'
+    awk -v f="$file" -v r="$records" -v a="$replay" -v d="$detect" '
+      function group(n,  s, out) { s = sprintf("%d", n); out = ""
+        while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+        return s out }
+      BEGIN { printf "| %s | %s | %s | %s |\n", f, group(r), group(a / r), group(d / r) }'
   done
   rm -rf "$itmp"
 fi
