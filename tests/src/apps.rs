@@ -63,6 +63,33 @@ pub async fn consumer(routes: &str, redis_url: &str) -> (App<RedisStore>, Arc<Ma
     (app, clock)
 }
 
+/// `cargo` run from a test as from a shell: without the variables cargo sets for the crate
+/// under test (its manifest dir, package name and version, ...). Build scripts that watch
+/// them (ring's does) would otherwise see them change and rebuild every crate above them,
+/// here and again in the next build from a shell: about two minutes each time.
+pub fn cargo_command(cargo: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(cargo);
+    for (name, _) in std::env::vars_os() {
+        let set_for_the_crate = name.to_str().is_some_and(|n| {
+            ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_"]
+                .iter()
+                .any(|p| n.starts_with(p))
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "CARGO_RUSTC_CURRENT_DIR",
+                    "OUT_DIR",
+                ]
+                .contains(&n)
+        });
+        if set_for_the_crate {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// The `pulse` binary of this workspace, next to this test's own target directory. Built (a
 /// no-op when fresh) before use: a target directory shared with other checkouts may hold
 /// another checkout's `pulse`.
@@ -73,7 +100,7 @@ pub fn pulse_binary() -> PathBuf {
     BUILT.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let status = Command::new(cargo)
+        let status = cargo_command(cargo)
             .args(["build", "--quiet", "-p", "pulse-cli", "--manifest-path"])
             .arg(manifest)
             .status()

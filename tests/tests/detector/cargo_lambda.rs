@@ -51,7 +51,7 @@ async fn cargo_lambda_watch_and_invoke_run_the_real_binary() {
     for (k, v) in stack.moto().aws_env() {
         vars.push(format!("{k}={v}"));
     }
-    let mut watch = Command::new("cargo");
+    let mut watch = pulse_tests::apps::cargo_command("cargo");
     watch
         .current_dir(&workspace)
         .args(["lambda", "watch", "--bin", "detector", "--ignore-changes"])
@@ -72,7 +72,7 @@ async fn cargo_lambda_watch_and_invoke_run_the_real_binary() {
     // The first invoke builds the binary: allow minutes on two cores.
     let deadline = Instant::now() + Duration::from_secs(900);
     let output = loop {
-        let out = Command::new("cargo")
+        let out = pulse_tests::apps::cargo_command("cargo")
             .current_dir(&workspace)
             .args([
                 "lambda",
