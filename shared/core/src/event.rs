@@ -596,6 +596,8 @@ mod tests {
         for (key, t, rule) in [
             ("price:coingecko:usd-coin", 1_678_543_259, "price_update"),
             ("tvl:1", -5, "x"),
+            ("tvl:1", i64::MIN, "x"),
+            ("tvl:1", i64::MAX, "x"),
             ("", 0, ""),
             (&long[..120], 1_678_543_259, "alert:tvl_drop:resolved"),
             (&long[..], 7, "tvl_change"),
@@ -615,6 +617,9 @@ mod tests {
         assert_ne!(a, correlation_id("coingecko#dai", 1_678_543_259));
         for pk in ["x".repeat(126), "x".repeat(127), "y".repeat(2048)] {
             assert_eq!(correlation_id(&pk, 7), v8(&format!("{pk}|7")));
+        }
+        for t in [i64::MIN, -1, 0, i64::MAX] {
+            assert_eq!(correlation_id("pk", t), v8(&format!("pk|{t}")));
         }
     }
 
