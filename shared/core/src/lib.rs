@@ -20,7 +20,7 @@
 //! - [`replay`]: the local replay job (lines in, events and a summary out);
 //! - [`shard`]: detection sharded by state key across threads, output as on one thread;
 //! - [`report`]: the backtest report's model (downsampled series, alerts, a config compared);
-//! - [`env`]: environment variable names, shared with Terraform;
+//! - [`mod@env`]: environment variable names, shared with Terraform;
 //! - [`rate`]: rate limits (GCRA), the decision the alert consumer's shared limiter makes;
 //! - [`silence`]: silences as data (matchers, window, author), stored in Redis by `pulse silence`;
 //! - [`keys`]: every Redis key the detector and the alert consumer write (owner, type, TTL);

@@ -1,6 +1,6 @@
 //! Per-key state the engine reads and returns: baselines, window extremes, alert cooldowns.
 //! It is plain serialisable data; where it is kept (memory, Redis) is behind
-//! [`crate::ports::StateStore`].
+//! [`crate::ports::state::CheckpointStore`].
 
 use crate::config::{WindowThreshold, WindowsConfig};
 use crate::record::UnixSecs;

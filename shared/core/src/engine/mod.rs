@@ -3,9 +3,9 @@
 //! same input always gives the same output. Every decision is a rule in [`crate::rules`];
 //! the engine runs them in order and writes what they found:
 //! - this module: the batch, the time guards and the per-key order;
-//! - [`emit`]: the event envelope (ids, tags, confidence) and alert findings with their
+//! - `emit`: the event envelope (ids, tags, confidence) and alert findings with their
 //!   messages;
-//! - [`price`], [`tvl`], [`removal`]: one record kind each.
+//! - `price`, `tvl`, `removal`: one record kind each.
 
 mod emit;
 mod ids;

@@ -1,6 +1,6 @@
 //! Input records, as the data platform writes them to DynamoDB (SPEC section 1), and the
 //! typed reasons a record is rejected. Building a [`Record`] ([`Record::from_item`], in
-//! [`validate`]) is the only way to get one, so a `Record` that exists is valid.
+//! `validate`) is the only way to get one, so a `Record` that exists is valid.
 
 mod validate;
 
