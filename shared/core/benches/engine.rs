@@ -6,13 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pulse_core::engine::{Context, Engine};
-use pulse_core::parse::{self, Format};
+use pulse_core::Config;
+use pulse_core::engine::Engine;
+use pulse_core::parse::Format;
 use pulse_core::replay::Replay;
-use pulse_core::state::StateMap;
-use pulse_core::{Config, Record};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+
+#[path = "support/detect.rs"]
+mod support;
+use support::{detect_all, records};
 
 // The allocator `pulse` itself uses (cli/src/main.rs).
 #[global_allocator]
@@ -29,30 +32,6 @@ fn lines(name: &str) -> Option<Vec<String>> {
     Some(text.lines().map(str::to_string).collect())
 }
 
-fn records(lines: &[String]) -> Vec<Record> {
-    let limits = Config::default().validation;
-    let mut out = Vec::with_capacity(lines.len());
-    for line in lines {
-        parse::parse_line(Format::Plain, line, &limits, |r| out.extend(r.ok()));
-    }
-    out
-}
-
-fn detect(engine: &Engine, records: &[Record]) -> usize {
-    let mut states = StateMap::default();
-    // Reused across records, as `pulse replay` does (a record makes a few events at most).
-    let mut events = Vec::with_capacity(64);
-    let ctx = Context::replay();
-    let mut key = String::new();
-    let mut n = 0;
-    for r in records {
-        engine.observe_keyed(r, &mut states, &mut key, &ctx, &mut events);
-        n += events.len();
-        events.clear();
-    }
-    n
-}
-
 fn bench(c: &mut Criterion) {
     let engine = Engine::new(Config::default());
     for (name, file) in [
@@ -66,17 +45,17 @@ fn bench(c: &mut Criterion) {
             );
             continue;
         };
-        let recs = records(&lines);
+        let recs = records(lines.iter().map(String::as_str));
         let mut group = c.benchmark_group(name);
         group.sample_size(20);
         group.throughput(Throughput::Elements(recs.len() as u64));
         group.bench_function("detect", |b| {
-            b.iter(|| black_box(detect(&engine, black_box(&recs))))
+            b.iter(|| black_box(detect_all(&engine, black_box(&recs))))
         });
         group.bench_function("parse_detect", |b| {
             b.iter(|| {
-                let recs = records(black_box(&lines));
-                black_box(detect(&engine, &recs))
+                let recs = records(black_box(&lines).iter().map(String::as_str));
+                black_box(detect_all(&engine, &recs))
             })
         });
         group.bench_function("replay", |b| {
