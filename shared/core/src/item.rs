@@ -22,27 +22,50 @@ pub enum Attr<'a> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Item<'a>(pub Vec<(Cow<'a, str>, Attr<'a>)>);
 
-/// Named fields a validator reads: an [`Item`], or those a price or TVL row reads, kept
-/// apart by [`crate::parse`]'s flat-line path.
-pub trait Fields<'a> {
-    /// The first field of this name.
-    fn get(&self, name: &str) -> Option<&Attr<'a>>;
-    /// The fields in input order (a flat line's keeps only those a TVL row may take as chains).
-    fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
-    where
-        'a: 's;
+/// One value as a validator reads it: a scalar by copy or a borrowed string; maps, lists and
+/// bad attributes are `Other`. The scanner of flat lines makes these (nothing to drop).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Str(&'a str),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Other,
 }
 
-impl<'a> Fields<'a> for Item<'a> {
-    fn get(&self, name: &str) -> Option<&Attr<'a>> {
-        Item::get(self, name)
+impl<'a> Attr<'a> {
+    /// This attribute as a validator reads it.
+    pub fn value(&self) -> Value<'_> {
+        match self {
+            Attr::Str(s) => Value::Str(s),
+            Attr::Num(n) => Value::Num(*n),
+            Attr::Bool(b) => Value::Bool(*b),
+            Attr::Null => Value::Null,
+            Attr::Map(_) | Attr::List(_) | Attr::BadNumber | Attr::Invalid => Value::Other,
+        }
+    }
+}
+
+/// Named fields a validator reads: an [`Item`], or those a price or TVL row reads, kept
+/// apart by [`crate::parse`]'s flat-line path.
+pub trait Fields {
+    /// The first field of this name.
+    fn value(&self, name: &str) -> Option<Value<'_>>;
+    /// The fields whose values are numbers, in input order (a flat line's keeps only those
+    /// a TVL row may take as chains).
+    fn numbers(&self) -> impl Iterator<Item = (&str, f64)>;
+}
+
+impl Fields for Item<'_> {
+    fn value(&self, name: &str) -> Option<Value<'_>> {
+        self.get(name).map(Attr::value)
     }
 
-    fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
-    where
-        'a: 's,
-    {
-        Item::fields(self)
+    fn numbers(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.fields().filter_map(|(name, v)| match v {
+            Attr::Num(n) => Some((name, *n)),
+            _ => None,
+        })
     }
 }
 

@@ -6,7 +6,7 @@
 //! fields it reads (`record::PriceFields`, `record::TvlFields`).
 
 use crate::config::ValidationConfig;
-use crate::item::{Attr, Item};
+use crate::item::{Attr, Item, Value};
 use crate::record::{PriceFields, Record, RejectReason, Rejection, TvlFields};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -273,6 +273,13 @@ fn serde_plain_item(line: &str) -> Result<Item<'_>, Rejection> {
 fn flat_plain_item(line: &str) -> Option<Item<'_>> {
     let mut fields = Vec::with_capacity(8);
     scan_flat(line, |name, value| {
+        let value = match value {
+            Value::Str(s) => Attr::Str(Cow::Borrowed(s)),
+            Value::Num(n) => Attr::Num(n),
+            Value::Bool(b) => Attr::Bool(b),
+            Value::Null => Attr::Null,
+            Value::Other => Attr::Invalid, // the scanner makes none
+        };
         fields.push((Cow::Borrowed(name), value))
     })?;
     Some(Item(fields))
@@ -311,7 +318,7 @@ fn flat_record(line: &str, limits: &ValidationConfig) -> Option<Result<Record, R
 
 /// Scans a flat object, handing each field to `field` in order; `None` when the line is not
 /// one (see [`flat_plain_item`]).
-fn scan_flat<'a>(line: &'a str, mut field: impl FnMut(&'a str, Attr<'a>)) -> Option<()> {
+fn scan_flat<'a>(line: &'a str, mut field: impl FnMut(&'a str, Value<'a>)) -> Option<()> {
     let b = line.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -332,14 +339,14 @@ fn scan_flat<'a>(line: &'a str, mut field: impl FnMut(&'a str, Attr<'a>)) -> Opt
             let (value, next) = match rest.first()? {
                 b'"' => {
                     let (s, next) = flat_str(line, i)?;
-                    (Attr::Str(Cow::Borrowed(s)), next)
+                    (Value::Str(s), next)
                 }
-                b't' if rest.starts_with(b"true") => (Attr::Bool(true), i + 4),
-                b'f' if rest.starts_with(b"false") => (Attr::Bool(false), i + 5),
-                b'n' if rest.starts_with(b"null") => (Attr::Null, i + 4),
+                b't' if rest.starts_with(b"true") => (Value::Bool(true), i + 4),
+                b'f' if rest.starts_with(b"false") => (Value::Bool(false), i + 5),
+                b'n' if rest.starts_with(b"null") => (Value::Null, i + 4),
                 b'-' | b'0'..=b'9' => {
                     let (v, end) = json_number(line, i)?;
-                    (Attr::Num(v), end)
+                    (Value::Num(v), end)
                 }
                 _ => return None,
             };

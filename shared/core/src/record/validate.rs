@@ -6,7 +6,7 @@ use super::{
     TokenRemovalRecord, TvlGranularity, TvlRecord, UnixSecs,
 };
 use crate::config::ValidationConfig;
-use crate::item::{Attr, Fields, Item};
+use crate::item::{Attr, Fields, Item, Value};
 
 /// The partition key prefixes a record can have (one per kind); any other PK is rejected.
 pub const PK_PREFIXES: &[&str] = &[
@@ -36,8 +36,8 @@ impl Record {
 
     /// [`Record::from_item`] for a price or a TVL row whose fields were kept in
     /// [`PriceFields`] or [`TvlFields`] (chosen by its PK's kind).
-    pub(crate) fn from_flat_fields<'a>(
-        fields: &impl Fields<'a>,
+    pub(crate) fn from_flat_fields(
+        fields: &impl Fields,
         limits: &ValidationConfig,
     ) -> Result<Record, Rejection> {
         from_fields(fields, limits, |_, _| {
@@ -48,14 +48,14 @@ impl Record {
 
 /// The PK says the kind: prices and TVL rows are read here, any other kind by
 /// `other(kind, rest)`.
-fn from_fields<'a>(
-    item: &impl Fields<'a>,
+fn from_fields(
+    item: &impl Fields,
     limits: &ValidationConfig,
     other: impl FnOnce(&str, &str) -> Result<RecordBody, Rejection>,
 ) -> Result<Record, Rejection> {
-    let pk = match item.get("PK") {
-        Some(Attr::Str(s)) if !s.is_empty() => s.as_ref(),
-        Some(Attr::Str(_)) | None | Some(Attr::Null) => {
+    let pk = match item.value("PK") {
+        Some(Value::Str(s)) if !s.is_empty() => s,
+        Some(Value::Str(_)) | None | Some(Value::Null) => {
             return Err(Rejection::at(RejectReason::MissingPk, "PK"));
         }
         Some(_) => return Err(Rejection::at(RejectReason::UnknownPkShape, "PK")),
@@ -80,7 +80,7 @@ fn from_fields<'a>(
 /// path of [`crate::parse`] keeps these for a price instead of building an [`Item`]. A
 /// field a price reads must be kept here (the parser's property test compares both paths).
 #[derive(Debug, Default)]
-pub(crate) struct PriceFields<'a>([Option<Attr<'a>>; 8]);
+pub(crate) struct PriceFields<'a>([Option<Value<'a>>; 8]);
 
 impl<'a> PriceFields<'a> {
     fn slot(name: &str) -> Option<usize> {
@@ -98,23 +98,20 @@ impl<'a> PriceFields<'a> {
     }
 
     /// Keeps `value` if a price reads `name` and no field of that name came before.
-    pub(crate) fn keep(&mut self, name: &str, value: Attr<'a>) {
+    pub(crate) fn keep(&mut self, name: &str, value: Value<'a>) {
         if let Some(slot @ None) = Self::slot(name).and_then(|i| self.0.get_mut(i)) {
             *slot = Some(value);
         }
     }
 }
 
-impl<'a> Fields<'a> for PriceFields<'a> {
-    fn get(&self, name: &str) -> Option<&Attr<'a>> {
-        Self::slot(name).and_then(|i| self.0.get(i)?.as_ref())
+impl Fields for PriceFields<'_> {
+    fn value(&self, name: &str) -> Option<Value<'_>> {
+        Self::slot(name).and_then(|i| *self.0.get(i)?)
     }
 
     /// A price reads no field by iterating.
-    fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
-    where
-        'a: 's,
-    {
+    fn numbers(&self) -> impl Iterator<Item = (&str, f64)> {
         std::iter::empty()
     }
 }
@@ -124,8 +121,8 @@ impl<'a> Fields<'a> for PriceFields<'a> {
 /// for a TVL row instead of building an [`Item`] (the parser's property test compares both).
 #[derive(Debug, Default)]
 pub(crate) struct TvlFields<'a> {
-    named: [Option<Attr<'a>>; 4],
-    chains: smallvec::SmallVec<[(&'a str, Attr<'a>); 6]>,
+    named: [Option<Value<'a>>; 4],
+    chains: smallvec::SmallVec<[(&'a str, f64); 6]>,
 }
 
 impl<'a> TvlFields<'a> {
@@ -141,37 +138,36 @@ impl<'a> TvlFields<'a> {
 
     /// Keeps `value` if a TVL row reads `name` and no field of that name came before, or if
     /// it is a number the row may take as a chain.
-    pub(crate) fn keep(&mut self, name: &'a str, value: Attr<'a>) {
+    pub(crate) fn keep(&mut self, name: &'a str, value: Value<'a>) {
         match Self::slot(name).and_then(|i| self.named.get_mut(i)) {
             Some(slot @ None) => *slot = Some(value),
             Some(Some(_)) => {}
             None => {
-                if matches!(value, Attr::Num(_)) && !TVL_NON_CHAIN_FIELDS.contains(&name) {
-                    self.chains.push((name, value));
+                if let Value::Num(v) = value
+                    && !TVL_NON_CHAIN_FIELDS.contains(&name)
+                {
+                    self.chains.push((name, v));
                 }
             }
         }
     }
 }
 
-impl<'a> Fields<'a> for TvlFields<'a> {
-    fn get(&self, name: &str) -> Option<&Attr<'a>> {
-        Self::slot(name).and_then(|i| self.named.get(i)?.as_ref())
+impl Fields for TvlFields<'_> {
+    fn value(&self, name: &str) -> Option<Value<'_>> {
+        Self::slot(name).and_then(|i| *self.named.get(i)?)
     }
 
-    fn fields<'s>(&'s self) -> impl Iterator<Item = (&'s str, &'s Attr<'a>)>
-    where
-        'a: 's,
-    {
-        self.chains.iter().map(|(name, value)| (*name, value))
+    fn numbers(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.chains.iter().copied()
     }
 }
 
 /// `coingecko#{id}` or `asset#{chain}:{address}`: a price.
-fn price<'a>(
+fn price(
     kind: &str,
     rest: &str,
-    item: &impl Fields<'a>,
+    item: &impl Fields,
     limits: &ValidationConfig,
 ) -> Result<RecordBody, Rejection> {
     let token = match kind {
@@ -217,10 +213,10 @@ fn price<'a>(
 
 /// `hourlyTvl#{protocolId}` or `dailyTvl#{protocolId}`: a protocol's TVL with its chain and
 /// section keys.
-fn tvl<'a>(
+fn tvl(
     kind: &str,
     rest: &str,
-    item: &impl Fields<'a>,
+    item: &impl Fields,
     limits: &ValidationConfig,
 ) -> Result<RecordBody, Rejection> {
     let protocol_id =
@@ -228,11 +224,9 @@ fn tvl<'a>(
     let tvl = number(item, "tvl")?.ok_or(Rejection::at(RejectReason::MissingValue, "tvl"))?;
     let tvl = amount("tvl", tvl, limits.max_tvl_usd)?;
     let mut chains = Vec::new();
-    for (name, value) in item.fields() {
-        if let Attr::Num(v) = value
-            && !TVL_NON_CHAIN_FIELDS.contains(&name)
-        {
-            chains.push((Text::from(name), amount(name, *v, limits.max_tvl_usd)?));
+    for (name, v) in item.numbers() {
+        if !TVL_NON_CHAIN_FIELDS.contains(&name) {
+            chains.push((Text::from(name), amount(name, v, limits.max_tvl_usd)?));
         }
     }
     chains.sort_by(|a, b| a.0.cmp(&b.0));
@@ -336,17 +330,17 @@ const TVL_NON_CHAIN_FIELDS: &[&str] = &[
     "timeBucket",
 ];
 
-fn number<'a>(item: &impl Fields<'a>, field: &str) -> Result<Option<f64>, Rejection> {
-    match item.get(field) {
-        None | Some(Attr::Null) => Ok(None),
-        Some(Attr::Num(n)) => Ok(Some(*n)),
+fn number(item: &impl Fields, field: &str) -> Result<Option<f64>, Rejection> {
+    match item.value(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Num(n)) => Ok(Some(n)),
         Some(_) => Err(Rejection::at(RejectReason::NonNumeric, field)),
     }
 }
 
-fn text<'a>(item: &impl Fields<'a>, field: &str) -> Option<Text> {
-    match item.get(field) {
-        Some(Attr::Str(s)) => Some(Text::from(s.as_ref())),
+fn text(item: &impl Fields, field: &str) -> Option<Text> {
+    match item.value(field) {
+        Some(Value::Str(s)) => Some(Text::from(s)),
         _ => None,
     }
 }
@@ -365,7 +359,7 @@ fn amount(field: &str, v: f64, max: f64) -> Result<f64, Rejection> {
     Ok(v)
 }
 
-fn record_time<'a>(item: &impl Fields<'a>) -> Result<UnixSecs, Rejection> {
+fn record_time(item: &impl Fields) -> Result<UnixSecs, Rejection> {
     let sk = number(item, "SK").map_err(|_| Rejection::at(RejectReason::MissingTime, "SK"))?;
     let ts = number(item, "timestamp")
         .map_err(|_| Rejection::at(RejectReason::MissingTime, "timestamp"))?;
