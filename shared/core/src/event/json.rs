@@ -92,7 +92,9 @@ fn tvl_change(out: &mut Vec<u8>, t: &TvlChange) {
     out.extend_from_slice(b",\"previousTvl\":");
     float(out, t.previous_tvl);
     out.extend_from_slice(b",\"currentTvl\":");
+    let current = out.len()..;
     float(out, t.current_tvl);
+    let current = current.start..out.len();
     out.extend_from_slice(b",\"changePercent\":");
     float(out, t.change_percent);
     out.extend_from_slice(b",\"changeAbsolute\":");
@@ -105,7 +107,12 @@ fn tvl_change(out: &mut Vec<u8>, t: &TvlChange) {
             }
             string(out, chain);
             out.push(b':');
-            float(out, value);
+            // A protocol on one chain has that chain's value as its TVL: copy its digits.
+            if value.to_bits() == t.current_tvl.to_bits() {
+                out.extend_from_within(current.clone());
+            } else {
+                float(out, value);
+            }
         }
         out.push(b'}');
     }
@@ -393,6 +400,7 @@ mod tests {
             breakdown: Some(Breakdown::from_pairs([
                 ("b\"".into(), 2.5),
                 ("a".into(), 1.0),
+                ("z".into(), -0.0),
             ])),
         };
         let price = PriceUpdate {
@@ -426,6 +434,16 @@ mod tests {
             Payload::Alert(Box::new(alert)),
             Payload::Alert(Box::new(bare_alert)),
             Payload::TvlChange(tvl.clone()),
+            // A breakdown value equal to the TVL is copied from it, bit for bit.
+            Payload::TvlChange(TvlChange {
+                current_tvl: 2.5,
+                ..tvl.clone()
+            }),
+            Payload::TvlChange(TvlChange {
+                current_tvl: f64::NAN,
+                breakdown: Some(Breakdown::from_pairs([("a".into(), f64::NAN)])),
+                ..tvl.clone()
+            }),
             Payload::TvlChange(TvlChange {
                 chain: None,
                 breakdown: None,
