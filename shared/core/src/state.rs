@@ -47,20 +47,18 @@ impl SeriesState {
                 .collect();
         }
         let mut gaps = 0;
-        let extremes = self
-            .windows
-            .iter_mut()
-            .map(
-                |(len, tracker)| match tracker.extremes(now, *len, reach.max_age(*len)) {
-                    Reach::Usable(e) => Some(e),
-                    Reach::Gap => {
-                        gaps += 1;
-                        None
-                    }
-                    Reach::Empty => None,
-                },
-            )
-            .collect();
+        // Pushed one by one: `collect` into a SmallVec costs more than the pushes here.
+        let mut extremes = WindowExtremes::new();
+        for (len, tracker) in &mut self.windows {
+            extremes.push(match tracker.extremes(now, *len, reach.max_age(*len)) {
+                Reach::Usable(e) => Some(e),
+                Reach::Gap => {
+                    gaps += 1;
+                    None
+                }
+                Reach::Empty => None,
+            });
+        }
         (extremes, gaps)
     }
 
