@@ -42,7 +42,7 @@ fn metadata(out: &mut Vec<u8>, m: &Metadata) {
     out.extend_from_slice(b"{\"correlationId\":");
     uuid(out, &m.correlation_id);
     out.extend_from_slice(b",\"confidence\":");
-    float(out, m.confidence);
+    confidence(out, m.confidence);
     out.extend_from_slice(b",\"processingTime\":");
     int(out, m.processing_time);
     out.extend_from_slice(b",\"retryCount\":");
@@ -225,6 +225,25 @@ fn float(out: &mut Vec<u8>, x: f64) {
     }
 }
 
+/// [`float`] for a confidence, which the engine rounds to thousandths (`event::confidence`):
+/// a value that is exactly `k / 1000` for `k` in 1..=1000 is written from `k` (`0.95`, `1.0`:
+/// the shortest digits that read back as it, which are serde_json's), anything else by `float`.
+fn confidence(out: &mut Vec<u8>, x: f64) {
+    let k = (x * 1000.0).round();
+    if !((1.0..=1000.0).contains(&k) && k / 1000.0 == x) {
+        return float(out, x);
+    }
+    if k == 1000.0 {
+        return out.extend_from_slice(b"1.0");
+    }
+    // 1..=999: three decimals, trailing zeros dropped.
+    let k = k as u32;
+    let digits = [k / 100, k / 10 % 10, k % 10].map(|d| b'0' + d as u8);
+    let zeros = digits.iter().rev().take_while(|&&d| d == b'0').count();
+    out.extend_from_slice(b"0.");
+    out.extend_from_slice(&digits[..3 - zeros]);
+}
+
 fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => string(out, s),
@@ -301,6 +320,23 @@ mod tests {
         }
     }
 
+    /// Every value `event::confidence` can give, and its neighbours.
+    #[test]
+    fn confidences_write_as_serde_json_does() {
+        for k in 0..=1000 {
+            let x = f64::from(k) / 1000.0;
+            for x in [x, -x, x.next_up(), x.next_down(), x * 1.0001] {
+                let mut out = Vec::new();
+                confidence(&mut out, x);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    serde_json::to_string(&x).unwrap(),
+                    "{x:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn floats_write_as_serde_json_does() {
         for x in [
@@ -337,6 +373,13 @@ mod tests {
         fn any_float_writes_as_serde_json_does(x in any::<f64>()) {
             let mut out = Vec::new();
             float(&mut out, x);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&x).unwrap());
+        }
+
+        #[test]
+        fn any_confidence_writes_as_serde_json_does(x in prop_oneof![any::<f64>(), 0.0..=1.0f64, (0u32..=1000).prop_map(|k| f64::from(k) / 1000.0)]) {
+            let mut out = Vec::new();
+            confidence(&mut out, x);
             prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&x).unwrap());
         }
     }
