@@ -92,9 +92,9 @@ fn tvl_change(out: &mut Vec<u8>, t: &TvlChange) {
     out.extend_from_slice(b",\"previousTvl\":");
     float(out, t.previous_tvl);
     out.extend_from_slice(b",\"currentTvl\":");
-    let current = out.len()..;
+    let start = out.len();
     float(out, t.current_tvl);
-    let current = current.start..out.len();
+    let current = start..out.len();
     out.extend_from_slice(b",\"changePercent\":");
     float(out, t.change_percent);
     out.extend_from_slice(b",\"changeAbsolute\":");
