@@ -18,16 +18,11 @@ pub const ENVELOPE_VERSION: &str = "1.0";
 /// `{key}|{time}|{rule}` (state key, record time in unix seconds, rule), so a retried batch
 /// yields the same ids and consumers drop duplicates.
 pub fn event_id(key: &str, record_time: UnixSecs, rule: &str) -> Uuid {
-    event_id_of_parts(&[key], record_time, rule)
+    event_id_at(&[key], &IdTime::new(record_time), rule)
 }
 
-/// [`event_id`] of the key made by joining `key_parts`, without building it.
-pub fn event_id_of_parts(key_parts: &[&str], record_time: UnixSecs, rule: &str) -> Uuid {
-    event_id_at(key_parts, &IdTime::new(record_time), rule)
-}
-
-/// [`event_id_of_parts`] with the record time already written (once for every id made from
-/// one record).
+/// [`event_id`] of the key made by joining `key_parts` (without building it), with the record
+/// time already written (once for every id made from one record).
 pub fn event_id_at(key_parts: &[&str], time: &IdTime, rule: &str) -> Uuid {
     let mut name = Name::new();
     for part in key_parts {
@@ -626,7 +621,11 @@ mod tests {
     #[test]
     fn event_ids_of_parts_join_the_parts() {
         assert_eq!(
-            event_id_of_parts(&["tvl:", "uniswap", ":", "bsc"], -3, "tvl_change"),
+            event_id_at(
+                &["tvl:", "uniswap", ":", "bsc"],
+                &IdTime::new(-3),
+                "tvl_change"
+            ),
             event_id("tvl:uniswap:bsc", -3, "tvl_change")
         );
     }
